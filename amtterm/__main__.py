@@ -1,0 +1,7 @@
+"""``python -m amtterm``."""
+
+import sys
+
+from amtterm.cli import main
+
+sys.exit(main())

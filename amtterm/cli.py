@@ -1,0 +1,376 @@
+"""Command line: argument parsing, then one of the sub-commands.
+
+    amtterm sol HOST [PORT]     raw Serial-over-LAN console (drop-in for classic amtterm)
+    amtterm sim                 run a simulated AMT device
+    amtterm demo                start the simulator and open its console
+    amtterm known-hosts ...     list or forget pinned TLS certificates
+
+Every failure is printed as one sentence, ``amtterm: ...``, with a non-zero exit
+status; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from amtterm import __version__
+from amtterm.errors import AmtError, ConfigError
+from amtterm.redir.connection import ConsoleConfig
+from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
+
+PASSWORD_ENV = "AMT_PASSWORD"
+
+
+# -- shared helpers -----------------------------------------------------------------------------
+
+
+def warn(message: str) -> None:
+    """Print a one-line warning on stderr."""
+    print(f"amtterm: warning: {message}", file=sys.stderr, flush=True)
+
+
+def read_password(args: argparse.Namespace, user: str, host: str) -> str:
+    """The password from -p (warned about), AMT_PASSWORD, or a prompt on the terminal."""
+    if getattr(args, "password", None):
+        warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD or the prompt.")
+        return str(args.password)
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    try:
+        with open("/dev/tty", "r+b", buffering=0):
+            pass
+    except OSError:
+        raise ConfigError(
+            f"No password for {user}@{host}: set {PASSWORD_ENV}, or run on a terminal to be asked."
+        ) from None
+    return getpass.getpass(f"AMT password for {user}@{host}: ")
+
+
+def ask_on_terminal(question: str) -> bool:
+    """Ask a yes/no question on the controlling terminal."""
+    try:
+        with open("/dev/tty", "r+", encoding="utf-8") as tty:
+            tty.write(f"{question} [y/N] ")
+            tty.flush()
+            return tty.readline().strip().lower() in ("y", "yes")
+    except OSError:
+        return False
+
+
+def terminal_available() -> bool:
+    """Whether a controlling terminal exists to ask questions on."""
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
+# -- sol ----------------------------------------------------------------------------------------
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-u", "--user", default="admin", help="AMT user name (default: admin)")
+    parser.add_argument(
+        "-p",
+        "--password",
+        help=f"AMT password (discouraged: visible to other users; use {PASSWORD_ENV} or the prompt)",
+    )
+    parser.add_argument("-P", "--plain", action="store_true", help="plain TCP on port 16994 instead of TLS")
+    parser.add_argument("-C", "--cafile", type=Path, help="verify the device's TLS certificate with this CA")
+    parser.add_argument(
+        "--accept-new", action="store_true", help="pin an unknown TLS certificate without asking"
+    )
+    parser.add_argument(
+        "--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for old AMT firmware (before AMT 12)"
+    )
+
+
+async def _sol(args: argparse.Namespace) -> int:
+    from amtterm.rawmode import run_raw
+    from amtterm.session.sol import SolClient
+    from amtterm.transport.tcp import TlsOptions, open_stream
+
+    host: str = args.host
+    plain = bool(args.plain)
+    port = args.port or (REDIRECTION_PORT if args.plain else REDIRECTION_TLS_PORT)
+    password = read_password(args, args.user, host)
+    tls = None
+    if not plain:
+        tls = TlsOptions(
+            cafile=args.cafile,
+            legacy=args.tls_legacy,
+            accept_new=args.accept_new,
+            ask=ask_on_terminal if terminal_available() else None,
+        )
+    methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
+    config = ConsoleConfig(user=args.user, password=password, auth_methods=methods, legacy_plain=args.legacy)
+    stream = await open_stream(host, port, tls=tls)
+    client = SolClient(stream, config, target=f"{host}:{port}")
+    try:
+        await client.start()
+    except BaseException:
+        await client.close()
+        raise
+    if args.verbose:
+        print(f"amtterm: connected to {host}:{port}; quit with Ctrl-] or ~.\r", file=sys.stderr, flush=True)
+    await run_raw(client, enter=args.enter, charset=args.charset)
+    return 0
+
+
+# -- sim and demo -------------------------------------------------------------------------------
+
+
+def _version(text: str) -> tuple[int, int]:
+    try:
+        major, _, minor = text.partition(".")
+        return int(major), int(minor or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an AMT version: {text!r} (e.g. 11.8 or 16)") from None
+
+
+def _port(text: str) -> int | None:
+    if text in ("off", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    cols, _, rows = text.partition("x")
+    try:
+        size = int(cols), int(rows)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a screen size: {text!r} (e.g. 80x25)") from None
+    if size not in ((80, 25), (80, 24), (100, 30)):
+        raise argparse.ArgumentTypeError("screen size must be 80x25, 80x24 or 100x30")
+    return size
+
+
+def _sim_options(args: argparse.Namespace) -> object:
+    from amtterm.sim.app import SimOptions
+
+    if args.password:
+        warn("--password puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
+    return SimOptions(
+        listen=args.listen,
+        redir_port=args.redir_port,
+        redir_tls_port=args.redir_tls_port,
+        user=args.user,
+        password=args.password or os.environ.get(PASSWORD_ENV) or None,
+        amt_version=args.amt_version,
+        power_on=args.power_on,
+        columns=args.size[0],
+        rows=args.size[1],
+        tls_legacy=args.tls_legacy,
+    )
+
+
+async def _sim(args: argparse.Namespace) -> int:
+    from amtterm.sim.app import SimOptions, serve
+
+    options = _sim_options(args)
+    assert isinstance(options, SimOptions)
+    return await serve(options)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from amtterm.rawmode import run_raw
+    from amtterm.session.sol import SolClient
+    from amtterm.sim.app import SimOptions, start_sim
+    from amtterm.transport.tcp import TlsOptions, open_stream
+
+    options = SimOptions(redir_port=None, redir_tls_port=0, amt_version=(16, 1), power_on="first-console")
+    sims: list[str] = []
+    sim = await start_sim(options, log=sims.append)
+    try:
+        listener = sim.listeners[0]
+        with tempfile.TemporaryDirectory(prefix="amtterm-demo-") as scratch:
+            tls = TlsOptions(accept_new=True, known_hosts=Path(scratch) / "known_hosts")
+            stream = await open_stream(listener.host, listener.port, tls=tls)
+            config = ConsoleConfig(user=options.user, password=sim.password)
+            client = SolClient(stream, config, target=f"{listener.host}:{listener.port}")
+            await client.start()
+            print(
+                f"amtterm demo: simulated AMT {options.amt_version[0]}.{options.amt_version[1]} "
+                f"over TLS ({sim.fingerprint}), digest auth. Quit with Ctrl-] or ~.\r",
+                file=sys.stderr,
+                flush=True,
+            )
+            await run_raw(client, enter="cr", charset="cp437")
+    finally:
+        await sim.close()
+    return 0
+
+
+# -- known-hosts --------------------------------------------------------------------------------
+
+
+def _split_hostport(text: str) -> tuple[str, int]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.lstrip(":")
+    else:
+        host, _, port_text = text.rpartition(":")
+        if not host:
+            host, port_text = text, ""
+    try:
+        return host, int(port_text) if port_text else REDIRECTION_TLS_PORT
+    except ValueError:
+        raise ConfigError(f"Not HOST:PORT: {text!r}.") from None
+
+
+async def _known_hosts(args: argparse.Namespace) -> int:
+    from amtterm.known_hosts import KnownHosts
+
+    known = KnownHosts.default()
+    if args.action == "list":
+        for (host, port), fp in known.entries():
+            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            print(f"{shown} {fp}")
+        return 0
+    host, port = _split_hostport(args.target)
+    if known.remove(host, port):
+        print(f"amtterm: forgot the certificate of {args.target}; the next connection will ask again.")
+        return 0
+    raise ConfigError(f"No pinned certificate for {args.target}.")
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+    parser = argparse.ArgumentParser(
+        prog="amtterm",
+        description="Terminal console for Intel AMT: Serial-over-LAN, power and boot control.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"amtterm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sol = sub.add_parser(
+        "sol",
+        parents=[common],
+        help="raw Serial-over-LAN console on this terminal (like classic amtterm)",
+        description="Open the Serial-over-LAN console of HOST on this terminal. "
+        "TLS on 16995 with digest auth by default; quit with Ctrl-] or ~. after Enter.",
+    )
+    sol.add_argument("host", help="AMT host name or address")
+    sol.add_argument("port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)")
+    _add_connection_options(sol)
+    sol.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
+    sol.add_argument("--enter", choices=sorted(ENTER_CHOICES), default="cr", help="what Enter sends (default cr)")
+    sol.add_argument(
+        "--charset",
+        choices=["raw", "cp437"],
+        default="raw",
+        help="raw: pass bytes through (default); cp437: show BIOS box drawing on a UTF-8 terminal",
+    )
+    sol.add_argument("-v", "--verbose", action="store_true", help="say when connected")
+    sol.set_defaults(func=_sol)
+
+    sim = sub.add_parser(
+        "sim",
+        parents=[common],
+        help="run a simulated AMT device on this machine",
+        description="Serve a simulated AMT device: the redirection port, plain and TLS, with a synthetic "
+        f"PC behind it. Password from {PASSWORD_ENV}; without one a password is generated and printed.",
+    )
+    sim.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--redir-port", type=_port, default=16994, help="plain port, 0 = any free, off = none")
+    sim.add_argument("--redir-tls-port", type=_port, default=16995, help="TLS port, 0 = any free, off = none")
+    sim.add_argument("--user", default="admin", help="AMT user name (default admin)")
+    sim.add_argument("--password", help=f"password (discouraged: use {PASSWORD_ENV})")
+    sim.add_argument(
+        "--amt-version",
+        type=_version,
+        default=(11, 8),
+        help="firmware version: 11.x accepts legacy plain auth, 12 and later digest only (default 11.8)",
+    )
+    sim.add_argument(
+        "--power-on",
+        choices=["first-console", "start", "off"],
+        default="first-console",
+        help="when the simulated PC powers on (default: when the first SOL console attaches)",
+    )
+    sim.add_argument("--size", type=_size, default=(80, 25), help="remote screen: 80x25, 80x24 or 100x30")
+    sim.add_argument("--tls-legacy", action="store_true", help="also offer TLS 1.0/1.1, like old firmware")
+    sim.set_defaults(func=_sim)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="start a simulated AMT machine and open its console",
+        description="Start a simulated AMT 16 machine in this process and open its Serial-over-LAN console "
+        "over TLS with digest auth. Press F2 (or Esc 2) during POST for BIOS setup; quit with Ctrl-].",
+    )
+    demo.set_defaults(func=_demo)
+
+    kh = sub.add_parser(
+        "known-hosts",
+        parents=[common],
+        help="list or forget pinned TLS certificates",
+        description="Pinned device certificates (trust on first use), kept in the config directory.",
+    )
+    kh_sub = kh.add_subparsers(dest="action", metavar="ACTION", required=True)
+    kh_sub.add_parser("list", help="show every pinned certificate")
+    remove = kh_sub.add_parser("remove", help="forget the certificate of HOST:PORT")
+    remove.add_argument("target", metavar="HOST:PORT")
+    kh.set_defaults(func=_known_hosts)
+    return parser
+
+
+ENTER_CHOICES = {"cr", "crlf", "lf"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``amtterm`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    func: Callable[[argparse.Namespace], object] = args.func
+    try:
+        result = asyncio.run(func(args))  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        print("amtterm: interrupted", file=sys.stderr)
+        return 130
+    except AmtError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"amtterm: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_status
+    except Exception as exc:  # a bug: still one sentence unless --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"amtterm: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                file=sys.stderr,
+            )
+        return 70
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Every error amtterm shows a user, as one tree with one root.
+
+A user sees ``str(error)``: one sentence that says what failed and what to do.
+The CLI prints it and exits non-zero; ``--debug`` adds the traceback.
+
+::
+
+    AmtError                          root; exit status 1 unless a subclass says otherwise
+    +-- ConfigError                   hosts file, options, missing password, unreadable files
+    +-- ConnectError                  TCP: refused, unreachable, timed out (listener disabled?)
+    +-- TlsError                      handshake failed, protocol version refused
+    |   +-- TlsPinMismatch            the device certificate differs from the pinned one
+    |   +-- TlsUnknownCertificate     no pin yet and no way to ask (not a terminal, no --accept-new)
+    +-- SessionError                  the device answered, but the session could not go on
+    |   +-- SessionRefused            StartRedirectionSession status != 0 (unsupported, error)
+    |   |   +-- SessionBusy           another console holds the SOL / IDE-R session
+    |   +-- AuthError                 wrong user or password, or method not offered by the device
+    |   +-- SessionTimeout            the device stopped answering (no heartbeat, no data)
+    |   +-- SessionClosed             the device closed the connection
+    +-- ProtocolError                 bytes on the wire broke the rules (sans-IO codec, redir/)
+    |   +-- RemoteProtocolError       ... and the other side sent them (malformed, truncated, unknown)
+    |   +-- LocalProtocolError        ... and our own caller asked for something invalid now
+    +-- WsmanError                    WS-Management (wsman/): the device answered, but not as asked
+        +-- WsmanFault                a SOAP fault; ``fault`` holds subcode, reason and detail
+        |   +-- WsmanAccessDenied     wsman:AccessDenied (user consent missing, or no rights)
+        |   +-- WsmanNotSupported     wsa:DestinationUnreachable: the class is absent on this device
+        +-- WsmanReturnValueError     a method answered ReturnValue != 0 (extrinsic failure)
+        +-- WsmanRefused              refused before asking: the device's state rules it out
+        +-- WsmanMalformedReply       not XML, truncated, or not the envelope that was expected
+"""
+
+from __future__ import annotations
+
+
+class AmtError(Exception):
+    """Root of every error amtterm reports to a user.
+
+    Attributes:
+        exit_status: the process exit status the CLI uses for this error.
+    """
+
+    exit_status: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(AmtError):
+    """A configuration, option or local file problem."""
+
+    exit_status = 2
+
+
+class ConnectError(AmtError):
+    """The TCP connection could not be opened or was lost while opening."""
+
+
+class TlsError(AmtError):
+    """The TLS handshake failed."""
+
+
+class TlsPinMismatch(TlsError):
+    """The device presented a certificate other than the one pinned for it."""
+
+
+class TlsUnknownCertificate(TlsError):
+    """The device's certificate is not pinned yet and nobody could be asked."""
+
+
+class SessionError(AmtError):
+    """The device answered but the session cannot continue."""
+
+
+class SessionRefused(SessionError):
+    """The device refused to start the redirection session."""
+
+
+class SessionBusy(SessionRefused):
+    """Another console already holds the session on this device."""
+
+
+class AuthError(SessionError):
+    """Authentication failed."""
+
+
+class SessionTimeout(SessionError):
+    """The device stopped answering."""
+
+
+class SessionClosed(SessionError):
+    """The device closed the connection."""
+
+
+class ProtocolError(AmtError):
+    """The redirection protocol's rules were broken."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The other side sent bytes that break the protocol."""
+
+
+class LocalProtocolError(ProtocolError):
+    """Our own code asked the codec for something invalid in its current state."""
+
+
+class WsmanError(AmtError):
+    """A WS-Management exchange did not give the answer that was asked for."""
+
+
+class WsmanFault(WsmanError):
+    """The device answered with a SOAP fault.
+
+    Attributes:
+        fault: the parsed fault (subcode, reason text, detail); an
+            ``amtterm.wsman.parse.Fault``, typed loosely here to keep this module import-free.
+    """
+
+    def __init__(self, message: str, fault: object) -> None:
+        super().__init__(message)
+        self.fault = fault
+
+
+class WsmanAccessDenied(WsmanFault):
+    """The device denied access (wsman:AccessDenied), e.g. user consent is missing."""
+
+
+class WsmanNotSupported(WsmanFault):
+    """The class or instance does not exist on this device (wsa:DestinationUnreachable)."""
+
+
+class WsmanReturnValueError(WsmanError):
+    """A WS-Man method answered with a non-zero ReturnValue.
+
+    Attributes:
+        method: the method name, e.g. ``RequestPowerStateChange``.
+        return_value: the ReturnValue the device sent.
+    """
+
+    def __init__(self, message: str, method: str, return_value: int) -> None:
+        super().__init__(message)
+        self.method = method
+        self.return_value = return_value
+
+
+class WsmanRefused(WsmanError):
+    """The operation was not sent because the device's current state rules it out."""
+
+
+class WsmanMalformedReply(WsmanError):
+    """The device's reply was not XML, was truncated, or was not the expected envelope."""

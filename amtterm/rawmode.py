@@ -1,0 +1,186 @@
+"""Raw console mode: the remote serial console on this terminal, like classic amtterm.
+
+Remote bytes go to stdout untouched (or CP437 turned into UTF-8 with
+``--charset cp437``); local keys go to the remote. Escapes, as users of amtterm
+and ssh expect:
+
+    Ctrl-]        quit at once
+    ~.            quit (only right after Enter, or at the start)
+    ~~            send one ~
+    ~?            list these escapes
+
+Enter is sent as CR by default (what BIOSes want); ``--enter crlf`` or ``lf``
+change it. With stdin not a terminal (a script), LF is sent as the chosen Enter
+and end of input ends the session once what was typed has been sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+import sys
+import termios
+import tty
+from dataclasses import dataclass
+
+from amtterm.session.sol import SolClient
+
+CTRL_RBRACKET = 0x1D
+ENTER_BYTES = {"cr": b"\r", "crlf": b"\r\n", "lf": b"\n"}
+ESCAPE_HELP = (
+    b"\r\nSupported escapes:\r\n"
+    b"  ~.  quit\r\n  ~~  send a single ~\r\n  ~?  this help\r\n  Ctrl-]  quit\r\n"
+)
+
+
+@dataclass
+class KeyFilter:
+    """Turns local key bytes into remote bytes and spots the quit escapes.
+
+    A pure state machine, so that it is tested without a terminal.
+    """
+
+    enter: bytes = b"\r"
+    translate_lf: bool = False
+    at_line_start: bool = True
+    pending_tilde: bool = False
+
+    def feed(self, data: bytes) -> tuple[bytes, bool, bytes]:
+        """Filter ``data``.
+
+        Returns:
+            (bytes for the remote, whether to quit, bytes to show locally).
+        """
+        out = bytearray()
+        local = bytearray()
+        for byte in data:
+            if byte == CTRL_RBRACKET:
+                return bytes(out), True, bytes(local)
+            if self.pending_tilde:
+                self.pending_tilde = False
+                if byte == ord("."):
+                    return bytes(out), True, bytes(local)
+                if byte == ord("?"):
+                    local += ESCAPE_HELP
+                    self.at_line_start = True
+                    continue
+                if byte == ord("~"):
+                    out.append(byte)
+                    self.at_line_start = False
+                    continue
+                out.append(ord("~"))
+            if byte == ord("~") and self.at_line_start:
+                self.pending_tilde = True
+                continue
+            if byte == 0x0D or (byte == 0x0A and self.translate_lf):
+                out += self.enter
+                self.at_line_start = True
+                continue
+            out.append(byte)
+            self.at_line_start = byte == 0x0A
+        return bytes(out), False, bytes(local)
+
+
+def cp437_to_utf8(data: bytes) -> bytes:
+    """Show a BIOS's CP437 bytes on a UTF-8 terminal; ASCII (and so ANSI escapes) is unchanged."""
+    if data.isascii():
+        return data
+    return data.decode("cp437").encode("utf-8")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+async def run_raw(
+    client: SolClient,
+    *,
+    enter: str = "cr",
+    charset: str = "raw",
+    stdin_fd: int | None = None,
+    stdout_fd: int | None = None,
+) -> None:
+    """Connect local stdin/stdout to a started SolClient until either side ends.
+
+    Raises:
+        AmtError: the session broke; the terminal is restored first.
+    """
+    loop = asyncio.get_running_loop()
+    in_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+    out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
+    is_tty = os.isatty(in_fd)
+    keys = KeyFilter(enter=ENTER_BYTES[enter], translate_lf=not is_tty)
+    convert = cp437_to_utf8 if charset == "cp437" else bytes
+    saved = termios.tcgetattr(in_fd) if is_tty else None
+    done = loop.create_future()
+    stdin_queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def on_stdin() -> None:
+        try:
+            chunk = os.read(in_fd, 4096)
+        except OSError:
+            chunk = b""
+        stdin_queue.put_nowait(chunk)
+        if not chunk:
+            loop.remove_reader(in_fd)
+
+    async def pump_output() -> None:
+        while True:
+            chunk = await client.read()
+            if not chunk:
+                return
+            # Take whatever else is already waiting, then one blocking write in a
+            # thread: a slow terminal slows the reader, it never loses bytes.
+            await loop.run_in_executor(None, _write_all, out_fd, convert(chunk))
+
+    async def pump_input() -> None:
+        while True:
+            chunk = await stdin_queue.get()
+            if not chunk:
+                return
+            remote, quit_now, local = keys.feed(chunk)
+            if local:
+                await loop.run_in_executor(None, _write_all, out_fd, local)
+            if remote:
+                await client.write(remote)
+            if quit_now:
+                return
+
+    reader_added = False
+    mode = os.fstat(in_fd).st_mode
+    try:
+        if saved is not None:
+            tty.setraw(in_fd)
+        if stat.S_ISREG(mode):
+            stdin_queue.put_nowait(await loop.run_in_executor(None, lambda: os.read(in_fd, 1 << 20)))
+            stdin_queue.put_nowait(b"")
+        else:
+            loop.add_reader(in_fd, on_stdin)
+            reader_added = True
+        out_task = asyncio.create_task(pump_output())
+        in_task = asyncio.create_task(pump_input())
+        finished, _ = await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
+        if in_task in finished:
+            in_task.result()
+            await client.close()
+            # Let the tail of the output reach the terminal.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(out_task, 2.0)
+        out_task.cancel()
+        in_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await out_task
+        with contextlib.suppress(asyncio.CancelledError):
+            await in_task
+        if not done.done():
+            done.set_result(None)
+    finally:
+        if reader_added:
+            loop.remove_reader(in_fd)
+        if saved is not None:
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)

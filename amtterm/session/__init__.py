@@ -1,0 +1,1 @@
+"""asyncio orchestration of sessions; never imports Textual."""

@@ -1,0 +1,1 @@
+"""The simulated AMT device: redirection and WS-Management servers with hosts behind them."""

@@ -1,0 +1,121 @@
+"""The simulated firmware's redirection port: one task per console connection.
+
+Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
+- one SOL session per machine: a second console gets StartRedirectionSessionReply BUSY;
+- a wrong password is refused, and each further failure from the same address within
+  a minute is answered more slowly (1, 2, 4, up to 8 s), as firmware does against guessing;
+- the auth methods offered follow the AMT version: 11 and older also accept plain
+  (type 1), 12 and later digest only;
+- writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import TYPE_CHECKING
+
+from amtterm.errors import AmtError
+from amtterm.redir import events as ev
+from amtterm.redir.connection import ConnectionState, DeviceConfig, RedirectionConnection
+from amtterm.redir.constants import AuthType, SessionType, SolControl, SolStatus, StartStatus
+from amtterm.session.redirection import RedirectionPump
+
+if TYPE_CHECKING:
+    from amtterm.sim.device import SimDevice
+
+#: Failed logins from one address are remembered this long (seconds).
+FAILURE_WINDOW = 60.0
+#: Longest delay before a failed login is answered (seconds).
+FAILURE_DELAY_MAX = 8.0
+
+
+def auth_methods_for(version: tuple[int, int]) -> tuple[AuthType, ...]:
+    """The methods firmware of this AMT version offers (redirection.md 4.3, 8.2)."""
+    if version[0] >= 12:
+        return (AuthType.DIGEST,)
+    return (AuthType.PLAIN, AuthType.DIGEST_NO_QOP, AuthType.DIGEST)
+
+
+class RedirectionHandler:
+    """Serves one console connection for a SimDevice."""
+
+    def __init__(self, device: SimDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.device = device
+        self.peer = str((writer.get_extra_info("peername") or ("?",))[0])
+        config = DeviceConfig(
+            users={device.user: device.password},
+            firmware_version=device.amt_version,
+            auth_methods=auth_methods_for(device.amt_version),
+            initial_controls=True,
+            powered_on=device.will_be_powered(),
+        )
+        self.conn = RedirectionConnection(config)
+        self.pump = RedirectionPump(self.conn, reader, writer, self._on_event, paced=True)
+        self.writer = writer
+        self.holds_sol = False
+
+    async def _on_event(self, event: ev.Event) -> None:
+        device = self.device
+        now = self.pump.clock()
+        if isinstance(event, ev.SessionRequested):
+            if event.session_type is not SessionType.SOL:
+                self.conn.refuse_session(StartStatus.UNSUPPORTED)
+            elif device.sol_owner is not None:
+                self.conn.refuse_session(StartStatus.BUSY)
+            else:
+                # Claimed now, before authentication, as firmware does: a second
+                # console is told BUSY even while the first is still logging in.
+                device.sol_owner = self
+                self.holds_sol = True
+                self.conn.accept_session()
+        elif isinstance(event, ev.AuthFailed):
+            await asyncio.sleep(device.failure_delay(self.peer, now))
+        elif isinstance(event, ev.Authenticated):
+            device.forget_failures(self.peer)
+        elif isinstance(event, ev.SolStartRequested):
+            device.attach_console(self, now)
+        elif isinstance(event, ev.SolData):
+            device.host_input(event.data, now)
+        elif isinstance(event, (ev.SolEndRequested, ev.SessionEndRequested, ev.PeerTimeout)):
+            self.release()
+
+    def release(self) -> None:
+        """Give up the SOL session slot."""
+        if self.holds_sol:
+            self.holds_sol = False
+            self.device.detach_console(self)
+
+    async def send_output(self, data: bytes) -> None:
+        """Send host serial output to this console (back-pressure through drain)."""
+        if self.conn.state is ConnectionState.SOL_ACTIVE:
+            self.conn.send_sol_data(data)
+            await self.pump.flush()
+
+    async def send_controls(self, powered_on: bool) -> None:
+        """Tell the console the host's power state changed (0x29)."""
+        if self.conn.state is ConnectionState.SOL_ACTIVE:
+            status = SolStatus.POWER_ON if powered_on else SolStatus.NONE
+            self.conn.send_sol_controls(SolControl.RTS | SolControl.DTR, status)
+            await self.pump.flush()
+
+    async def run(self) -> None:
+        """Serve until the console leaves; never raises."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn.start(self.pump.clock())
+        try:
+            await self.pump.run()
+        except AmtError as exc:
+            self.device.log(f"console {self.peer}: {exc}")
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.release()
+            if not self.writer.is_closing():
+                self.writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await self.writer.wait_closed()

@@ -1,0 +1,1 @@
+"""The only code that opens sockets: TCP, TLS, SSH."""

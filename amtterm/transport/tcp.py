@@ -1,0 +1,123 @@
+"""Open a TCP (optionally TLS) stream to an AMT port, with one-sentence errors.
+
+This is where sockets are opened for the redirection ports. TLS trust is either a
+CA file (``-C``) or trust-on-first-use pinning in the known-hosts file, checked
+right after the handshake and before a single protocol byte is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from amtterm.errors import ConnectError
+from amtterm.known_hosts import KnownHosts, verify_pin
+from amtterm.transport import tls as tlsmod
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """How to trust a device's TLS certificate.
+
+    Attributes:
+        cafile: verify the chain against this CA file instead of pinning.
+        legacy: allow TLS 1.0/1.1 and legacy renegotiation (old AMT firmware).
+        accept_new: pin an unknown certificate without asking (like ssh's accept-new).
+        ask: asks the user a yes/no question about an unknown certificate; None = nobody to ask.
+        known_hosts: the pin file; None = the default in the user's config dir.
+    """
+
+    cafile: Path | None = None
+    legacy: bool = False
+    accept_new: bool = False
+    ask: Callable[[str], bool] | None = None
+    known_hosts: Path | None = None
+
+
+@dataclass
+class Stream:
+    """An open connection: asyncio reader and writer, and the TLS fingerprint if any."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    peer_fingerprint: str | None = None
+
+    def close(self) -> None:
+        """Close the connection without waiting."""
+        if not self.writer.is_closing():
+            self.writer.close()
+
+
+def describe_os_error(exc: OSError, host: str, port: int, what: str) -> ConnectError:
+    """Turn a socket error into one sentence that says what to check.
+
+    Args:
+        exc: the error raised while connecting.
+        host: the address dialled.
+        port: the port dialled.
+        what: what the port is for, e.g. "AMT redirection".
+    """
+    where = f"{host}:{port}"
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectError(
+            f"{where} refused the connection: the {what} listener is disabled or the port is wrong "
+            f"(enable it with 'amtterm redirection {host} enable'; use -P for the plain port)."
+        )
+    if isinstance(exc, socket.gaierror):
+        return ConnectError(f"Cannot resolve {host!r}: check the host name or use its address.")
+    if isinstance(exc, TimeoutError):
+        return ConnectError(f"No answer from {where}: the machine is unreachable or its AMT is asleep.")
+    if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return ConnectError(f"{where} is unreachable: check the address and your route to it.")
+    if isinstance(exc, ConnectionResetError):
+        return ConnectError(f"{where} reset the connection while it was opening.")
+    return ConnectError(f"Cannot connect to {where}: {exc.strerror or exc}.")
+
+
+async def open_stream(
+    host: str,
+    port: int,
+    *,
+    tls: TlsOptions | None,
+    timeout: float = 10.0,
+    what: str = "AMT redirection",
+) -> Stream:
+    """Connect to ``host:port``, with TLS and pin verification when ``tls`` is given.
+
+    Raises:
+        ConnectError: refused, unreachable, unresolvable, timed out.
+        TlsError: handshake failed; TlsPinMismatch / TlsUnknownCertificate from pinning.
+    """
+    context: ssl.SSLContext | None = None
+    if tls is not None:
+        context = tlsmod.client_context(cafile=tls.cafile, legacy=tls.legacy)
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=context, server_hostname=host if context else None),
+            timeout,
+        )
+    except ssl.SSLError as exc:
+        raise tlsmod.describe_ssl_error(exc, host, port) from exc
+    except (TimeoutError, OSError) as exc:
+        raise describe_os_error(exc, host, port, what) from exc
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    stream = Stream(reader, writer)
+    if tls is not None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = tlsmod.peer_certificate(ssl_object)
+        stream.peer_fingerprint = tlsmod.fingerprint(der)
+        if tls.cafile is None:
+            known = KnownHosts(tls.known_hosts) if tls.known_hosts else KnownHosts.default()
+            try:
+                verify_pin(known, host, port, der, accept_new=tls.accept_new, ask=tls.ask)
+            except BaseException:
+                stream.close()
+                raise
+    return stream

@@ -1,0 +1,1 @@
+"""WS-Management: pure envelope builders and parsers, and one httpx client."""
