@@ -17,8 +17,9 @@ import getpass
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from amtterm import __version__
 from amtterm.errors import AmtError, ConfigError
@@ -55,14 +56,22 @@ def read_password(args: argparse.Namespace, user: str, host: str) -> str:
 
 
 def ask_on_terminal(question: str) -> bool:
-    """Ask a yes/no question on the controlling terminal."""
+    """Ask a yes/no question on the controlling terminal (works while stdin is a pipe)."""
     try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write(f"{question} [y/N] ")
-            tty.flush()
-            return tty.readline().strip().lower() in ("y", "yes")
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return False
+    try:
+        os.write(fd, f"{question} [y/N] ".encode())
+        answer = b""
+        while not answer.endswith((b"\n", b"\r")):
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.strip().lower() in (b"y", b"yes")
+    finally:
+        os.close(fd)
 
 
 def terminal_available() -> bool:
@@ -112,7 +121,13 @@ async def _sol(args: argparse.Namespace) -> int:
             ask=ask_on_terminal if terminal_available() else None,
         )
     methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
-    config = ConsoleConfig(user=args.user, password=password, auth_methods=methods, legacy_plain=args.legacy)
+    config = ConsoleConfig(
+        user=args.user,
+        password=password,
+        auth_methods=methods,
+        legacy_plain=args.legacy,
+        peer_timeout=args.timeout,
+    )
     stream = await open_stream(host, port, tls=tls)
     client = SolClient(stream, config, target=f"{host}:{port}")
     try:
@@ -221,22 +236,8 @@ async def _demo(args: argparse.Namespace) -> int:
 # -- known-hosts --------------------------------------------------------------------------------
 
 
-def _split_hostport(text: str) -> tuple[str, int]:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest.lstrip(":")
-    else:
-        host, _, port_text = text.rpartition(":")
-        if not host:
-            host, port_text = text, ""
-    try:
-        return host, int(port_text) if port_text else REDIRECTION_TLS_PORT
-    except ValueError:
-        raise ConfigError(f"Not HOST:PORT: {text!r}.") from None
-
-
 async def _known_hosts(args: argparse.Namespace) -> int:
-    from amtterm.known_hosts import KnownHosts
+    from amtterm.known_hosts import KnownHosts, parse_host_port
 
     known = KnownHosts.default()
     if args.action == "list":
@@ -244,7 +245,7 @@ async def _known_hosts(args: argparse.Namespace) -> int:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             print(f"{shown} {fp}")
         return 0
-    host, port = _split_hostport(args.target)
+    host, port = parse_host_port(args.target)
     if known.remove(host, port):
         print(f"amtterm: forgot the certificate of {args.target}; the next connection will ask again.")
         return 0
@@ -278,12 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
     sol.add_argument("port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)")
     _add_connection_options(sol)
     sol.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
-    sol.add_argument("--enter", choices=sorted(ENTER_CHOICES), default="cr", help="what Enter sends (default cr)")
+    sol.add_argument(
+        "--enter", choices=sorted(ENTER_CHOICES), default="cr", help="what Enter sends (default cr)"
+    )
     sol.add_argument(
         "--charset",
         choices=["raw", "cp437"],
         default="raw",
         help="raw: pass bytes through (default); cp437: show BIOS box drawing on a UTF-8 terminal",
+    )
+    sol.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help="give up after this many seconds without a byte from the device (default 20)",
     )
     sol.add_argument("-v", "--verbose", action="store_true", help="say when connected")
     sol.set_defaults(func=_sol)
@@ -349,9 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    func: Callable[[argparse.Namespace], object] = args.func
+    func: Callable[[argparse.Namespace], Coroutine[Any, Any, int]] = args.func
     try:
-        result = asyncio.run(func(args))  # type: ignore[arg-type]
+        result = asyncio.run(func(args))
     except KeyboardInterrupt:
         print("amtterm: interrupted", file=sys.stderr)
         return 130
@@ -369,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 70
-    return int(result) if isinstance(result, int) else 0
+    return result
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ The CLI prints it and exits non-zero; ``--debug`` adds the traceback.
         |   +-- WsmanNotSupported     wsa:DestinationUnreachable: the class is absent on this device
         +-- WsmanReturnValueError     a method answered ReturnValue != 0 (extrinsic failure)
         +-- WsmanRefused              refused before asking: the device's state rules it out
+        +-- WsmanTimeout              connected and asked, but no reply in time (maybe applied)
         +-- WsmanMalformedReply       not XML, truncated, or not the envelope that was expected
 """
 
@@ -148,6 +149,10 @@ class WsmanReturnValueError(WsmanError):
 
 class WsmanRefused(WsmanError):
     """The operation was not sent because the device's current state rules it out."""
+
+
+class WsmanTimeout(WsmanError):
+    """The device took the request but did not reply in time; the change may have happened."""
 
 
 class WsmanMalformedReply(WsmanError):

@@ -97,6 +97,18 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+async def _read_in_thread(fd: int, queue: asyncio.Queue[bytes]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            chunk = await loop.run_in_executor(None, os.read, fd, 65536)
+        except OSError:
+            chunk = b""
+        await queue.put(chunk)
+        if not chunk:
+            return
+
+
 async def run_raw(
     client: SolClient,
     *,
@@ -117,7 +129,6 @@ async def run_raw(
     keys = KeyFilter(enter=ENTER_BYTES[enter], translate_lf=not is_tty)
     convert = cp437_to_utf8 if charset == "cp437" else bytes
     saved = termios.tcgetattr(in_fd) if is_tty else None
-    done = loop.create_future()
     stdin_queue: asyncio.Queue[bytes] = asyncio.Queue()
 
     def on_stdin() -> None:
@@ -156,12 +167,13 @@ async def run_raw(
     try:
         if saved is not None:
             tty.setraw(in_fd)
-        if stat.S_ISREG(mode):
-            stdin_queue.put_nowait(await loop.run_in_executor(None, lambda: os.read(in_fd, 1 << 20)))
-            stdin_queue.put_nowait(b"")
-        else:
-            loop.add_reader(in_fd, on_stdin)
-            reader_added = True
+        if not stat.S_ISREG(mode):
+            try:
+                loop.add_reader(in_fd, on_stdin)
+                reader_added = True
+            except (PermissionError, ValueError):
+                pass  # epoll cannot watch this kind of file (/dev/null): read it in a thread
+        thread_reader = None if reader_added else asyncio.create_task(_read_in_thread(in_fd, stdin_queue))
         out_task = asyncio.create_task(pump_output())
         in_task = asyncio.create_task(pump_input())
         finished, _ = await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -177,8 +189,8 @@ async def run_raw(
             await out_task
         with contextlib.suppress(asyncio.CancelledError):
             await in_task
-        if not done.done():
-            done.set_result(None)
+        if thread_reader is not None:
+            thread_reader.cancel()  # a thread blocked in read() ends with the process
     finally:
         if reader_added:
             loop.remove_reader(in_fd)

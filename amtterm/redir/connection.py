@@ -29,31 +29,35 @@ method in the wrong state raises LocalProtocolError.
 
 from __future__ import annotations
 
-import enum
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amtterm.redir.constants import AuthType
-from amtterm.redir.messages import SolSettings
+from amtterm.errors import ConfigError, LocalProtocolError, RemoteProtocolError
+from amtterm.redir.console_role import ConsoleProtocol
+from amtterm.redir.constants import (
+    AuthType,
+    SolControl,
+    SolStatus,
+    StartStatus,
+)
+from amtterm.redir.device_role import DeviceProtocol
+from amtterm.redir.events import Event
+from amtterm.redir.framing import MAX_ELEMENT_LENGTH, describe_type
+from amtterm.redir.messages import SolSettings, decode_message, gap_after
+from amtterm.redir.state import ConnectionCore, ConnectionState, Role, check_receivable
 
+__all__ = [
+    "ConnectionState",
+    "ConsoleConfig",
+    "DeviceConfig",
+    "RedirectionConnection",
+    "Role",
+    "gap_after",
+]
 
-class Role(enum.Enum):
-    """Which end of the connection this codec plays."""
-
-    CONSOLE = "console"
-    DEVICE = "device"
-
-
-class ConnectionState(enum.Enum):
-    """Life of one connection; see the transition table in connection.py's implementation."""
-
-    IDLE = "idle"
-    STARTING = "starting"  # 0x10 sent / awaited
-    AUTHENTICATING = "authenticating"
-    AUTHENTICATED = "authenticated"
-    SOL_STARTING = "sol-starting"
-    SOL_ACTIVE = "sol-active"
-    CLOSING = "closing"
-    CLOSED = "closed"
+#: Role and ConnectionState are defined in amtterm.redir.state, beside the
+#: transition table they belong to, and re-exported here.
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class ConsoleConfig:
     #: Legacy mode: send plain auth right after 0x11 without a query, like amtterm 1.4.
     legacy_plain: bool = False
     sol_settings: SolSettings = field(default_factory=SolSettings)
-    #: Peer silence after which PeerTimeout is raised (amtterm gives up after 20 s).
+    #: Peer silence after which PeerTimeout is raised (amtterm gives up after 20 s); 0 = never.
     peer_timeout: float = 20.0
 
 
@@ -82,3 +86,217 @@ class DeviceConfig:
     #: Send a 0x29 (controls, power state) right after 0x21.
     initial_controls: bool = True
     powered_on: bool = True
+    #: Digest realm; None = ``Digest:`` + 32 random uppercase hex digits per connection (4.4).
+    realm: str | None = None
+
+
+def _check_console_config(config: ConsoleConfig) -> None:
+    # User and password travel as one-byte-length elements (4.2).
+    for what, value in (("user name", config.user), ("password", config.password)):
+        if len(value.encode("utf-8")) > MAX_ELEMENT_LENGTH:
+            raise ConfigError(
+                f"The {what} is longer than the {MAX_ELEMENT_LENGTH} bytes AMT can carry; use a shorter one."
+            )
+    usable = {AuthType.PLAIN, AuthType.DIGEST_NO_QOP, AuthType.DIGEST}
+    if not config.auth_methods or not set(config.auth_methods) <= usable:
+        raise ConfigError("Choose the auth methods among plain, digest and digest without qop.")
+    # The six SOL settings are 16-bit fields (5.1).
+    if not all(0 <= value <= 0xFFFF for value in config.sol_settings.as_tuple()):
+        raise ConfigError("Each SOL setting must be between 0 and 65535.")
+
+
+def _check_device_config(config: DeviceConfig) -> None:
+    if not all(0 <= part <= 0xFF for part in config.firmware_version):
+        raise ConfigError("A firmware version is two numbers between 0 and 255.")
+    if config.realm is not None and len(config.realm.encode("utf-8")) > MAX_ELEMENT_LENGTH:
+        raise ConfigError(f"The digest realm is longer than {MAX_ELEMENT_LENGTH} bytes; use a shorter one.")
+
+
+class RedirectionConnection:
+    """Sans-IO state machine of one redirection TCP connection, in the console or device role.
+
+    The role follows from the config type. See the module docstring for the
+    API contract and :mod:`amtterm.redir.state` for the transition table.
+
+    Args:
+        config: ConsoleConfig (we are the console) or DeviceConfig (we are the firmware).
+        random_bytes: source of randomness for cnonce, realm and nonce; tests
+            inject a deterministic one.
+
+    Raises:
+        ConfigError: the config cannot be put on the wire (e.g. a 300-byte password).
+    """
+
+    def __init__(
+        self,
+        config: ConsoleConfig | DeviceConfig,
+        *,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        self._buffer = bytearray()
+        self._impl: ConsoleProtocol | DeviceProtocol
+        if isinstance(config, ConsoleConfig):
+            _check_console_config(config)
+            self._core = ConnectionCore(Role.CONSOLE, random_bytes)
+            self._impl = ConsoleProtocol(self._core, config)
+        elif isinstance(config, DeviceConfig):
+            _check_device_config(config)
+            self._core = ConnectionCore(Role.DEVICE, random_bytes)
+            self._impl = DeviceProtocol(self._core, config)
+        else:
+            raise TypeError(f"expected ConsoleConfig or DeviceConfig, not {type(config).__name__}")
+        self.config = config
+
+    @property
+    def role(self) -> Role:
+        """CONSOLE or DEVICE."""
+        return self._core.role
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current state."""
+        return self._core.state
+
+    def start(self, now: float) -> None:
+        """Begin: the console queues StartRedirectionSession, the device arms its timers.
+
+        Raises:
+            LocalProtocolError: already started.
+        """
+        self._core.now = now
+        self._impl.start()
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the peer, split anywhere; ``b""`` means the peer closed TCP.
+
+        Returns:
+            The events the bytes caused, in order. Replies the protocol requires
+            (echoes, auth steps, SOL start replies) are queued for
+            :meth:`frames_to_send` without appearing here.
+
+        Raises:
+            RemoteProtocolError: the bytes break the protocol (unknown type, bad
+                length, message not allowed now, EOF inside a message). The
+                connection is CLOSED afterwards. Nothing else is ever raised.
+        """
+        core = self._core
+        if core.closed:
+            return []
+        core.now = now
+        if core.state is ConnectionState.IDLE and core.role is Role.DEVICE:
+            self._impl.start()
+        if not data:
+            return self._handle_eof()
+        core.last_rx = now
+        if core.state is ConnectionState.IDLE:
+            self._fail()
+            raise RemoteProtocolError("the device spoke before the console started the session")
+        self._buffer += data
+        events: list[Event] = []
+        try:
+            while not core.closed:
+                decoded = decode_message(self._buffer, direction=core.role.peer_direction)
+                if decoded is None:
+                    break
+                message, length = decoded
+                frame = bytes(self._buffer[:length])
+                del self._buffer[:length]
+                check_receivable(core.role, core.state, message)
+                events += self._impl.handle(message, frame)
+        except RemoteProtocolError:
+            self._fail()
+            raise
+        if core.closed:
+            self._buffer.clear()
+        return events
+
+    def _handle_eof(self) -> list[Event]:
+        if self._buffer:
+            message_type = self._buffer[0]
+            held = len(self._buffer)
+            self._fail()
+            peer = self._core.role.peer_direction.sender
+            raise RemoteProtocolError(
+                f"the {peer} closed the connection in the middle of {describe_type(message_type)} "
+                f"({held} bytes received)"
+            )
+        return self._impl.handle_eof()
+
+    def _fail(self) -> None:
+        self._buffer.clear()
+        self._core.move_to(ConnectionState.CLOSED)
+
+    def frames_to_send(self) -> list[bytes]:
+        """Whole messages queued since the last call, each its own bytes object, in order.
+
+        Frames queued just before the connection became CLOSED (an auth failure
+        reply, a refusal, the final 0x12) are still returned: flush them, then
+        close the socket. A device writes them one by one with :func:`gap_after`.
+        """
+        frames, self._core.outbox = self._core.outbox, []
+        return frames
+
+    def data_to_send(self) -> bytes:
+        """The same as :meth:`frames_to_send`, joined into one bytes object."""
+        return b"".join(self.frames_to_send())
+
+    def next_timer_at(self) -> float | None:
+        """Absolute time of the next deadline (heartbeat, peer timeout), or None."""
+        if self._core.closed:
+            return None
+        return self._impl.next_deadline()
+
+    def handle_timer(self, now: float) -> list[Event]:
+        """Run what is due at ``now``; calling early or often is harmless.
+
+        Returns:
+            PeerTimeout if the peer was silent too long (the connection is then
+            CLOSED); heartbeats are queued without an event.
+        """
+        if self._core.closed:
+            return []
+        self._core.now = now
+        return self._impl.on_timer(now)
+
+    def send_sol_data(self, data: bytes) -> None:
+        """Queue serial data: console 0x28 (<= 65535 bytes each), device 0x2A (<= MaxTxBuffer each).
+
+        Raises:
+            LocalProtocolError: SOL is not running.
+        """
+        self._impl.send_sol_data(data)
+
+    def close(self) -> None:
+        """End the session in an orderly way (console: 0x22 / 0x12; device: just CLOSED)."""
+        self._impl.close()
+        if self._core.closed:
+            self._buffer.clear()
+
+    def accept_session(self) -> None:
+        """Device: answer the pending StartRedirectionSession with status 0.
+
+        Raises:
+            LocalProtocolError: not a device, or no SessionRequested pending.
+        """
+        self._device("accept_session").accept_session()
+
+    def refuse_session(self, status: StartStatus | int) -> None:
+        """Device: answer the pending StartRedirectionSession with ``status`` (e.g. BUSY) and close.
+
+        Raises:
+            LocalProtocolError: not a device, no request pending, or status 0.
+        """
+        self._device("refuse_session").refuse_session(status)
+
+    def send_sol_controls(self, control: SolControl, status: SolStatus) -> None:
+        """Device: queue a 0x29 with the host's modem lines and power state.
+
+        Raises:
+            LocalProtocolError: not a device, or SOL is not running.
+        """
+        self._device("send_sol_controls").send_sol_controls(control, status)
+
+    def _device(self, method: str) -> DeviceProtocol:
+        if not isinstance(self._impl, DeviceProtocol):
+            raise LocalProtocolError(f"{method}() is for the device role; this connection is a console")
+        return self._impl

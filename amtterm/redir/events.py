@@ -60,11 +60,18 @@ class Authenticated(Event):
 
 @dataclass(frozen=True)
 class AuthFailed(Event):
-    """Authentication failed; the connection is now closed (console) or closing (device)."""
+    """Authentication failed; the connection is now closed (console) or closing (device).
+
+    ``status`` NOT_SUPPORTED with ``method`` QUERY means none of the console's
+    methods is among those the device ``offered`` (the session can then say
+    "the device offers only digest").
+    """
 
     method: AuthType | int
     status: AuthStatus | int
     user: str
+    #: Methods the device listed in its query reply (console role; empty if no query was made).
+    offered: tuple[AuthType | int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,10 @@ class Host(Protocol):
         ...
 
     def read_output(self, now: float, max_bytes: int | None = None) -> bytes:
-        """Serial bytes produced since the last call (b"" while off).
+        """Serial bytes produced since the last call.
+
+        While off this is b"", except that text the PC wrote just before switching itself off
+        (an OS shutdown) can still be read once.
 
         Args:
             now: the current time; time-driven state advances to it first.
@@ -133,7 +136,8 @@ class OutputQueue:
 
     def __init__(self) -> None:
         self._pieces: deque[OutputPiece] = deque()
-        self._head = b""  # bytes taken from the front piece but not yet read
+        self._head = b""  # the chunk being read, taken from the front piece
+        self._pos = 0  # how much of _head has been read
 
     def write(self, data: bytes) -> None:
         """Queue bytes."""
@@ -157,11 +161,12 @@ class OutputQueue:
                 close()
         self._pieces.clear()
         self._head = b""
+        self._pos = 0
 
     @property
     def pending(self) -> bool:
         """Whether anything (possibly an unstarted lazy stream) is queued."""
-        return bool(self._head) or bool(self._pieces)
+        return self._pos < len(self._head) or bool(self._pieces)
 
     def read(self, max_bytes: int | None = None) -> bytes:
         """Take queued output.
@@ -177,14 +182,14 @@ class OutputQueue:
         out: list[bytes] = []
         size = 0
         while max_bytes is None or size < max_bytes:
-            if not self._head and not self._fill():
+            if self._pos >= len(self._head) and not self._fill():
                 break
-            want = len(self._head) if max_bytes is None else max_bytes - size
-            take = self._head[:want]
-            self._head = self._head[len(take) :]
+            end = len(self._head) if max_bytes is None else min(len(self._head), self._pos + max_bytes - size)
+            take = self._head if self._pos == 0 and end == len(self._head) else self._head[self._pos : end]
+            self._pos = end
             out.append(take)
             size += len(take)
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def _fill(self) -> bool:
         """Move the next non-empty chunk of the front piece into ``_head``; False when empty."""
@@ -192,14 +197,12 @@ class OutputQueue:
             piece = self._pieces[0]
             if isinstance(piece, bytes):
                 self._pieces.popleft()
-                if piece:
-                    self._head = piece
-                    return True
-                continue
-            chunk = next(piece, None)
-            if chunk is None:
-                self._pieces.popleft()
-            elif chunk:
-                self._head = chunk
+                chunk: bytes | None = piece
+            else:
+                chunk = next(piece, None)
+                if chunk is None:
+                    self._pieces.popleft()
+            if chunk:
+                self._head, self._pos = chunk, 0
                 return True
         return False

@@ -102,7 +102,13 @@ async def open_stream(
             timeout,
         )
     except ssl.SSLError as exc:
-        raise tlsmod.describe_ssl_error(exc, host, port) from exc
+        assert tls is not None
+        raise tlsmod.describe_ssl_error(exc, host, port, cafile=tls.cafile, legacy=tls.legacy) from exc
+    except ConnectionResetError as exc:
+        # A device refusing our TLS version or ciphers often just resets during the handshake.
+        if tls is not None:
+            raise tlsmod.describe_ssl_error(exc, host, port, cafile=tls.cafile, legacy=tls.legacy) from exc
+        raise describe_os_error(exc, host, port, what) from exc
     except (TimeoutError, OSError) as exc:
         raise describe_os_error(exc, host, port, what) from exc
     sock = writer.get_extra_info("socket")

@@ -55,6 +55,7 @@ from amtterm.errors import ConfigError, TlsError
 __all__ = [
     "CERT_FILE_NAME",
     "KEY_FILE_NAME",
+    "client_context",
     "describe_ssl_error",
     "ensure_self_signed",
     "fingerprint",
@@ -63,7 +64,6 @@ __all__ = [
     "is_fingerprint",
     "peer_certificate",
     "server_context",
-    "client_context",
 ]
 
 CERT_FILE_NAME = "tls-cert.pem"
@@ -187,7 +187,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def _make_self_signed(common_name: str) -> tuple[bytes, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     san = x509.SubjectAlternativeName(
         [
             x509.DNSName("localhost"),
@@ -477,10 +477,9 @@ def describe_ssl_error(
             f"{where} refused our TLS cipher suites (old AMT firmware?): retry with --tls-legacy."
         )
 
-    if (
-        isinstance(exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError | BrokenPipeError)
-        or reason in {"UNEXPECTED_EOF_WHILE_READING", "EOF"}
-    ):
+    if isinstance(
+        exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError | BrokenPipeError
+    ) or reason in {"UNEXPECTED_EOF_WHILE_READING", "EOF"}:
         hint = "use -P for port 16994" if legacy else "retry with --tls-legacy, or use -P for port 16994"
         return TlsError(
             f"{where} closed the connection during the TLS handshake: old AMT firmware or the plain "

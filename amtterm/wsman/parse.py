@@ -279,7 +279,8 @@ def fault_error(fault: Fault) -> WsmanFault:
         )
     detail = f" ({_amt_status(fault.detail)})" if fault.detail else ""
     reason = fault.reason.rstrip(". ") or "no reason given"
-    return WsmanFault(f"The device answered with a {fault.subcode or fault.code} fault: {reason}{detail}.", fault)
+    name = fault.subcode or fault.code
+    return WsmanFault(f"The device answered with a {name} fault: {reason}{detail}.", fault)
 
 
 def parse_reply(text: str) -> Reply:

@@ -1,0 +1,1 @@
+"""The simulated device's WS-Management side: state, AMT's rules, replies and the HTTP server."""

@@ -1,0 +1,331 @@
+"""Typed WS-Man operations a console needs, over an abstract transport.
+
+A transport is ``async (request_xml) -> reply_xml``: :class:`amtterm.wsman.client.WsmanClient`
+over HTTP(S), or the simulator's ``service.handle`` in memory for tests. Every operation
+returns a frozen result from :mod:`amtterm.wsman.results` or raises an
+:class:`~amtterm.errors.AmtError` whose text is one sentence for the user.
+
+Rules kept here (wsman.md §6.2, §10.3): read the power state first; send on (2) only when
+not on; reset (10) and cycle (5) only when on; soft-off (12) and soft-reset (14) only when
+the device lists them in AvailableRequestedPowerStates; a refusal of off/cycle usually means
+a redirection session is open. Boot overrides live in :mod:`amtterm.wsman.boot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from amtterm.errors import ConfigError, WsmanMalformedReply, WsmanRefused
+from amtterm.wsman import envelope, parse
+from amtterm.wsman.envelope import EndpointReference, Value
+from amtterm.wsman.parse import Instance
+from amtterm.wsman.resources import (
+    AMT_GENERAL_SETTINGS,
+    AMT_REDIRECTION_SERVICE,
+    AMT_SETUP_AND_CONFIGURATION_SERVICE,
+    CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
+    CIM_COMPUTER_SYSTEM,
+    CIM_POWER_MANAGEMENT_SERVICE,
+    CIM_SOFTWARE_IDENTITY,
+    IPS_OPT_IN_SERVICE,
+    MANAGED_SYSTEM_SELECTORS,
+    OPT_IN_REQUIRED_NONE,
+    PROVISIONING_MODE_ADMIN,
+    PROVISIONING_MODE_CLIENT,
+    REDIRECTION_BASE,
+    REDIRECTION_IDER_BIT,
+    REDIRECTION_SOL_BIT,
+    PowerState,
+    resource_uri,
+)
+from amtterm.wsman.results import (
+    POWER_ACTION_STATES,
+    ConsentStatus,
+    DeviceInfo,
+    PowerActionResult,
+    PowerStatus,
+    RedirectionStatus,
+    power_state_name,
+)
+
+Transport = Callable[[str], Awaitable[str]]
+"""Sends one request envelope and returns the reply envelope's text."""
+
+MAX_PULLS = 100  # a device that never ends an enumeration must not hang us
+
+
+# -- generic helpers ------------------------------------------------------------------------------
+async def get_instance(transport: Transport, class_name: str) -> Instance:
+    """Get the singleton instance of ``class_name`` (no selectors, §4.4)."""
+    return parse.parse_instance(await transport(envelope.build_get(resource_uri(class_name))), class_name)
+
+
+async def put_instance(transport: Transport, class_name: str, values: Mapping[str, Value]) -> Instance:
+    """Put a whole singleton instance and return what the device stored (§4.4)."""
+    request = envelope.build_put(resource_uri(class_name), values)
+    return parse.parse_instance(await transport(request), class_name)
+
+
+async def invoke(
+    transport: Transport,
+    class_name: str,
+    method: str,
+    arguments: Mapping[str, Value] | None = None,
+    explain: Callable[[int], str] | Mapping[int, str] | None = None,
+) -> Instance:
+    """Invoke a method and return its ``_OUTPUT``; a non-zero ReturnValue raises.
+
+    Raises:
+        WsmanReturnValueError: ReturnValue != 0, with the sentence from ``explain``.
+    """
+    request = envelope.build_invoke(resource_uri(class_name), method, arguments)
+    output = parse.parse_output(await transport(request), method)
+    parse.check_return_value(output, method, explain)
+    return output
+
+
+async def enumerate_instances(transport: Transport, class_name: str) -> list[Instance]:
+    """Enumerate then Pull until the end of the sequence (§4.7)."""
+    uri = resource_uri(class_name)
+    context: str | None = parse.parse_enumerate(await transport(envelope.build_enumerate(uri)))
+    items: list[Instance] = []
+    for _ in range(MAX_PULLS):
+        if context is None:
+            return items
+        page = parse.parse_pull(await transport(envelope.build_pull(uri, context)))
+        items.extend(page.items)
+        context = page.context
+    raise WsmanMalformedReply(f"The device's enumeration of {class_name} never ended.")
+
+
+def managed_system() -> EndpointReference:
+    """The ``ManagedElement`` EPR of power requests: the host's CIM_ComputerSystem (§6.2)."""
+    return EndpointReference(resource_uri(CIM_COMPUTER_SYSTEM), MANAGED_SYSTEM_SELECTORS)
+
+
+# -- power ----------------------------------------------------------------------------------------
+async def power_status(transport: Transport) -> PowerStatus:
+    """Read the power state with one Get of CIM_AssociatedPowerManagementService (§6.1, §10.2)."""
+    item = await get_instance(transport, CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE)
+    value = item.integer("PowerState")
+    if value is None:
+        raise WsmanMalformedReply("The device's power reply has no PowerState.")
+    available = tuple(item.integers("AvailableRequestedPowerStates"))
+    state = power_state_name(value)
+    actions = ["on"] if value != PowerState.ON else ["off", "cycle", "reset"]
+    if value == PowerState.ON:
+        actions += [a for a in ("soft-off", "soft-reset") if POWER_ACTION_STATES[a] in available]
+    return PowerStatus(state=state, power_state=value, available=available, actions=tuple(actions))
+
+
+def _power_refusal(action: str, number: int) -> Callable[[int], str]:
+    def explain(value: int) -> str:
+        if value == 2 and action in ("off", "cycle"):
+            return (
+                f"The device refused {action} (ReturnValue 2): a redirection session (SOL, IDE-R "
+                "or KVM) is open; close it and try again."
+            )
+        return f"The device refused {action} (RequestPowerStateChange {number}, ReturnValue {value})."
+
+    return explain
+
+
+async def request_power_state(transport: Transport, number: int, action: str = "power change") -> None:
+    """Send RequestPowerStateChange(``number``) without any check (§6.2)."""
+    await invoke(
+        transport,
+        CIM_POWER_MANAGEMENT_SERVICE,
+        "RequestPowerStateChange",
+        {"PowerState": number, "ManagedElement": managed_system()},
+        _power_refusal(action, number),
+    )
+
+
+async def power_action(transport: Transport, action: str) -> PowerActionResult:
+    """Run a console power action after checking that the current state allows it.
+
+    Args:
+        transport: the device.
+        action: one of ``on``, ``off``, ``cycle``, ``reset``, ``soft-off``, ``soft-reset``.
+
+    Raises:
+        ConfigError: unknown action.
+        WsmanRefused: the state rules it out (e.g. reset while off, soft-off not offered).
+        WsmanReturnValueError: the device refused it (e.g. off while a session is open).
+    """
+    number = POWER_ACTION_STATES.get(action)
+    if number is None:
+        raise ConfigError(f"Unknown power action {action!r}; use one of {', '.join(POWER_ACTION_STATES)}.")
+    status = await power_status(transport)
+    is_on = status.power_state == PowerState.ON
+    if action == "on" and is_on:
+        return PowerActionResult(action, None, status.state, "The machine is already on; nothing was sent.")
+    if action == "off" and status.state == "off":
+        return PowerActionResult(action, None, status.state, "The machine is already off; nothing was sent.")
+    if action in ("cycle", "reset", "soft-off", "soft-reset") and not is_on:
+        raise WsmanRefused(f"The machine is {status.state}, {action} needs it on; use 'power on' instead.")
+    if action in ("soft-off", "soft-reset") and number not in status.available:
+        raise WsmanRefused(
+            f"This device does not offer {action} now: it needs AMT 9 or later and Intel LMS running "
+            f"in the host's operating system; use '{action.removeprefix('soft-')}' for the hard one."
+        )
+    await request_power_state(transport, number, action)
+    done = {
+        "on": "Powered the machine on.",
+        "off": "Powered the machine off.",
+        "cycle": "Power-cycled the machine.",
+        "reset": "Reset the machine.",
+        "soft-off": "Asked the operating system to shut down.",
+        "soft-reset": "Asked the operating system to restart.",
+    }[action]
+    return PowerActionResult(action, number, status.state, done)
+
+
+# -- redirection ----------------------------------------------------------------------------------
+def _redirection_from(item: Instance) -> RedirectionStatus:
+    enabled = item.integer("EnabledState")
+    if enabled is None:
+        raise WsmanMalformedReply("The device's AMT_RedirectionService has no EnabledState.")
+    bits = enabled - REDIRECTION_BASE if enabled >= REDIRECTION_BASE else 0
+    return RedirectionStatus(
+        listener=bool(item.boolean("ListenerEnabled")),
+        sol=bool(bits & REDIRECTION_SOL_BIT),
+        ider=bool(bits & REDIRECTION_IDER_BIT),
+        enabled_state=enabled,
+    )
+
+
+async def redirection_status(transport: Transport) -> RedirectionStatus:
+    """Read the listener, SOL and IDE-R switches of AMT_RedirectionService (§8.1)."""
+    return _redirection_from(await get_instance(transport, AMT_REDIRECTION_SERVICE))
+
+
+async def set_redirection(
+    transport: Transport, enable: bool, *, sol: bool = True, ider: bool = True
+) -> RedirectionStatus:
+    """Enable or disable redirection: RequestStateChange, then Put ListenerEnabled (§10.5).
+
+    Args:
+        transport: the device.
+        enable: True opens the listener and turns on the chosen features; False turns all off.
+        sol: with ``enable``, turn SOL on.
+        ider: with ``enable``, turn IDE-R on.
+
+    Raises:
+        WsmanReturnValueError: the device refused, e.g. the features are off in MEBx.
+    """
+    wanted = REDIRECTION_BASE + (
+        (REDIRECTION_IDER_BIT if ider else 0) + (REDIRECTION_SOL_BIT if sol else 0) if enable else 0
+    )
+
+    def explain(value: int) -> str:
+        what = "enable" if enable else "disable"
+        return (
+            f"The device refused to {what} redirection (ReturnValue {value}); SOL and IDE-R must be "
+            "allowed in the machine's MEBx setup, which cannot be changed remotely."
+        )
+
+    arguments: dict[str, Value] = {"RequestedState": wanted}
+    await invoke(transport, AMT_REDIRECTION_SERVICE, "RequestStateChange", arguments, explain)
+    current = await get_instance(transport, AMT_REDIRECTION_SERVICE)
+    keys = ("Name", "CreationClassName", "SystemName", "SystemCreationClassName", "ElementName")
+    values: dict[str, Value] = {key: current.text(key) for key in keys}
+    values["EnabledState"] = current.integer("EnabledState")
+    values["ListenerEnabled"] = enable
+    return _redirection_from(await put_instance(transport, AMT_REDIRECTION_SERVICE, values))
+
+
+# -- user consent ---------------------------------------------------------------------------------
+def _consent_from(item: Instance, message: str | None = None) -> ConsentStatus:
+    return ConsentStatus.from_values(
+        item.integer("OptInRequired") or 0, item.integer("OptInState") or 0, message
+    )
+
+
+async def consent_status(transport: Transport) -> ConsentStatus:
+    """Read IPS_OptInService: whether consent is required and the flow's state (§8.3)."""
+    return _consent_from(await get_instance(transport, IPS_OPT_IN_SERVICE))
+
+
+async def consent_request(transport: Transport) -> ConsentStatus:
+    """Start the consent flow so the host shows a 6-digit code (§8.3 steps 1-3).
+
+    A stale displayed code is cancelled first. When consent is not required, or is already
+    given, nothing is sent and the status says so.
+
+    Raises:
+        WsmanReturnValueError: StartOptIn refused (3 = blocked after repeated wrong codes).
+    """
+    status = await consent_status(transport)
+    if status.required_value == OPT_IN_REQUIRED_NONE:
+        return ConsentStatus.from_values(0, status.state_value, "This device does not require user consent.")
+    if status.granted:
+        return ConsentStatus.from_values(
+            status.required_value, status.state_value, "User consent is already given."
+        )
+    if status.state_value in (1, 2):
+        await invoke(transport, IPS_OPT_IN_SERVICE, "CancelOptIn")
+    await invoke(
+        transport,
+        IPS_OPT_IN_SERVICE,
+        "StartOptIn",
+        explain={
+            3: "The device blocks consent requests after repeated wrong codes; wait a minute and retry.",
+            2: "The device refused to start the consent flow (ReturnValue 2); check 'consent status'.",
+        },
+    )
+    power = await power_status(transport)
+    where = (
+        "The host's screen now shows a 6-digit code; enter it with 'amtterm consent HOST code NNNNNN'."
+        if power.state == "on"
+        else "The machine is off, so its screen cannot show the code: power it on, then read the code."
+    )
+    return _consent_from(await get_instance(transport, IPS_OPT_IN_SERVICE), where)
+
+
+async def consent_code(transport: Transport, code: str) -> ConsentStatus:
+    """Send the 6-digit code read from the host's screen (§8.3 step 4).
+
+    Raises:
+        ConfigError: the code is not 6 digits.
+        WsmanReturnValueError: the device did not accept the code.
+    """
+    code = code.strip()
+    if len(code) != 6 or not code.isdigit():
+        raise ConfigError("The consent code is the 6 digits shown on the host's screen, e.g. 123456.")
+
+    def explain(value: int) -> str:
+        return (
+            f"The device did not accept the code {code} (ReturnValue {value}): check the digits on "
+            "the host's screen, or start again with 'consent request'."
+        )
+
+    await invoke(transport, IPS_OPT_IN_SERVICE, "SendOptInCode", {"OptInCode": int(code)}, explain)
+    return _consent_from(await get_instance(transport, IPS_OPT_IN_SERVICE), "User consent is given.")
+
+
+# -- identity -------------------------------------------------------------------------------------
+def control_mode_name(provisioning_state: int | None, mode: int | None) -> str:
+    """``admin``, ``client``, ``not provisioned`` or ``unknown (N)`` (§9.3)."""
+    if provisioning_state is not None and provisioning_state != 2:
+        return "not provisioned"
+    return {PROVISIONING_MODE_ADMIN: "admin", PROVISIONING_MODE_CLIENT: "client"}.get(
+        mode or 0, f"unknown ({mode})"
+    )
+
+
+async def device_info(transport: Transport) -> DeviceInfo:
+    """AMT version, control mode, host name, realm, power and redirection state (§9)."""
+    identities = await enumerate_instances(transport, CIM_SOFTWARE_IDENTITY)
+    version = next((i.text("VersionString") for i in identities if i.text("InstanceID") == "AMT"), None)
+    setup = await get_instance(transport, AMT_SETUP_AND_CONFIGURATION_SERVICE)
+    general = await get_instance(transport, AMT_GENERAL_SETTINGS)
+    return DeviceInfo(
+        amt_version=version,
+        control_mode=control_mode_name(setup.integer("ProvisioningState"), setup.integer("ProvisioningMode")),
+        host_name=general.text("HostName") or None,
+        domain_name=general.text("DomainName") or None,
+        digest_realm=general.text("DigestRealm") or None,
+        power=await power_status(transport),
+        redirection=await redirection_status(transport),
+    )

@@ -1,0 +1,53 @@
+"""The protocol core stays sans-IO: no event loop, sockets, TLS, UI or clock anywhere in amtterm.redir."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import amtterm.redir
+
+FORBIDDEN = ("asyncio", "socket", "ssl", "textual", "pyte", "httpx", "asyncssh", "time")
+
+# ``time`` is imported by the interpreter itself at start-up, so it is removed
+# from sys.modules first: any later ``import time`` would put it back.
+PROBE = f"""
+import importlib, pkgutil, sys
+forbidden = {FORBIDDEN!r}
+for name in forbidden:
+    sys.modules.pop(name, None)
+import amtterm.redir
+names = [m.name for m in pkgutil.walk_packages(amtterm.redir.__path__, "amtterm.redir.")]
+for name in names:
+    importlib.import_module(name)
+print(",".join(names))
+print(",".join(sorted(n for n in sys.modules if n.split(".")[0] in forbidden)))
+"""
+
+
+def test_importing_every_redir_module_loads_no_io_ui_or_clock() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    modules, loaded = result.stdout.splitlines()
+    assert "amtterm.redir.connection" in modules.split(",")
+    assert "amtterm.redir.messages" in modules.split(",")
+    assert loaded == ""
+
+
+def test_no_redir_source_file_imports_them_either() -> None:
+    """A static check too, so an import hidden inside a function is caught."""
+    root = Path(amtterm.redir.__file__).parent
+    offenders = []
+    for info in pkgutil.iter_modules([str(root)]):
+        path = root / f"{info.name}.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    assert offenders == []

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: a pseudo-terminal driver and a simulator process."""
