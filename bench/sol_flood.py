@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 from tests.support.simproc import isolated_env, start_sim  # noqa: E402
 
 DEBIAN_AMTTERM = "/usr/bin/amtterm"
-END_RE = re.compile(rb"\r?\nFLOOD-END (\d+) ([0-9a-f]{64})\r?\n")
+# The flood's trailer: colours reset, cursor to the last row, then the end line.
+END_RE = re.compile(rb"\x1b\[0m\x1b\[\d+;1H\r\nFLOOD-END (\d+) ([0-9a-f]{64})\r\n")
 BEGIN_RE = re.compile(rb"FLOOD-BEGIN (\d+)\r?\n")
 RUN_TIMEOUT = 180.0
 #: Silence after the flood began that counts as "the end marker is not coming".
@@ -76,6 +78,11 @@ def run_client(
 ) -> Result:
     """Run one client on a pty until the flood's end marker (or timeout); measure it."""
     master, slave = pty.openpty()
+    # Output post-processing off (no LF -> CR LF), as `tty.setraw` leaves it: Debian's
+    # amtterm keeps whatever it finds, so both clients deliver bytes 1:1.
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     buf = bytearray()
@@ -105,7 +112,9 @@ def run_client(
                         t_begin = time.monotonic()
                         begin_at = m.end()
                 if t_begin is not None:
-                    end = END_RE.search(buf, begin_at)
+                    # Only the new bytes (and a marker's length before them) can hold
+                    # the end marker: scanning all of buf each time would be quadratic.
+                    end = END_RE.search(buf, max(begin_at, len(buf) - len(chunk) - 200))
                     if end:
                         break
                 if slow_bps:

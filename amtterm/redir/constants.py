@@ -151,8 +151,21 @@ GREEDY_MESSAGE_TYPES = frozenset(
     }
 )
 
-#: Gap (seconds) a device leaves after a greedy message, and between any two
-#: unsolicited messages, so that clients that drop coalesced bytes lose nothing (11).
+#: Keep-alives after which 9front discards its buffer too; a short gap suffices (11).
+KEEPALIVE_MESSAGE_TYPES = frozenset(
+    {
+        MessageType.SOL_HEARTBEAT,
+        MessageType.SOL_KEEP_ALIVE_PING,
+        MessageType.SOL_KEEP_ALIVE_PONG,
+        MessageType.IDER_HEARTBEAT,
+        MessageType.IDER_KEEP_ALIVE_PING,
+        MessageType.IDER_KEEP_ALIVE_PONG,
+    }
+)
+
+#: Gap (seconds) a device leaves after a greedy message, and after a keep-alive, so
+#: that clients that drop coalesced bytes lose nothing (11). Data messages (0x2A)
+#: are consumed exactly by every client and need none: they may share a write.
 GREEDY_GAP = 0.2
 MESSAGE_GAP = 0.015
 

@@ -24,6 +24,7 @@ from amtterm.redir.constants import (
     GREEDY_GAP,
     GREEDY_MESSAGE_TYPES,
     INTEL_IANA,
+    KEEPALIVE_MESSAGE_TYPES,
     MESSAGE_GAP,
     MessageType,
     SessionType,
@@ -313,10 +314,13 @@ def gap_after(frame: bytes) -> float:
     """Seconds a device should wait after writing ``frame`` before writing the next one (11).
 
     Debian amtterm and 9front throw away whatever follows a "greedy" message in
-    their read buffer, so after one of those a device leaves GREEDY_GAP; between
-    any two other messages a small MESSAGE_GAP keeps separate writes from merging.
-    An empty frame needs no gap.
+    their read buffer, so after one of those a device leaves GREEDY_GAP; after a
+    keep-alive (9front discards there too) a small MESSAGE_GAP. Everything else,
+    above all SOL data, is read exactly by every client and needs no gap, so a
+    flood of output is not slowed down. An empty frame needs no gap.
     """
     if not frame:
         return 0.0
-    return GREEDY_GAP if frame[0] in GREEDY_MESSAGE_TYPES else MESSAGE_GAP
+    if frame[0] in GREEDY_MESSAGE_TYPES:
+        return GREEDY_GAP
+    return MESSAGE_GAP if frame[0] in KEEPALIVE_MESSAGE_TYPES else 0.0

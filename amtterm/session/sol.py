@@ -32,6 +32,8 @@ from amtterm.transport.tcp import Stream
 
 #: Chunks of host output held before the socket is no longer read.
 QUEUE_CHUNKS = 64
+#: read() joins queued chunks up to about this many bytes.
+READ_COALESCE = 262144
 
 _METHOD_NAMES = {
     AuthType.PLAIN: "plain (legacy)",
@@ -185,8 +187,19 @@ class SolClient:
                     raise error
                 return b""
             item = await self._output.get()
-            if item is not None:
-                return item
+            if item is None:
+                continue
+            # Hand over everything already waiting in one piece: one write for many
+            # small SOL messages is what keeps a flood cheap for the consumer.
+            pieces = [item]
+            size = len(item)
+            while size < READ_COALESCE and not self._output.empty():
+                more = self._output.get_nowait()
+                if more is None:
+                    break
+                pieces.append(more)
+                size += len(more)
+            return b"".join(pieces) if len(pieces) > 1 else item
 
     async def write(self, data: bytes) -> None:
         """Type ``data`` on the remote serial console."""

@@ -36,6 +36,7 @@ class SimOptions:
     rows: int = 25
     state_dir: Path | None = None
     tls_legacy: bool = False
+    flood_on_attach: int = 0
 
 
 def generate_password() -> str:
@@ -69,6 +70,7 @@ async def start_sim(options: SimOptions, *, log: Callable[[str], None] | None = 
         password=password,
         amt_version=options.amt_version,
         power_on=options.power_on,
+        flood_on_attach=options.flood_on_attach,
         log=log,
     )
     listeners: list[Listener] = []

@@ -12,15 +12,12 @@ import asyncio
 import contextlib
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from amtterm.sim.host import Host
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
-
-if TYPE_CHECKING:
-    pass
+from amtterm.sim.synthetic.flood import flood
 
 #: Largest piece of host output taken in one go (a flood is sent in these).
 OUTPUT_CHUNK = 65536
@@ -58,6 +55,7 @@ class SimDevice:
         password: str,
         amt_version: tuple[int, int] = (11, 8),
         power_on: str = "first-console",
+        flood_on_attach: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.host = host
@@ -65,6 +63,9 @@ class SimDevice:
         self.password = password
         self.amt_version = amt_version
         self.power_policy = power_on
+        #: Benchmarks: each console that starts SOL first gets this many bytes of flood.
+        self.flood_on_attach = flood_on_attach
+        self._flood: Iterator[bytes] | None = None
         self.sol_owner: RedirectionHandler | None = None
         self.listeners: list[Listener] = []
         self._log = log or (lambda line: print(line, file=sys.stderr))
@@ -84,6 +85,11 @@ class SimDevice:
         self._ever_powered = True
         self.host.power_on(self._clock())
         self._wakeup.set()
+
+    @property
+    def host_size(self) -> tuple[int, int]:
+        """The remote screen's (columns, rows)."""
+        return (getattr(self.host, "columns", 80), getattr(self.host, "rows", 25))
 
     def will_be_powered(self) -> bool:
         """Whether the host is (or is about to be, by policy) powered on."""
@@ -109,6 +115,9 @@ class SimDevice:
     def attach_console(self, handler: RedirectionHandler, now: float) -> None:
         """The console holding the SOL slot has started SOL: send it the host's output."""
         self._attached = handler
+        if self.flood_on_attach:
+            columns, rows = self.host_size
+            self._flood = flood(self.flood_on_attach, columns, rows)
         if self.power_policy == "first-console" and not self._ever_powered:
             self._power_on()
         self._wakeup.set()
@@ -129,13 +138,18 @@ class SimDevice:
         while True:
             self._wakeup.clear()
             handler = self._attached
-            data = self.host.read_output(self._clock(), OUTPUT_CHUNK)
+            if self._flood is not None:
+                data = next(self._flood, b"")
+                if not data:
+                    self._flood = None
+            else:
+                data = self.host.read_output(self._clock(), OUTPUT_CHUNK)
             if data and handler is not None:
                 try:
                     await handler.send_output(data)
                 except (ConnectionError, OSError):
                     self.detach_console(handler)
-            if len(data) >= OUTPUT_CHUNK:
+            if len(data) >= OUTPUT_CHUNK or self._flood is not None:
                 await asyncio.sleep(0)
                 continue
             deadline = self.host.next_deadline()

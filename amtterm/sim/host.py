@@ -116,7 +116,11 @@ class Host(Protocol):
         ...
 
     def next_deadline(self) -> float | None:
-        """When ``read_output`` should next be called, or None when only new input changes anything."""
+        """When ``read_output`` should next be called, or None when only new input changes anything.
+
+        While output is still queued (a read with ``max_bytes`` left some) this is the latest
+        ``now`` seen, i.e. "at once".
+        """
         ...
 
 

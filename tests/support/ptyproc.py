@@ -75,7 +75,8 @@ class PtyProcess:
                     pass
                 if needle not in self.output:
                     tail = bytes(self.output)[-2000:]
-                    raise AssertionError(f"process exited ({self.proc.returncode}) before {needle!r}: {tail!r}")
+                    code = self.proc.returncode
+                    raise AssertionError(f"process exited ({code}) before {needle!r}: {tail!r}")
         return bytes(self.output)
 
     def send(self, data: bytes) -> None:
