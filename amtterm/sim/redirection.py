@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 FAILURE_WINDOW = 60.0
 #: Longest delay before a failed login is answered (seconds).
 FAILURE_DELAY_MAX = 8.0
+#: A console that has not started SOL this long after connecting is dropped, so a
+#: silent client cannot hold the one SOL slot (the codec's own timeouts start with SOL).
+START_DEADLINE = 30.0
 
 
 def auth_methods_for(version: tuple[int, int]) -> tuple[AuthType, ...]:
@@ -100,6 +103,12 @@ class RedirectionHandler:
             self.conn.send_sol_controls(SolControl.RTS | SolControl.DTR, status)
             await self.pump.flush()
 
+    def _drop_if_not_started(self) -> None:
+        if self.conn.state not in (ConnectionState.SOL_ACTIVE, ConnectionState.CLOSED):
+            self.device.log(f"console {self.peer}: no SOL session after {START_DEADLINE:.0f} s, dropped")
+            self.release()
+            self.writer.close()
+
     async def run(self) -> None:
         """Serve until the console leaves; never raises."""
         sock = self.writer.get_extra_info("socket")
@@ -107,6 +116,7 @@ class RedirectionHandler:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn.start(self.pump.clock())
+        watchdog = asyncio.get_running_loop().call_later(START_DEADLINE, self._drop_if_not_started)
         try:
             await self.pump.run()
         except AmtError as exc:
@@ -114,6 +124,7 @@ class RedirectionHandler:
         except (ConnectionError, OSError):
             pass
         finally:
+            watchdog.cancel()
             self.release()
             if not self.writer.is_closing():
                 self.writer.close()
