@@ -60,9 +60,15 @@ class RedirectionPump:
         self._write_lock = asyncio.Lock()
         self._timer_wakeup = asyncio.Event()
         self._paused = False
+        self._quiet_until = 0.0
 
     async def flush(self) -> None:
-        """Write every frame the codec has queued; on the device side with firmware pacing."""
+        """Write every frame the codec has queued; on the device side with firmware pacing.
+
+        Pacing keeps a "quiet until" time after each greedy message: the next write
+        waits for it. A reply the console has to wait for (auth steps) goes out at
+        once, because its request proves the console has read what came before.
+        """
         async with self._write_lock:
             frames = self.conn.frames_to_send()
             if not frames:
@@ -76,14 +82,23 @@ class RedirectionPump:
                     batch.append(frame)
                     gap = gap_after(frame)
                     if gap > 0:
-                        self.writer.write(b"".join(batch))
-                        batch.clear()
-                        await self.writer.drain()
-                        await asyncio.sleep(gap)
+                        await self._paced_write(batch)
+                        batch = []
+                        self._quiet_until = self.clock() + gap
                 if batch:
-                    self.writer.write(b"".join(batch))
-                    await self.writer.drain()
+                    await self._paced_write(batch)
         self._timer_wakeup.set()
+
+    async def _paced_write(self, frames: list[bytes]) -> None:
+        wait = self._quiet_until - self.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.writer.write(b"".join(frames))
+        await self.writer.drain()
+
+    def note_peer_data(self) -> None:
+        """The peer sent something: it has read our earlier messages, no gap is owed."""
+        self._quiet_until = 0.0
 
     async def _dispatch(self, events: list[Event]) -> None:
         for event in events:
@@ -97,6 +112,11 @@ class RedirectionPump:
             except (ConnectionError, OSError) as exc:
                 raise SessionClosed(f"The connection to the device was lost: {exc}.") from exc
             self._paused = True
+            if data and self.conn.state is not ConnectionState.SOL_ACTIVE:
+                # In the handshake a console only ever answers: its message proves it
+                # has read ours. Once SOL runs, keys can cross a greedy message, so
+                # the gap is kept there.
+                self.note_peer_data()
             try:
                 events = self.conn.receive_data(data, self.clock())
                 await self._dispatch(events)

@@ -172,7 +172,11 @@ class SolClient:
         """
         self.conn.start(self._pump.clock())
         self._task = asyncio.create_task(self._run())
-        await self._started
+        try:
+            await self._started
+        except BaseException:
+            await self.close()
+            raise
 
     async def read(self) -> bytes:
         """Return the next chunk of host output, or b"" when the session has ended.
