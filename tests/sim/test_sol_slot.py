@@ -17,7 +17,8 @@ PASSWORD = "Slot-Test-1!"
 
 
 async def started_sim() -> RunningSim:
-    return await start_sim(SimOptions(redir_port=0, redir_tls_port=None, password=PASSWORD), log=lambda _: None)
+    options = SimOptions(redir_port=0, redir_tls_port=None, password=PASSWORD)
+    return await start_sim(options, log=lambda _: None)
 
 
 async def sol_client(port: int) -> SolClient:
