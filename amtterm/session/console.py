@@ -242,7 +242,8 @@ class ConsoleSession:
                     self._status(SessionState.FAILED, str(exc), exc)
                     return
                 delay = next(delays, delay)
-                retry = " Retrying" if not isinstance(exc, SessionBusy) else " Waiting for it to be free, retrying"
+                busy = isinstance(exc, SessionBusy)
+                retry = " Waiting for it to be free, retrying" if busy else " Retrying"
                 self._status(SessionState.RECONNECTING, f"{exc}{retry} in {delay:g} s.", exc)
                 await self._sleep(delay)
                 continue
