@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm import __version__
+from amtterm.cli_wsman import add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
@@ -361,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove = kh_sub.add_parser("remove", help="forget the certificate of HOST:PORT")
     remove.add_argument("target", metavar="HOST:PORT")
     kh.set_defaults(func=_known_hosts)
+    add_wsman_commands(sub, common)
     return parser
 
 

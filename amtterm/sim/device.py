@@ -1,15 +1,30 @@
-"""SimDevice: one simulated AMT machine: its host PC, its credentials, its listeners.
+"""SimDevice: one simulated AMT machine: its host PC, its credentials, its redirection listeners.
 
 The host (amtterm.sim.host) is pure and told the time; this class owns the one
 asyncio task that drives it and carries its serial output to the console that
 holds the SOL session. With nobody attached, output goes nowhere, as on a real
 serial port.
+
+The device's WS-Man side (amtterm.sim.wsman) shares its :class:`DeviceState` with this
+class, and the two meet only there:
+
+* WS-Man power actions drive the host through ``state.host``; every change of the host's
+  power (WS-Man, or the PC switching itself off) reaches the attached console as a 0x29
+  whose "powered on" bit says so, and the console stays attached across resets and power
+  cycles (it sees POST again).
+* ``state.listener_enabled`` opens and closes the redirection sockets (a closed listener
+  refuses connections, as on real AMT); ``state.sol_enabled`` False refuses SOL sessions.
+* The SOL session flag (``state.set_session_open("sol", ...)``) follows consoles coming and
+  going, so WS-Man refuses power off while a console is attached.
+* The "first-console" power policy (power on when the first console starts SOL) applies
+  only until the first WS-Man power action: from then on WS-Man decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import sys
 from collections.abc import Callable, Iterator
@@ -18,20 +33,34 @@ from dataclasses import dataclass, field
 from amtterm.sim.host import Host
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
+from amtterm.sim.wsman.state import DeviceState, PowerEvent
 
 #: Largest piece of host output taken in one go (a flood is sent in these).
 OUTPUT_CHUNK = 65536
+#: Pending connections a listening socket holds.
+BACKLOG = 100
 
 
 @dataclass
 class Listener:
-    """One open server socket of the device."""
+    """One open (or, for a disabled redirection listener, closed) server socket of the device."""
 
-    kind: str  # "redirection"
+    kind: str  # "redirection" or "wsman"
     tls: bool
     host: str
     port: int
-    server: asyncio.Server = field(repr=False)
+    server: asyncio.Server | None = field(default=None, repr=False)
+    context: ssl.SSLContext | None = field(default=None, repr=False)
+
+
+def bind_socket(address: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``address:port`` (port 0 picks a free one).
+
+    Raises:
+        OSError: the address cannot be bound (in use, not local).
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return socket.create_server((address, port), family=family, backlog=BACKLOG, reuse_port=False)
 
 
 class SimDevice:
@@ -44,7 +73,11 @@ class SimDevice:
         amt_version: firmware (major, minor); 12 and later refuse plain auth.
         power_on: "first-console" powers the PC on when the first SOL session
             starts (so it shows POST from the top), "start" at once, "off" never.
+            A WS-Man power action ends the "first-console" policy.
+        flood_on_attach: benchmarks: bytes of test output each console gets first.
         log: where one-line diagnostics go.
+        state: the device state shared with its WS-Man server; by default a new one
+            with ``host`` behind it.
     """
 
     def __init__(
@@ -57,12 +90,17 @@ class SimDevice:
         power_on: str = "first-console",
         flood_on_attach: int = 0,
         log: Callable[[str], None] | None = None,
+        state: DeviceState | None = None,
     ) -> None:
         self.host = host
         self.user = user
         self.password = password
         self.amt_version = amt_version
         self.power_policy = power_on
+        self.state = state or DeviceState(host=host, amt_version=f"{amt_version[0]}.{amt_version[1]}.0")
+        self.state.host = host
+        self.state.power_listeners.append(self._on_power_event)
+        self.state.change_listeners.append(self._on_state_changed)
         #: Benchmarks: each console that starts SOL first gets this many bytes of flood.
         self.flood_on_attach = flood_on_attach
         self._flood: Iterator[bytes] | None = None
@@ -71,13 +109,21 @@ class SimDevice:
         self._log = log or (lambda line: print(line, file=sys.stderr))
         self._failures: dict[str, tuple[int, float]] = {}
         self._attached: RedirectionHandler | None = None
+        self._told_powered: bool | None = None  # the power state the attached console last heard
         self._wakeup = asyncio.Event()
         self._driver: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        self._starting: set[asyncio.Task[None]] = set()
         self._ever_powered = False
+        self._accepting = True
         self._clock = asyncio.get_running_loop().time
         if power_on == "start":
             self._power_on()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The time source of this device (the WS-Man server must use the same)."""
+        return self._clock
 
     # -- power --------------------------------------------------------------------------------
 
@@ -85,6 +131,16 @@ class SimDevice:
         self._ever_powered = True
         self.host.power_on(self._clock())
         self._wakeup.set()
+
+    def _on_power_event(self, event: PowerEvent) -> None:
+        # From the first WS-Man power action on, WS-Man decides; the policy is over.
+        self._ever_powered = True
+        self._wakeup.set()
+
+    def _on_state_changed(self) -> None:
+        self._wakeup.set()
+        if self.state.listener_enabled != self._accepting:
+            self._set_accepting(self.state.listener_enabled)
 
     @property
     def host_size(self) -> tuple[int, int]:
@@ -112,9 +168,16 @@ class SimDevice:
 
     # -- SOL ----------------------------------------------------------------------------------
 
+    @property
+    def sol_enabled(self) -> bool:
+        """Whether SOL sessions are accepted (AMT_RedirectionService, set over WS-Man)."""
+        return self.state.sol_enabled
+
     def attach_console(self, handler: RedirectionHandler, now: float) -> None:
         """The console holding the SOL slot has started SOL: send it the host's output."""
         self._attached = handler
+        self._told_powered = handler.initial_powered
+        self.state.set_session_open("sol", True, now)
         if self.flood_on_attach:
             columns, rows = self.host_size
             self._flood = flood(self.flood_on_attach, columns, rows)
@@ -128,16 +191,30 @@ class SimDevice:
             self.sol_owner = None
         if self._attached is handler:
             self._attached = None
+            self._told_powered = None
+            self.state.set_session_open("sol", False, self._clock())
 
     def host_input(self, data: bytes, now: float) -> None:
         """Keys typed by the console."""
         self.host.feed(data, now)
         self._wakeup.set()
 
+    async def _tell_power(self, handler: RedirectionHandler | None, powered: bool) -> None:
+        """Send the attached console a 0x29 when the host's power changed since it last heard."""
+        if handler is None or self._told_powered is None or self._told_powered == powered:
+            return
+        self._told_powered = powered
+        try:
+            await handler.send_controls(powered)
+        except (ConnectionError, OSError):
+            self.detach_console(handler)
+
     async def _drive_host(self) -> None:
         while True:
             self._wakeup.clear()
             handler = self._attached
+            if self.host.powered:  # "powered on" goes out before the POST it announces
+                await self._tell_power(handler, True)
             if self._flood is not None:
                 data = next(self._flood, b"")
                 if not data:
@@ -149,6 +226,8 @@ class SimDevice:
                     await handler.send_output(data)
                 except (ConnectionError, OSError):
                     self.detach_console(handler)
+            if not self.host.powered:  # ... and "powered off" after the last words
+                await self._tell_power(handler, False)
             if len(data) >= OUTPUT_CHUNK or self._flood is not None:
                 await asyncio.sleep(0)
                 continue
@@ -170,14 +249,50 @@ class SimDevice:
                 self._handlers.discard(task)
 
     async def listen(self, address: str, port: int, *, tls: ssl.SSLContext | None = None) -> Listener:
-        """Open a redirection listener; port 0 picks a free one."""
-        server = await asyncio.start_server(self._serve, address, port, ssl=tls)
-        bound = server.sockets[0].getsockname()[1]
-        listener = Listener("redirection", tls is not None, address, int(bound), server)
+        """Open a redirection listener; port 0 picks a free one.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        sock = bind_socket(address, port)
+        bound = int(sock.getsockname()[1])
+        listener = Listener("redirection", tls is not None, address, bound, context=tls)
+        if self._accepting:
+            listener.server = await asyncio.start_server(self._serve, sock=sock, ssl=tls)
+        else:
+            sock.close()
         self.listeners.append(listener)
         if self._driver is None:
             self._driver = asyncio.create_task(self._drive_host())
         return listener
+
+    def _set_accepting(self, accepting: bool) -> None:
+        """Open or close the redirection sockets (AMT_RedirectionService.ListenerEnabled).
+
+        Closing is immediate; reopening binds at once (connections wait in the backlog) and
+        starts serving on the next turn of the loop. Open sessions are not cut.
+        """
+        self._accepting = accepting
+        for listener in self.listeners:
+            if not accepting and listener.server is not None:
+                listener.server.close()
+                listener.server = None
+            elif accepting and listener.server is None:
+                try:
+                    sock = bind_socket(listener.host, listener.port)
+                except OSError as exc:
+                    self.log(f"cannot reopen the redirection listener {listener.host}:{listener.port}: {exc}")
+                    continue
+                task = asyncio.get_running_loop().create_task(self._reopen(listener, sock))
+                self._starting.add(task)
+                task.add_done_callback(self._starting.discard)
+
+    async def _reopen(self, listener: Listener, sock: socket.socket) -> None:
+        server = await asyncio.start_server(self._serve, sock=sock, ssl=listener.context)
+        if self._accepting and listener.server is None:
+            listener.server = server
+        else:  # disabled again meanwhile
+            server.close()
 
     def log(self, line: str) -> None:
         """Write one diagnostic line."""
@@ -185,8 +300,13 @@ class SimDevice:
 
     async def close(self) -> None:
         """Close every listener and connection and stop driving the host."""
-        for listener in self.listeners:
-            listener.server.close()
+        self._accepting = False
+        for task in list(self._starting):
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await task
+        servers = [listener.server for listener in self.listeners if listener.server is not None]
+        for server in servers:
+            server.close()
         for task in list(self._handlers):
             task.cancel()
         if self._driver is not None:
@@ -194,7 +314,7 @@ class SimDevice:
         for task in [*self._handlers, *([self._driver] if self._driver else [])]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for listener in self.listeners:
+        for server in servers:
             with contextlib.suppress(Exception):
-                await listener.server.wait_closed()
+                await server.wait_closed()
         self.listeners.clear()

@@ -2,6 +2,9 @@
 
 Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
 - one SOL session per machine: a second console gets StartRedirectionSessionReply BUSY;
+- SOL disabled over WS-Man (AMT_RedirectionService, wsman.md 8.1): StartRedirectionSession
+  for SOL is answered UNSUPPORTED (redirection.md 3.2); a disabled listener is a closed
+  port (the device closes its server sockets, redirection.md 2.1);
 - a wrong password is refused, and each further failure from the same address within
   a minute is answered more slowly (1, 2, 4, up to 8 s), as firmware does against guessing;
 - the auth methods offered follow the AMT version: 11 and older also accept plain
@@ -47,12 +50,14 @@ class RedirectionHandler:
     def __init__(self, device: SimDevice, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.device = device
         self.peer = str((writer.get_extra_info("peername") or ("?",))[0])
+        #: The power state the first 0x29 of this session reports.
+        self.initial_powered = device.will_be_powered()
         config = DeviceConfig(
             users={device.user: device.password},
             firmware_version=device.amt_version,
             auth_methods=auth_methods_for(device.amt_version),
             initial_controls=True,
-            powered_on=device.will_be_powered(),
+            powered_on=self.initial_powered,
         )
         self.conn = RedirectionConnection(config)
         self.pump = RedirectionPump(self.conn, reader, writer, self._on_event, paced=True)
@@ -63,7 +68,7 @@ class RedirectionHandler:
         device = self.device
         now = self.pump.clock()
         if isinstance(event, ev.SessionRequested):
-            if event.session_type is not SessionType.SOL:
+            if event.session_type is not SessionType.SOL or not device.sol_enabled:
                 self.conn.refuse_session(StartStatus.UNSUPPORTED)
             elif device.sol_owner is not None:
                 self.conn.refuse_session(StartStatus.BUSY)

@@ -280,7 +280,7 @@ def fault_error(fault: Fault) -> WsmanFault:
     detail = f" ({_amt_status(fault.detail)})" if fault.detail else ""
     reason = fault.reason.rstrip(". ") or "no reason given"
     name = fault.subcode or fault.code
-    return WsmanFault(f"The device answered with a {name} fault: {reason}{detail}.", fault)
+    return WsmanFault(f"The device answered with the SOAP fault {name}: {reason}{detail}.", fault)
 
 
 def parse_reply(text: str) -> Reply:

@@ -1,4 +1,10 @@
-"""Start `amtterm sim` as a separate process on loopback with free ports, and stop it."""
+"""Start `amtterm sim` as a separate process on loopback with free ports, and stop it.
+
+``start_sim(env)`` serves the redirection ports only (plain and TLS), as before WS-Man
+existed; ``start_sim(env, wsman=True)`` also serves WS-Man (HTTP and HTTPS) on free ports;
+``start_sim(env, "--hosts", "20", wsman=True)`` serves 20 devices. The listener lines are
+parsed per device address into :attr:`SimProcess.devices`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LISTEN_RE = re.compile(rb"redirection listening on (\S+):(\d+) \((plain|TLS)")
+LISTEN_RE = re.compile(rb"amtterm sim: (redirection|wsman) listening on (\S+):(\d+) \((plain|TLS)")
+READY = b"amtterm sim: ready"
+
+
+@dataclass
+class SimDevice:
+    """The ports of one simulated device (None when not served)."""
+
+    address: str
+    plain_port: int | None = None
+    tls_port: int | None = None
+    wsman_port: int | None = None
+    wsman_tls_port: int | None = None
 
 
 @dataclass
@@ -23,7 +41,15 @@ class SimProcess:
     password: str
     plain_port: int | None = None
     tls_port: int | None = None
+    wsman_port: int | None = None
+    wsman_tls_port: int | None = None
+    devices: list[SimDevice] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        """The first device's address."""
+        return self.devices[0].address if self.devices else "127.0.0.1"
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
@@ -43,17 +69,43 @@ def amtterm_argv() -> list[str]:
     return [sys.executable, "-m", "amtterm"]
 
 
+def _record(sim: SimProcess, kind: bytes, address: str, port: int, tls: bool) -> None:
+    device = next((d for d in sim.devices if d.address == address), None)
+    if device is None or getattr(device, _field(kind, tls)) is not None:  # distinct ports on one address
+        device = SimDevice(address)
+        sim.devices.append(device)
+    setattr(device, _field(kind, tls), port)
+
+
+def _field(kind: bytes, tls: bool) -> str:
+    if kind == b"redirection":
+        return "tls_port" if tls else "plain_port"
+    return "wsman_tls_port" if tls else "wsman_port"
+
+
 def start_sim(
     env: dict[str, str],
     *extra: str,
     password: str = "Sim-Pass-123!",
     plain: bool = True,
     tls: bool = True,
+    wsman: bool = False,
     timeout: float = 15.0,
 ) -> SimProcess:
-    """Start `amtterm sim` with free plain and/or TLS ports and wait for its listener lines."""
+    """Start `amtterm sim` on free ports and wait until it says it is ready.
+
+    Args:
+        env: the environment (see :func:`isolated_env`).
+        extra: more `amtterm sim` options (they win over the port options below).
+        password: the AMT password (passed as AMT_PASSWORD).
+        plain: serve the plain redirection port.
+        tls: serve the TLS redirection port.
+        wsman: serve WS-Man on HTTP and HTTPS.
+        timeout: seconds to wait for the ready line.
+    """
     sim_env = dict(env, AMT_PASSWORD=password)
     ports = ["--redir-port", "0" if plain else "off", "--redir-tls-port", "0" if tls else "off"]
+    ports += ["--wsman-port", "0" if wsman else "off", "--wsman-tls-port", "0" if wsman else "off"]
     proc = subprocess.Popen(
         [*amtterm_argv(), "sim", *ports, *extra],
         stdout=subprocess.PIPE,
@@ -67,16 +119,17 @@ def start_sim(
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
         if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
+            chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
                 break
             buf += chunk
-            for m in LISTEN_RE.finditer(buf):
-                if m.group(3) == b"plain":
-                    sim.plain_port = int(m.group(2))
-                else:
-                    sim.tls_port = int(m.group(2))
-            if (sim.plain_port or not plain) and (sim.tls_port or not tls):
+            if READY in buf:
+                for m in LISTEN_RE.finditer(buf):
+                    _record(sim, m.group(1), m.group(2).decode(), int(m.group(3)), m.group(4) == b"TLS")
+                if sim.devices:
+                    first = sim.devices[0]
+                    sim.plain_port, sim.tls_port = first.plain_port, first.tls_port
+                    sim.wsman_port, sim.wsman_tls_port = first.wsman_port, first.wsman_tls_port
                 sim.lines = buf.decode(errors="replace").splitlines()
                 return sim
         elif proc.poll() is not None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -26,6 +28,8 @@ MAX_LINE = 8192
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
 READ_TIMEOUT = 30.0
+#: Requests remembered in :attr:`WsmanServer.auth_log` (a long-running simulator stays bounded).
+AUTH_LOG_SIZE = 1000
 
 LOGON_FAILED_PAGE = (
     '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n'
@@ -66,6 +70,7 @@ class WsmanServer:
         server_header: the ``Server`` header (AMT 11 sends just ``AMT``).
         gate: a digest gate to share, so the plain and the TLS port of one device count
             failed logins together; by default a new one for ``user``/``password``.
+        reply_delay: seconds to wait before answering each request (benchmarks).
     """
 
     def __init__(
@@ -77,25 +82,49 @@ class WsmanServer:
         clock: Callable[[], float] = time.monotonic,
         server_header: str | None = None,
         gate: DigestGate | None = None,
+        reply_delay: float = 0.0,
     ) -> None:
         self.state = state
         self.gate = gate or DigestGate(user, password, state.digest_realm)
         self.clock = clock
         self.server_header = server_header or f"Intel(R) Active Management Technology {state.amt_version}"
-        self.auth_log: list[AuthRecord] = []
+        self.auth_log: deque[AuthRecord] = deque(maxlen=AUTH_LOG_SIZE)
+        #: Seconds each reply waits before it is sent (benchmarks: a slow ME or a distant network).
+        self.reply_delay = reply_delay
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(
-        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        sock: socket.socket | None = None,
     ) -> int:
         """Listen on ``host:port`` (port 0 picks a free one), with TLS when a context is given.
+
+        Args:
+            host: the address to listen on.
+            port: the port; 0 picks a free one.
+            ssl_context: serve HTTPS with it; None for plain HTTP.
+            sock: an already bound listening socket to serve on instead of ``host:port``.
 
         Returns:
             The bound port.
         """
-        self._server = await asyncio.start_server(self._serve, host, port, ssl=ssl_context, limit=MAX_LINE)
+        if sock is not None:
+            self._server = await asyncio.start_server(self._serve, sock=sock, ssl=ssl_context, limit=MAX_LINE)
+        else:
+            self._server = await asyncio.start_server(
+                self._serve, host, port, ssl=ssl_context, limit=MAX_LINE
+            )
         return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def server(self) -> asyncio.Server | None:
+        """The listening server, once started."""
+        return self._server
 
     async def close(self) -> None:
         """Stop listening, end open connections and wait for their handlers."""
@@ -125,6 +154,8 @@ class WsmanServer:
                     return
                 if request is None:
                     return
+                if self.reply_delay > 0:
+                    await asyncio.sleep(self.reply_delay)
                 keep_alive = await self._answer(writer, *request)
         except (TimeoutError, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             pass

@@ -122,6 +122,8 @@ def handle(request_xml: str, state: DeviceState, now: float) -> tuple[int, str]:
             request.message_id, state.next_message_id(), fault.subcode, fault.reason, fault.detail
         )
         return 400, reply
+    finally:
+        state.notify_changed()
 
 
 def _check_selectors(request: Request, props: Properties) -> None:

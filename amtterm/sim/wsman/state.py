@@ -199,6 +199,8 @@ class DeviceState:
         digest_realm: ``Digest:`` + 32 hex; the HTTP server challenges with it.
         lms_present: Intel LMS runs in the host OS (soft-off, soft-reset, sleep, hibernate).
         power_listeners: called with a :class:`PowerEvent` after every power change.
+        change_listeners: called (no arguments) after every WS-Man request was handled, so the
+            redirection side can follow switches (listener, SOL) and wake its host driver.
         code_source: makes the 6-digit consent code; random unless a test sets it.
     """
 
@@ -219,6 +221,7 @@ class DeviceState:
     digest_realm: str = field(default_factory=_random_realm)
     lms_present: bool = False
     power_listeners: list[Callable[[PowerEvent], None]] = field(default_factory=list)
+    change_listeners: list[Callable[[], None]] = field(default_factory=list)
     code_source: Callable[[], str] = field(default=lambda: f"{secrets.randbelow(1_000_000):06d}")
     message_counter: int = 0
     enumerations: dict[str, list[Any]] = field(default_factory=dict)
@@ -249,6 +252,11 @@ class DeviceState:
         """The AMT major version number (0 if unparsable)."""
         head = self.amt_version.split(".", 1)[0]
         return int(head) if head.isdigit() else 0
+
+    def notify_changed(self) -> None:
+        """Tell :attr:`change_listeners` that a request may have changed the device."""
+        for listener in list(self.change_listeners):
+            listener()
 
     def next_message_id(self) -> str:
         """AMT's MessageID: ``uuid:00000000-8086-8086-8086-`` + a 12-hex-digit counter (§4.6)."""

@@ -1,0 +1,624 @@
+"""The WS-Management sub-commands: power, boot, redirection, consent, info, doctor.
+
+    amtterm power HOST status|on|off|cycle|reset|soft-off|soft-reset
+    amtterm power status HOST1 HOST2 ...     amtterm power status --all
+    amtterm boot HOST bios|bios-pause|pxe|disk|cd|ider-cd|ider-floppy|clear [--sol] [--then on|reset]
+    amtterm redirection HOST status|enable|disable
+    amtterm consent HOST status|request|code NNNNNN
+    amtterm info HOST
+    amtterm doctor HOST
+
+HOST is a name from the hosts file (amtterm.config) or an address. The connection options
+mean what they mean for ``amtterm sol``: ``-u``, ``AMT_PASSWORD`` (or the hosts file's
+credential reference, or a prompt), ``-P`` plain HTTP on 16992, ``-C`` a CA file, and
+``--accept-new``; TLS certificates are pinned in the same known_hosts, under HOST:16993.
+Every command prints people's output, or JSON with ``--json``; every failure is one sentence
+(raised as an AmtError for ``amtterm.cli.main``).
+
+This module also adds the WS-Man options of ``amtterm sim`` (``--wsman-port`` and friends).
+Imports of the heavy modules (httpx) happen inside the commands, so ``amtterm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shlex
+import ssl
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from amtterm.errors import AmtError, ConfigError
+
+if TYPE_CHECKING:
+    from amtterm.config import HostsFile
+    from amtterm.wsman.client import WsmanClient
+    from amtterm.wsman.connect import CertificatePinner, Target
+
+POWER_ACTIONS = ("status", "on", "off", "cycle", "reset", "soft-off", "soft-reset")
+BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "clear")
+DEFAULT_CONCURRENCY = 16
+
+
+# -- options ---------------------------------------------------------------------------------------
+
+
+def _port_or_off(text: str) -> int | None:
+    if text in ("off", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _port_or_off(text)
+    if value is None or value == 0:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r} (1-65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection")
+    group.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
+    group.add_argument(
+        "-p", "--password", help="AMT password (discouraged: visible to other users; use AMT_PASSWORD)"
+    )
+    group.add_argument(
+        "-P", "--plain", action="store_true", help="plain HTTP on 16992 instead of HTTPS on 16993"
+    )
+    group.add_argument("-C", "--cafile", type=Path, help="verify the device's TLS certificate with this CA")
+    group.add_argument(
+        "--accept-new", action="store_true", help="pin an unknown TLS certificate without asking"
+    )
+    group.add_argument("--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for AMT before 12")
+    group.add_argument(
+        "--wsman-port", type=_port, help="WS-Management port (default 16993, or 16992 with -P)"
+    )
+    group.add_argument("--redir-port", type=_port, help="redirection port (default 16995, or 16994 with -P)")
+    group.add_argument(
+        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
+    )
+    group.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each reply (default 10)"
+    )
+    parent.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parent
+
+
+def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the WS-Man sub-commands on ``sub`` and the WS-Man options of ``amtterm sim``.
+
+    Args:
+        sub: the ``add_subparsers()`` object of the main parser.
+        common: the parent parser with the options every command has (``--debug``).
+    """
+    conn = _connection_options()
+    parents = [common, conn]
+
+    power = sub.add_parser(
+        "power",
+        parents=parents,
+        help="power status and control of one host, or status of many",
+        usage="amtterm power HOST [ACTION] | amtterm power status HOST... | amtterm power status --all",
+        description="Read or change the power state. ACTION is one of "
+        f"{', '.join(POWER_ACTIONS)} (default status). Several hosts, or --all from the hosts file, "
+        "are queried concurrently (status only), one line per host.",
+    )
+    power.add_argument("words", nargs="*", metavar="HOST|ACTION", help="HOST ACTION, or status HOST...")
+    power.add_argument("--all", action="store_true", help="every host in the hosts file")
+    power.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=DEFAULT_CONCURRENCY,
+        help=f"hosts queried at once (default {DEFAULT_CONCURRENCY})",
+    )
+    power.set_defaults(func=power_command)
+
+    boot = sub.add_parser(
+        "boot",
+        parents=parents,
+        help="one-time boot override: BIOS setup, PXE, disk, CD, IDE-R",
+        description="Set the next boot only. With --then, power on or reset right away; with --sol the "
+        "BIOS text goes to Serial-over-LAN too, so 'boot HOST bios --sol --then reset' resets into BIOS "
+        "setup with the console showing it.",
+    )
+    boot.add_argument("host", metavar="HOST")
+    boot.add_argument("target", choices=BOOT_TARGETS, metavar="TARGET", help=", ".join(BOOT_TARGETS))
+    boot.add_argument(
+        "--sol", action="store_true", help="redirect BIOS text to SOL (bios, bios-pause, ider-*)"
+    )
+    boot.add_argument("--then", choices=("on", "reset"), help="power on (when off) or reset right away")
+    boot.set_defaults(func=boot_command)
+
+    redirection = sub.add_parser(
+        "redirection",
+        parents=parents,
+        help="redirection listener, SOL and IDE-R: status, enable, disable",
+        description="The redirection listener (ports 16994/16995) and its SOL and IDE-R features.",
+    )
+    redirection.add_argument("host", metavar="HOST")
+    redirection.add_argument("action", choices=("status", "enable", "disable"), nargs="?", default="status")
+    redirection.set_defaults(func=redirection_command)
+
+    consent = sub.add_parser(
+        "consent",
+        parents=parents,
+        help="user consent (client control mode): status, request, code",
+        description="In client control mode boot options and IDE-R need the user's consent: 'request' "
+        "shows a 6-digit code on the host's screen, 'code NNNNNN' sends it back.",
+    )
+    consent.add_argument("host", metavar="HOST")
+    consent.add_argument("action", choices=("status", "request", "code"), nargs="?", default="status")
+    consent.add_argument("code", nargs="?", metavar="NNNNNN", help="the code shown on the host's screen")
+    consent.set_defaults(func=consent_command)
+
+    info = sub.add_parser(
+        "info",
+        parents=parents,
+        help="AMT version, control mode, host name, power, redirection, TLS fingerprint",
+        description="What the device says about itself.",
+    )
+    info.add_argument("host", metavar="HOST")
+    info.set_defaults(func=info_command)
+
+    doctor = sub.add_parser(
+        "doctor",
+        parents=parents,
+        help="check TCP, TLS, log-on, listener, SOL/IDE-R, consent and power; say what to fix",
+        description="Probe HOST step by step and print a checklist with the fix for whatever is wrong.",
+    )
+    doctor.add_argument("host", metavar="HOST")
+    doctor.set_defaults(func=doctor_command)
+
+    _extend_sim(sub)
+
+
+def _extend_sim(sub: Any) -> None:
+    """Give ``amtterm sim`` its WS-Man options (the parser itself lives in amtterm.cli)."""
+    sim = sub.choices.get("sim")
+    if sim is None:
+        return
+    sim.add_argument(
+        "--wsman-port", type=_port_or_off, default=16992, help="WS-Man HTTP port (0 = free, off)"
+    )
+    sim.add_argument(
+        "--wsman-tls-port", type=_port_or_off, default=16993, help="WS-Man HTTPS port (0 = free, off)"
+    )
+    sim.add_argument(
+        "--control-mode",
+        choices=("admin", "client"),
+        default="admin",
+        help="client: boot options need user consent, with the code shown on the host's screen",
+    )
+    sim.add_argument(
+        "--hosts",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="serve N devices on 127.0.0.1, 127.0.0.2, ... (same ports), or on free ports",
+    )
+    sim.add_argument(
+        "--lms", action="store_true", help="Intel LMS in the host OS: offer soft-off and soft-reset"
+    )
+    sim.add_argument(
+        "--write-hosts", type=Path, metavar="FILE", help="write a hosts file naming the simulated devices"
+    )
+    sim.add_argument(
+        "--wsman-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="benchmarks: answer each WS-Man request this much later, like a busy ME or a far network",
+    )
+    sim.set_defaults(func=sim_command)
+
+
+async def sim_command(args: argparse.Namespace) -> int:
+    """``amtterm sim`` with the WS-Man options."""
+    from amtterm import cli
+    from amtterm.sim.app import SimOptions, serve
+
+    options = cli._sim_options(args)
+    assert isinstance(options, SimOptions)
+    options = replace(
+        options,
+        wsman_port=args.wsman_port,
+        wsman_tls_port=args.wsman_tls_port,
+        control_mode=args.control_mode,
+        hosts=args.hosts,
+        lms=args.lms,
+        write_hosts=args.write_hosts,
+        wsman_delay=max(0.0, args.wsman_delay),
+    )
+    return await serve(options)
+
+
+# -- connecting ------------------------------------------------------------------------------------
+
+
+class Passwords:
+    """Finds each host's password: ``-p``, the hosts file's reference, AMT_PASSWORD, a prompt (once)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._shared: str | None = None
+        self._commands: dict[str, str] = {}
+        self._warned = False
+
+    def for_target(self, target: Target, *, prompt_host: str | None = None) -> str:
+        """The password for ``target``.
+
+        Raises:
+            ConfigError: the hosts file's reference is broken, or no password and no terminal.
+        """
+        from amtterm import cli
+        from amtterm.config import stored_password
+
+        if self.args.password:
+            if not self._warned:
+                self._warned = True
+                cli.warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
+            return str(self.args.password)
+        stored = stored_password(target.entry, cache=self._commands)
+        if stored is not None:
+            return stored
+        if self._shared is None:
+            quiet = argparse.Namespace(password=None)
+            self._shared = cli.read_password(quiet, target.user, prompt_host or target.name)
+        return self._shared
+
+
+@dataclass
+class Connection:
+    """An open WS-Man connection to one host."""
+
+    target: Target
+    client: WsmanClient
+    pinner: CertificatePinner | None
+
+    @property
+    def label(self) -> str:
+        """The host as the user named it."""
+        return self.target.name
+
+
+def _hosts_file(args: argparse.Namespace) -> HostsFile:
+    from amtterm.config import load_hosts
+
+    return load_hosts(args.hosts_file)
+
+
+def _target(args: argparse.Namespace, hosts: HostsFile, name: str) -> Target:
+    from amtterm.wsman.connect import resolve_target
+
+    return resolve_target(
+        hosts.lookup(name),
+        user=args.user,
+        plain=args.plain,
+        cafile=args.cafile,
+        wsman_port=args.wsman_port,
+        redir_port=args.redir_port,
+    )
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    args: argparse.Namespace,
+    target: Target,
+    passwords: Passwords,
+    *,
+    interactive: bool = True,
+    contexts: dict[Path | None, ssl.SSLContext] | None = None,
+    prompt_host: str | None = None,
+) -> AsyncIterator[Connection]:
+    """Open a WS-Man client for ``target`` with its password and certificate checks.
+
+    Args:
+        args: the parsed options.
+        target: the host.
+        passwords: where passwords come from.
+        interactive: may ask on the terminal about an unknown certificate.
+        contexts: TLS contexts shared between hosts, by CA file.
+        prompt_host: what the password prompt calls the host(s).
+    """
+    from amtterm import cli
+    from amtterm.known_hosts import KnownHosts
+    from amtterm.wsman.connect import CertificatePinner, client_tls_context, open_client
+
+    password = passwords.for_target(target, prompt_host=prompt_host)
+    pinner = None
+    context = None
+    if target.tls:
+        ask = cli.ask_on_terminal if interactive and cli.terminal_available() else None
+        pinner = CertificatePinner(target, KnownHosts.default(), accept_new=args.accept_new, ask=ask)
+        if contexts is not None:
+            context = contexts.get(target.cafile)
+            if context is None:
+                context = contexts[target.cafile] = client_tls_context(target.cafile, legacy=args.tls_legacy)
+    client = open_client(
+        target, password, pinner=pinner, context=context, legacy=args.tls_legacy, timeout=args.timeout
+    )
+    async with client:
+        yield Connection(target, client, pinner)
+
+
+@contextlib.asynccontextmanager
+async def connect_one(args: argparse.Namespace, name: str) -> AsyncIterator[Connection]:
+    """Open the one host a single-host command names."""
+    target = _target(args, _hosts_file(args), name)
+    async with connect(args, target, Passwords(args)) as connection:
+        yield connection
+
+
+def emit(args: argparse.Namespace, text: str | Sequence[str], data: Any) -> None:
+    """Print ``text`` (a line or lines), or ``data`` as JSON with ``--json``.
+
+    A reader that went away (``| head``) is not an error: the rest of the output is dropped.
+    """
+    lines = [text] if isinstance(text, str) else list(text)
+    output = json.dumps(data, indent=2) if args.json else "\n".join(lines)
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _fix_command(args: argparse.Namespace, name: str) -> Any:
+    """A formatter of commands for the doctor's fixes, repeating the options that matter."""
+    extra: list[str] = []
+    if args.plain:
+        extra.append("-P")
+    if args.user:
+        extra += ["-u", args.user]
+    if args.wsman_port:
+        extra += ["--wsman-port", str(args.wsman_port)]
+    if args.hosts_file:
+        extra += ["--hosts-file", str(args.hosts_file)]
+
+    def command(*words: str) -> str:
+        return shlex.join(["amtterm", words[0], name, *words[1:], *extra])
+
+    return command
+
+
+# -- power -----------------------------------------------------------------------------------------
+
+
+def _power_words(args: argparse.Namespace) -> tuple[str, list[str]]:
+    words: list[str] = list(args.words)
+    if words and words[0] in POWER_ACTIONS:
+        action, hosts = words[0], words[1:]
+    elif words and words[-1] in POWER_ACTIONS:
+        action, hosts = words[-1], words[:-1]
+    else:
+        action, hosts = "status", words
+    if args.all and hosts:
+        raise ConfigError("Give either --all or host names, not both.")
+    if not args.all and not hosts:
+        raise ConfigError(
+            "Name a HOST (amtterm power HOST status), or use --all for every host in the hosts file."
+        )
+    if (args.all or len(hosts) > 1) and action != "status":
+        raise ConfigError(
+            f"Only 'status' works on several hosts at once; run 'amtterm power HOST {action}' per host."
+        )
+    return action, hosts
+
+
+def _status_line(state: str, actions: Sequence[str]) -> str:
+    return f"{state} (can: {', '.join(actions)})" if actions else state
+
+
+async def power_command(args: argparse.Namespace) -> int:
+    """``amtterm power``."""
+    from amtterm.wsman import operations
+
+    action, names = _power_words(args)
+    if args.all or len(names) > 1:
+        return await _power_status_many(args, names)
+    async with connect_one(args, names[0]) as conn:
+        if action == "status":
+            status = await operations.power_status(conn.client)
+            data = {"host": conn.label, **status.to_json()}
+            emit(args, f"{conn.label}: {_status_line(status.state, status.actions)}", data)
+            return 0
+        result = await operations.power_action(conn.client, action)
+        emit(args, f"{conn.label}: {result.message}", {"host": conn.label, **result.to_json()})
+    return 0
+
+
+async def _power_status_many(args: argparse.Namespace, names: list[str]) -> int:
+    from amtterm.wsman import operations
+
+    hosts = _hosts_file(args)
+    if args.all:
+        names = hosts.names
+        if not names:
+            where = "is empty" if hosts.exists else "does not exist"
+            raise ConfigError(
+                f"--all needs hosts: the hosts file {hosts.path} {where} (see 'Many hosts' in the README)."
+            )
+    passwords = Passwords(args)
+    contexts: dict[Path | None, ssl.SSLContext] = {}
+    limit = asyncio.Semaphore(args.concurrency)
+
+    async def one(name: str) -> dict[str, Any]:
+        async with limit:
+            try:
+                target = _target(args, hosts, name)
+                async with connect(
+                    args, target, passwords, interactive=False, contexts=contexts, prompt_host="these hosts"
+                ) as conn:
+                    status = await operations.power_status(conn.client)
+            except AmtError as exc:
+                return {"host": name, "error": str(exc)}
+            return {"host": name, "address": target.address, **status.to_json()}
+
+    results = await asyncio.gather(*(one(name) for name in names))
+    width = max(len(name) for name in names)
+    lines = [
+        f"{r['host']:<{width}}  " + (f"error: {r['error']}" if "error" in r else str(r["state"]))
+        for r in results
+    ]
+    emit(args, lines, results)
+    return 1 if any("error" in r for r in results) else 0
+
+
+# -- boot, redirection, consent ----------------------------------------------------------------------
+
+
+async def boot_command(args: argparse.Namespace) -> int:
+    """``amtterm boot``."""
+    from amtterm.wsman import boot
+
+    async with connect_one(args, args.host) as conn:
+        result = await boot.boot_override(conn.client, args.target, sol=args.sol, then=args.then)
+        emit(args, f"{conn.label}: {result.message}", {"host": conn.label, **result.to_json()})
+    return 0
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+async def redirection_command(args: argparse.Namespace) -> int:
+    """``amtterm redirection``."""
+    from amtterm.wsman import operations
+
+    async with connect_one(args, args.host) as conn:
+        if args.action == "status":
+            status = await operations.redirection_status(conn.client)
+            head = "redirection"
+        else:
+            status = await operations.set_redirection(conn.client, args.action == "enable")
+            head = f"redirection {args.action}d"
+        text = (
+            f"{conn.label}: {head}: listener {_on_off(status.listener)}, SOL {_on_off(status.sol)}, "
+            f"IDE-R {_on_off(status.ider)}"
+        )
+        emit(args, text, {"host": conn.label, **status.to_json()})
+    return 0
+
+
+async def consent_command(args: argparse.Namespace) -> int:
+    """``amtterm consent``."""
+    from amtterm.wsman import operations
+
+    if args.action == "code" and not args.code:
+        raise ConfigError(
+            "Give the code: amtterm consent HOST code NNNNNN (the 6 digits on the host's screen)."
+        )
+    if args.action != "code" and args.code:
+        raise ConfigError(
+            f"'consent {args.action}' takes no code; did you mean 'consent HOST code {args.code}'?"
+        )
+    async with connect_one(args, args.host) as conn:
+        if args.action == "status":
+            status = await operations.consent_status(conn.client)
+        elif args.action == "request":
+            status = await operations.consent_request(conn.client)
+        else:
+            status = await operations.consent_code(conn.client, args.code)
+        text = f"{conn.label}: consent required: {status.required}; state: {status.state}"
+        lines = [text] if status.message is None else [text, f"{conn.label}: {status.message}"]
+        emit(args, lines, {"host": conn.label, **status.to_json()})
+    return 0
+
+
+# -- info and doctor -------------------------------------------------------------------------------
+
+
+async def info_command(args: argparse.Namespace) -> int:
+    """``amtterm info``."""
+    from amtterm.transport.tls import fingerprint
+    from amtterm.wsman import operations
+
+    async with connect_one(args, args.host) as conn:
+        info = await operations.device_info(conn.client)
+        der = conn.client.peer_certificate
+        fp = fingerprint(der) if der else None
+        target = conn.target
+    red = info.redirection
+    rows = [
+        ("host", f"{conn.label} ({target.wsman_where}, {'HTTPS' if target.tls else 'plain HTTP'})"),
+        ("AMT version", info.amt_version or "unknown"),
+        ("control mode", info.control_mode),
+        ("host name", info.fqdn or "not set"),
+        ("power", _status_line(info.power.state, info.power.actions)),
+        (
+            "redirection",
+            f"listener {_on_off(red.listener)}, SOL {_on_off(red.sol)}, IDE-R {_on_off(red.ider)}",
+        ),
+        ("TLS certificate", fp or "none (plain HTTP)"),
+        ("digest realm", info.digest_realm or "unknown"),
+    ]
+    data = {"host": conn.label, "address": target.address, "port": target.wsman_port, "tls": target.tls}
+    data |= info.to_json() | {"fqdn": info.fqdn, "tls_fingerprint": fp}
+    emit(args, [f"{key + ':':<17}{value}" for key, value in rows], data)
+    return 0
+
+
+async def _probe_tcp(address: str, port: int, timeout: float) -> None:
+    from amtterm.transport.tcp import open_stream
+
+    stream = await open_stream(address, port, tls=None, timeout=timeout, what="AMT")
+    stream.close()
+    with contextlib.suppress(Exception):
+        await stream.writer.wait_closed()
+
+
+MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+
+
+async def doctor_command(args: argparse.Namespace) -> int:
+    """``amtterm doctor``."""
+    from amtterm.wsman.doctor import Doctor, problems
+
+    target = _target(args, _hosts_file(args), args.host)
+    async with connect(args, target, Passwords(args)) as conn:
+        doctor = Doctor(
+            target,
+            conn.client,
+            conn.pinner,
+            lambda address, port: _probe_tcp(address, port, args.timeout),
+            _fix_command(args, args.host),
+        )
+        checks = await doctor.run()
+    failed = problems(checks)
+    scheme = "HTTPS" if target.tls else "plain HTTP"
+    head = f"{target.name} ({target.wsman_where}, {scheme}; redirection port {target.redir_port})"
+    lines = [f"amtterm doctor: {head}"]
+    for check in checks:
+        lines.append(f"  [{MARKS[check.status]}] {check.name:<16} {check.detail}")
+        if check.fix and check.status in ("fail", "warn"):
+            lines.append(f"  {'':6} {'':<16} fix: {check.fix}")
+    lines.append(
+        "No problems found." if not failed else f"{failed} problem{'s' if failed > 1 else ''} found."
+    )
+    data = {"host": target.name, "problems": failed, "checks": [check.to_json() for check in checks]}
+    emit(args, lines, data)
+    return 1 if failed else 0
