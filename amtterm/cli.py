@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -93,7 +94,7 @@ def terminal_available() -> bool:
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-u", "--user", default="admin", help="AMT user name (default: admin)")
+    parser.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
     parser.add_argument(
         "-p",
         "--password",
@@ -110,25 +111,30 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 async def _sol(args: argparse.Namespace) -> int:
+    from amtterm.config import load_hosts, stored_password
     from amtterm.rawmode import run_raw
     from amtterm.session.sol import SolClient
     from amtterm.transport.tcp import TlsOptions, open_stream
 
-    host: str = args.host
-    plain = bool(args.plain)
-    port = args.port or (REDIRECTION_PORT if args.plain else REDIRECTION_TLS_PORT)
-    password = read_password(args, args.user, host)
+    entry = load_hosts(args.hosts_file).lookup(args.host)
+    host = entry.address
+    user = args.user or entry.user or "admin"
+    plain = bool(args.plain) or entry.tls is False
+    port = args.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
+    stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
+    password = stored or read_password(args, user, entry.name)
     tls = None
     if not plain:
         tls = TlsOptions(
-            cafile=args.cafile,
+            cafile=args.cafile or entry.cafile,
             legacy=args.tls_legacy,
             accept_new=args.accept_new,
             ask=ask_on_terminal if terminal_available() else None,
+            pin=entry.tls_pin,
         )
     methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
     config = ConsoleConfig(
-        user=args.user,
+        user=user,
         password=password,
         auth_methods=methods,
         legacy_plain=args.legacy,
@@ -137,14 +143,11 @@ async def _sol(args: argparse.Namespace) -> int:
     )
     stream = await open_stream(host, port, tls=tls)
     client = SolClient(stream, config, target=f"{host}:{port}")
-    try:
-        await client.start()
-    except BaseException:
-        await client.close()
-        raise
+    await client.start()
     if args.verbose:
         print(f"amtterm: connected to {host}:{port}; quit with Ctrl-] or ~.\r", file=sys.stderr, flush=True)
-    await run_raw(client, enter=args.enter, charset=args.charset)
+    charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
+    await run_raw(client, enter=args.enter, charset=charset)
     return 0
 
 
@@ -285,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the Serial-over-LAN console of HOST on this terminal. "
         "TLS on 16995 with digest auth by default; quit with Ctrl-] or ~. after Enter.",
     )
-    sol.add_argument("host", help="AMT host name or address")
+    sol.add_argument("host", help="a name from the hosts file, or an AMT host name or address")
     sol.add_argument("port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)")
     _add_connection_options(sol)
     sol.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
@@ -295,8 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     sol.add_argument(
         "--charset",
         choices=["raw", "cp437"],
-        default="raw",
-        help="raw: pass bytes through (default); cp437: show BIOS box drawing on a UTF-8 terminal",
+        help="raw: pass bytes through (default, or the hosts file's encoding); "
+        "cp437: show BIOS box drawing on a UTF-8 terminal",
+    )
+    sol.add_argument(
+        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
     )
     sol.add_argument(
         "--timeout",
@@ -382,6 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("amtterm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, as other Unix tools.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 141
     except AmtError as exc:
         if args.debug:
             traceback.print_exc()

@@ -162,6 +162,15 @@ async def run_raw(
             if quit_now:
                 return
 
+    def on_power(powered: bool) -> None:
+        # On stderr, so that a script's captured console output stays the host's own bytes.
+        note = "the machine is powered on" if powered else "the machine is powered off"
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), f"\r\n[amtterm: {note}]\r\n".encode())
+
+    client.power_listeners.append(on_power)
+    if client.power_on is False:
+        on_power(False)
     reader_added = False
     mode = os.fstat(in_fd).st_mode
     try:

@@ -178,3 +178,37 @@ def test_two_consoles_second_one_is_told_busy(sim: SimProcess, env: dict[str, st
         assert again.wait(10) == 0
     finally:
         again.close()
+
+
+def test_power_changes_are_announced_and_hosts_file_names_work(env: dict[str, str], tmp_path: Path) -> None:
+    """A hosts-file name opens the console; an OS shutdown (soft-off) is announced on it, and power on brings POST."""
+    from tests.support.simproc import start_sim
+
+    sim = start_sim(env, "--amt-version", "16.1", "--lms", tls=False, wsman=True)
+    try:
+        hosts = tmp_path / "hosts.toml"
+        hosts.write_text(
+            f'[hosts.lab-pc]\naddress = "127.0.0.1"\nuser = "admin"\npassword_env = "LAB_PW"\n'
+            f"tls = false\nredir_port = {sim.plain_port}\nwsman_port = {sim.wsman_port}\n"
+        )
+        run_env = dict(env, LAB_PW=sim.password)
+        term = PtyProcess(sol_argv("--hosts-file", str(hosts), "lab-pc"), env=run_env)
+        try:
+            term.expect(b"Press F2", timeout=20)
+            power = [*amtterm_argv(), "power", "--hosts-file", str(hosts), "lab-pc"]
+            done = subprocess.run(
+                [*power, "soft-off"], env=run_env, capture_output=True, text=True, timeout=30
+            )
+            assert done.returncode == 0, done.stderr
+            term.expect(b"[amtterm: the machine is powered off]", timeout=20)
+            done = subprocess.run([*power, "on"], env=run_env, capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+            term.expect(b"[amtterm: the machine is powered on]", timeout=20)
+            mark = len(term.output)
+            term.expect(b"Press F2", timeout=20, since=mark)  # POST again, on the same console
+            term.send(b"\x1d")
+            assert term.wait(10) == 0
+        finally:
+            term.close()
+    finally:
+        sim.stop()

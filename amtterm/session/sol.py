@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from amtterm.errors import (
     AmtError,
@@ -61,6 +62,8 @@ class SolClient:
         self.firmware_version: tuple[int, int] | None = None
         self.offered: tuple[int, ...] = ()
         self.power_on: bool | None = None
+        #: Called with the new state whenever the device reports the host's power changed.
+        self.power_listeners: list[Callable[[bool], None]] = []
         self._output: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
         self._final: AmtError | None = None
         self._started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -90,7 +93,12 @@ class SolClient:
         if isinstance(event, ev.SolData):
             await self._output.put(event.data)
         elif isinstance(event, ev.SolControlsChanged):
-            self.power_on = bool(event.status & SolStatus.POWER_ON)
+            powered = bool(event.status & SolStatus.POWER_ON)
+            changed = powered != self.power_on
+            self.power_on = powered
+            if changed:
+                for listener in list(self.power_listeners):
+                    listener(powered)
         elif isinstance(event, ev.SessionStarted):
             self.firmware_version = event.firmware_version
         elif isinstance(event, ev.AuthMethodsOffered):

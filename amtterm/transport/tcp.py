@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from amtterm.errors import ConnectError
+from amtterm.errors import ConnectError, TlsPinMismatch
 from amtterm.known_hosts import KnownHosts, verify_pin
 from amtterm.transport import tls as tlsmod
 
@@ -30,6 +30,7 @@ class TlsOptions:
         accept_new: pin an unknown certificate without asking (like ssh's accept-new).
         ask: asks the user a yes/no question about an unknown certificate; None = nobody to ask.
         known_hosts: the pin file; None = the default in the user's config dir.
+        pin: the expected fingerprint (``SHA256:...``, from the hosts file); replaces known_hosts.
     """
 
     cafile: Path | None = None
@@ -37,6 +38,7 @@ class TlsOptions:
     accept_new: bool = False
     ask: Callable[[str], bool] | None = None
     known_hosts: Path | None = None
+    pin: str | None = None
 
 
 @dataclass
@@ -119,7 +121,13 @@ async def open_stream(
         ssl_object = writer.get_extra_info("ssl_object")
         der = tlsmod.peer_certificate(ssl_object)
         stream.peer_fingerprint = tlsmod.fingerprint(der)
-        if tls.cafile is None:
+        if tls.pin is not None and stream.peer_fingerprint != tls.pin:
+            stream.close()
+            raise TlsPinMismatch(
+                f"The TLS certificate of {host}:{port} is {stream.peer_fingerprint}, but the hosts file "
+                f"pins {tls.pin}: if the device was re-provisioned, update tls_pin there."
+            )
+        if tls.cafile is None and tls.pin is None:
             known = KnownHosts(tls.known_hosts) if tls.known_hosts else KnownHosts.default()
             try:
                 verify_pin(known, host, port, der, accept_new=tls.accept_new, ask=tls.ask)

@@ -20,20 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib.util
 import socket
 import ssl
-import sys
 from collections.abc import Callable, Generator
 from types import TracebackType
 
 import httpx
-
-# httpcore tries ``import sniffio`` on every lock it takes; without sniffio installed (anyio 4
-# no longer needs it) each miss searches sys.path again, about a sixth of the client's CPU time
-# when it polls many hosts. Recording the miss once makes later attempts fail at once, the same way.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 from amtterm.errors import AmtError, AuthError, ConnectError, TlsError, WsmanMalformedReply, WsmanTimeout
 from amtterm.wsman import parse

@@ -60,10 +60,10 @@ class PtyProcess:
         self.output += data
         return True
 
-    def expect(self, needle: bytes, timeout: float = 10.0) -> bytes:
-        """Wait until ``needle`` has appeared in the output; return all output so far."""
+    def expect(self, needle: bytes, timeout: float = 10.0, *, since: int = 0) -> bytes:
+        """Wait until ``needle`` has appeared in the output (after offset ``since``); return all output."""
         deadline = time.monotonic() + timeout
-        while needle not in self.output:
+        while self.output.find(needle, since) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(
@@ -73,7 +73,7 @@ class PtyProcess:
                 # Drain what is left, then give up.
                 while self._read_some(0.05):
                     pass
-                if needle not in self.output:
+                if self.output.find(needle, since) < 0:
                     tail = bytes(self.output)[-2000:]
                     code = self.proc.returncode
                     raise AssertionError(f"process exited ({code}) before {needle!r}: {tail!r}")
