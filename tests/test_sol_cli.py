@@ -181,7 +181,8 @@ def test_two_consoles_second_one_is_told_busy(sim: SimProcess, env: dict[str, st
 
 
 def test_power_changes_are_announced_and_hosts_file_names_work(env: dict[str, str], tmp_path: Path) -> None:
-    """A hosts-file name opens the console; an OS shutdown (soft-off) is announced on it, and power on brings POST."""
+    """A hosts-file name opens the console; an OS shutdown (soft-off) is announced on it,
+    and power on brings POST back on the same console."""
     from tests.support.simproc import start_sim
 
     sim = start_sim(env, "--amt-version", "16.1", "--lms", tls=False, wsman=True)
