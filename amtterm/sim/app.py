@@ -27,6 +27,7 @@ from amtterm import paths
 from amtterm.errors import ConfigError
 from amtterm.sim.device import Listener, SimDevice, bind_socket
 from amtterm.sim.synthetic import SyntheticHost
+from amtterm.sim.synthetic.settings import Hardware
 from amtterm.sim.wsman.digest import DigestGate
 from amtterm.sim.wsman.server import WsmanServer
 from amtterm.sim.wsman.state import DeviceState
@@ -167,7 +168,9 @@ async def _start_host(
     log: Callable[[str], None] | None,
 ) -> SimHost:
     major, minor = options.amt_version
-    host = SyntheticHost(columns=options.columns, rows=options.rows)
+    # The PC's own screens (POST, setup) show the same firmware version the device reports.
+    hardware = Hardware(amt_version=f"{major}.{minor}.0", me_version=f"{major}.{minor}.0.1000")
+    host = SyntheticHost(columns=options.columns, rows=options.rows, hardware=hardware)
     state = DeviceState(
         host=host,
         amt_version=f"{major}.{minor}.0",
