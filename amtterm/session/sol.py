@@ -62,7 +62,8 @@ class SolClient:
         self.firmware_version: tuple[int, int] | None = None
         self.offered: tuple[int, ...] = ()
         self.power_on: bool | None = None
-        #: Called with the new state whenever the device reports the host's power changed.
+        #: Called with the new state when the device reports the host's power changed
+        #: (or, in its first report, that the host is off).
         self.power_listeners: list[Callable[[bool], None]] = []
         self._output: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
         self._final: AmtError | None = None
@@ -94,9 +95,10 @@ class SolClient:
             await self._output.put(event.data)
         elif isinstance(event, ev.SolControlsChanged):
             powered = bool(event.status & SolStatus.POWER_ON)
-            changed = powered != self.power_on
+            # The first report is news only when it says "off"; later ones when they change.
+            news = powered != self.power_on and (self.power_on is not None or not powered)
             self.power_on = powered
-            if changed:
+            if news:
                 for listener in list(self.power_listeners):
                     listener(powered)
         elif isinstance(event, ev.SessionStarted):
