@@ -14,6 +14,22 @@ API CONTRACT (the session layer and the simulator are written against it; keep i
   console role:
     conn.send_sol_data(b"...")        # 0x28, split into chunks of at most 65535 bytes
     conn.close()                      # SOL running: 0x22, then 0x12 after 0x23; else 0x12 at once
+                                      # IDE-R running: 0x42, then 0x12 after 0x43
+
+  console role, IDE-R session (ConsoleConfig(session_type=SessionType.IDER)); answer each
+  IderCommand event, oldest first, with exactly one of:
+    conn.send_ider_status(sense)      # 0x51: GOOD (0, 0, 0) or a check condition
+    conn.send_ider_data(data, last=True)   # 0x54 chunks of the read buffer, last marked 0x02
+    conn.request_ider_write_data(n)   # 0x52 (n <= write buffer); IderWriteData events follow,
+                                      # then send_ider_status()
+    conn.request_ider_features(IderFeature.GET_STATE)               # 0x48; 0x49 -> event
+
+  device role, IDE-R session (the simulated firmware's BIOS side):
+    conn.send_ider_reset(mask)        # 0x46; IderResetAcknowledged follows
+    conn.send_ider_command(cdb, IderDrive.CD, dma=False)           # 0x50, one at a time;
+                                      # IderCommandCompleted (or IderWriteDataRequested) follows
+    conn.send_ider_write_data(data)   # 0x53 chunks, after IderWriteDataRequested
+    conn.send_ider_error(code)        # 0x4A
 
   device role:
     conn.accept_session() / conn.refuse_session(StartStatus.BUSY)   # after SessionRequested
@@ -37,6 +53,9 @@ from amtterm.errors import ConfigError, LocalProtocolError, RemoteProtocolError
 from amtterm.redir.console_role import ConsoleProtocol
 from amtterm.redir.constants import (
     AuthType,
+    IderFeature,
+    IderStartTiming,
+    SessionType,
     SolControl,
     SolStatus,
     StartStatus,
@@ -44,6 +63,8 @@ from amtterm.redir.constants import (
 from amtterm.redir.device_role import DeviceProtocol
 from amtterm.redir.events import Event
 from amtterm.redir.framing import MAX_ELEMENT_LENGTH, describe_type
+from amtterm.redir.ider import GOOD, IderConsoleProtocol, IderDrive, IderSettings, Sense
+from amtterm.redir.ider_device import IderDeviceProtocol
 from amtterm.redir.messages import SolSettings, decode_message, gap_after
 from amtterm.redir.state import ConnectionCore, ConnectionState, Role, check_receivable
 
@@ -51,6 +72,8 @@ __all__ = [
     "ConnectionState",
     "ConsoleConfig",
     "DeviceConfig",
+    "IderDrive",
+    "IderSettings",
     "RedirectionConnection",
     "Role",
     "gap_after",
@@ -73,6 +96,11 @@ class ConsoleConfig:
     sol_settings: SolSettings = field(default_factory=SolSettings)
     #: Peer silence after which PeerTimeout is raised (amtterm gives up after 20 s); 0 = never.
     peer_timeout: float = 20.0
+    #: SOL (the default) or IDE-R (6); KVM is not supported.
+    session_type: SessionType = SessionType.SOL
+    #: IDE-R only: the 0x40 values (6.3) and when the drives appear to the host (6.5).
+    ider_settings: IderSettings = field(default_factory=IderSettings)
+    ider_timing: IderStartTiming = IderStartTiming.ON_RESET
 
 
 @dataclass(frozen=True)
@@ -88,6 +116,9 @@ class DeviceConfig:
     powered_on: bool = True
     #: Digest realm; None = ``Digest:`` + 32 random uppercase hex digits per connection (4.4).
     realm: str | None = None
+    #: IDE-R buffers announced in 0x41: most data bytes per 0x54 / 0x53 (6.4; MeshCommander needs <= 8192).
+    ider_read_buffer: int = 8192
+    ider_write_buffer: int = 8192
 
 
 def _check_console_config(config: ConsoleConfig) -> None:
@@ -103,6 +134,12 @@ def _check_console_config(config: ConsoleConfig) -> None:
     # The six SOL settings are 16-bit fields (5.1).
     if not all(0 <= value <= 0xFFFF for value in config.sol_settings.as_tuple()):
         raise ConfigError("Each SOL setting must be between 0 and 65535.")
+    if config.session_type not in (SessionType.SOL, SessionType.IDER):
+        raise ConfigError("Only Serial-over-LAN and IDE-R sessions are supported, not KVM.")
+    # Three 16-bit timeouts and a 32-bit version (6.3).
+    rx, tx, heartbeat, version = config.ider_settings.as_tuple()
+    if not all(0 <= value <= 0xFFFF for value in (rx, tx, heartbeat)) or not 0 <= version <= 0xFFFFFFFF:
+        raise ConfigError("Each IDE-R timeout must be between 0 and 65535 ms.")
 
 
 def _check_device_config(config: DeviceConfig) -> None:
@@ -110,6 +147,8 @@ def _check_device_config(config: DeviceConfig) -> None:
         raise ConfigError("A firmware version is two numbers between 0 and 255.")
     if config.realm is not None and len(config.realm.encode("utf-8")) > MAX_ELEMENT_LENGTH:
         raise ConfigError(f"The digest realm is longer than {MAX_ELEMENT_LENGTH} bytes; use a shorter one.")
+    if not (1 <= config.ider_read_buffer <= 0xFFFF and 1 <= config.ider_write_buffer <= 0xFFFF):
+        raise ConfigError("The IDE-R read and write buffers must be between 1 and 65535 bytes.")
 
 
 class RedirectionConnection:
@@ -300,3 +339,77 @@ class RedirectionConnection:
         if not isinstance(self._impl, DeviceProtocol):
             raise LocalProtocolError(f"{method}() is for the device role; this connection is a console")
         return self._impl
+
+    # --- IDE-R (6) ----------------------------------------------------------------------------------
+
+    def _ider_console(self, method: str) -> IderConsoleProtocol:
+        if not isinstance(self._impl, ConsoleProtocol):
+            raise LocalProtocolError(f"{method}() is for the console role; this connection is a device")
+        if self._impl.ider is None:
+            raise LocalProtocolError(f"{method}() needs an IDE-R session; this is a SOL session")
+        return self._impl.ider
+
+    def _ider_device(self, method: str) -> IderDeviceProtocol:
+        return self._device(method).ider
+
+    @property
+    def ider_read_buffer(self) -> int:
+        """Console: the most data bytes per 0x54, from 0x41 (0 before it). Device: what we announce."""
+        if isinstance(self._impl, ConsoleProtocol):
+            return self._impl.ider.read_buffer if self._impl.ider else 0
+        assert isinstance(self.config, DeviceConfig)
+        return self.config.ider_read_buffer
+
+    @property
+    def ider_write_buffer(self) -> int:
+        """Console: the most data bytes per 0x53, from 0x41 (0 before it). Device: what we announce."""
+        if isinstance(self._impl, ConsoleProtocol):
+            return self._impl.ider.write_buffer if self._impl.ider else 0
+        assert isinstance(self.config, DeviceConfig)
+        return self.config.ider_write_buffer
+
+    def send_ider_status(self, sense: Sense = GOOD) -> None:
+        """Console: end the oldest unanswered IderCommand with 0x51 and ``sense`` (key, ASC, ASCQ) (6.8).
+
+        Raises:
+            LocalProtocolError: not an IDE-R console, IDE-R not running, or no command waiting.
+        """
+        self._ider_console("send_ider_status").send_status(sense)
+
+    def send_ider_data(self, data: bytes, *, last: bool = True) -> None:
+        """Console: answer the oldest unanswered IderCommand with read data as 0x54 chunks (6.8, 6.9).
+
+        ``last=False`` keeps the command open for more data; empty data with
+        ``last`` ends it with GOOD status. Raises LocalProtocolError as :meth:`send_ider_status`.
+        """
+        self._ider_console("send_ider_data").send_data(data, last=last)
+
+    def request_ider_write_data(self, byte_count: int) -> None:
+        """Console: ask for ``byte_count`` bytes (<= the write buffer) of a host write with 0x52 (6.8)."""
+        self._ider_console("request_ider_write_data").request_write_data(byte_count)
+
+    def request_ider_features(self, subcommand: IderFeature, value: int = 0) -> None:
+        """Console: queue 0x48 (get supported, get state, set state with ``value``) (6.5)."""
+        self._ider_console("request_ider_features").request_features(subcommand, value)
+
+    def send_ider_command(
+        self, cdb: bytes, drive: IderDrive | int = IderDrive.CD, *, dma: bool = False
+    ) -> None:
+        """Device: forward one ATAPI command as 0x50 (6.7); one at a time.
+
+        Raises:
+            LocalProtocolError: not a device, IDE-R not running, or a command still outstanding.
+        """
+        self._ider_device("send_ider_command").send_command(cdb, drive, dma=dma)
+
+    def send_ider_reset(self, mask: int = 0) -> None:
+        """Device: announce a host bus reset with 0x46 (6.6)."""
+        self._ider_device("send_ider_reset").send_reset(mask)
+
+    def send_ider_write_data(self, data: bytes) -> None:
+        """Device: send host write data as 0x53 after IderWriteDataRequested (6.8)."""
+        self._ider_device("send_ider_write_data").send_write_data(data)
+
+    def send_ider_error(self, code: int, detail: bytes = b"\x00\x00") -> None:
+        """Device: report an error with 0x4A (6.10)."""
+        self._ider_device("send_ider_error").send_error(code, detail)

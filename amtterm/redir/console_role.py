@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from amtterm.errors import LocalProtocolError, RemoteProtocolError
 from amtterm.redir import auth
-from amtterm.redir.constants import AuthStatus, AuthType, SessionType, StartStatus
+from amtterm.redir.constants import AuthStatus, AuthType, MessageType, SessionType, StartStatus
 from amtterm.redir.events import (
     Authenticated,
     AuthFailed,
@@ -28,6 +28,7 @@ from amtterm.redir.events import (
     SolRefused,
     SolStarted,
 )
+from amtterm.redir.ider import IderConsoleProtocol, enable_value
 from amtterm.redir.messages import (
     MAX_SOL_DATA,
     AuthenticateSession,
@@ -82,15 +83,24 @@ class ConsoleProtocol:
         self._tried: set[AuthType] = set()
         rx_ms = config.sol_settings.rx_timeout_ms or DEFAULT_RX_TIMEOUT_MS
         self._heartbeat_interval = max(MIN_HEARTBEAT_INTERVAL, rx_ms / 4000)
+        self._peer_timeout = config.peer_timeout
+        #: The IDE-R sub-protocol, for an IDE-R session only (6).
+        self.ider: IderConsoleProtocol | None = None
+        if config.session_type is SessionType.IDER:
+            self.ider = IderConsoleProtocol(core, config.ider_settings, enable_value(config.ider_timing))
+            self._heartbeat_interval = self.ider.heartbeat_interval
+            if self._peer_timeout > 0:
+                # The device's heartbeats come every HeartbeatInterval: allow two (6.10).
+                self._peer_timeout = max(self._peer_timeout, 2 * config.ider_settings.heartbeat_ms / 1000)
 
     # --- owner actions ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue StartRedirectionSession 'SOL ' (3.1)."""
+        """Queue StartRedirectionSession with the 'SOL ' or 'IDER' tag (3.1)."""
         if self._core.state is not S.IDLE:
             raise LocalProtocolError(f"start() called twice (the connection is {self._core.state.value})")
         self._core.last_rx = self._core.now
-        self._core.send(StartRedirectionSession(SessionType.SOL.value))
+        self._core.send(StartRedirectionSession(self._config.session_type.value))
         self._core.move_to(S.STARTING)
 
     def send_sol_data(self, data: bytes) -> None:
@@ -106,7 +116,9 @@ class ConsoleProtocol:
         if state is S.SOL_ACTIVE:
             self._core.send(EndSolRedirection())
             self._core.move_to(S.CLOSING)
-        elif state in (S.STARTING, S.AUTHENTICATING, S.AUTHENTICATED, S.SOL_STARTING):
+        elif state is S.IDER_ACTIVE and self.ider is not None:
+            self.ider.close()  # 0x42, then 0x12 after 0x43 (6.10)
+        elif state in (S.STARTING, S.AUTHENTICATING, S.AUTHENTICATED, S.SOL_STARTING, S.IDER_STARTING):
             self._core.send(EndRedirectionSession())
             self._core.move_to(S.CLOSED)
         elif state is S.IDLE:
@@ -116,6 +128,8 @@ class ConsoleProtocol:
 
     def handle(self, message: Message, frame: bytes) -> list[Event]:
         """React to one message the table allowed."""
+        if message.TYPE >= MessageType.START_IDER_REDIRECTION and self.ider is not None:
+            return self.ider.handle(message)
         if isinstance(message, StartRedirectionSessionReply):
             return self._on_session_reply(message)
         if isinstance(message, AuthenticateSessionReply):
@@ -206,8 +220,12 @@ class ConsoleProtocol:
             return self._try_next_method()
         if reply.status != AuthStatus.SUCCESS:
             return self._fail(self._method, reply.status)
-        # Authenticated: ask for SOL at once with our settings, sequence 0 (5.1).
         self._core.move_to(S.AUTHENTICATED)
+        if self.ider is not None:
+            # Authenticated: ask for IDE-R at once, sequence 0 (6.3).
+            self.ider.begin()
+            return [Authenticated(self._method, self._config.user)]
+        # Authenticated: ask for SOL at once with our settings, sequence 0 (5.1).
         self._core.send(StartSolRedirection(self._config.sol_settings))
         self._core.move_to(S.SOL_STARTING)
         return [Authenticated(self._method, self._config.user)]
@@ -253,9 +271,9 @@ class ConsoleProtocol:
         """The earliest of: peer timeout, our next heartbeat."""
         deadlines = []
         state = self._core.state
-        if state not in (S.IDLE, S.CLOSED) and self._config.peer_timeout > 0:
-            deadlines.append(self._core.last_rx + self._config.peer_timeout)
-        if state is S.SOL_ACTIVE:
+        if state not in (S.IDLE, S.CLOSED) and self._peer_timeout > 0:
+            deadlines.append(self._core.last_rx + self._peer_timeout)
+        if state in (S.SOL_ACTIVE, S.IDER_ACTIVE):
             deadlines.append(self._core.last_tx + self._heartbeat_interval)
         return min(deadlines, default=None)
 
@@ -264,7 +282,7 @@ class ConsoleProtocol:
         state = self._core.state
         if state in (S.IDLE, S.CLOSED):
             return []
-        timeout = self._config.peer_timeout
+        timeout = self._peer_timeout
         if timeout > 0 and now >= self._core.last_rx + timeout:
             # amtterm gives up after 20 s without a byte from the device (5.8, 11).
             self._core.move_to(S.CLOSED)
@@ -273,4 +291,11 @@ class ConsoleProtocol:
             # Our own 0x2B keeps the device's HostSessionRxTimeout from firing when
             # the user types nothing (5.5, 5.8; MeshCommander does the same).
             self._core.send(SolHeartbeat())
+        if (
+            state is S.IDER_ACTIVE
+            and self.ider is not None
+            and now >= self._core.last_tx + self._heartbeat_interval
+        ):
+            # Our own 0x4B keeps the device's RxTimeout from firing while the host is quiet (6.10).
+            self.ider.send_heartbeat()
         return []

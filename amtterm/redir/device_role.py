@@ -16,6 +16,7 @@ from amtterm.redir.constants import (
     DEFAULT_SOL_MAX_TX_BUFFER,
     AuthStatus,
     AuthType,
+    MessageType,
     SessionType,
     SolControl,
     SolStatus,
@@ -33,6 +34,7 @@ from amtterm.redir.events import (
     SolEndRequested,
     SolStartRequested,
 )
+from amtterm.redir.ider_device import IderDeviceProtocol
 from amtterm.redir.messages import (
     MAX_SOL_DATA,
     AuthData,
@@ -54,6 +56,7 @@ from amtterm.redir.messages import (
     SolKeepAlivePing,
     SolKeepAlivePong,
     SolSettings,
+    StartIderRedirection,
     StartRedirectionSession,
     StartRedirectionSessionReply,
     StartSolRedirection,
@@ -85,6 +88,8 @@ class DeviceProtocol:
         self._settings = SolSettings()
         self._sequence = 0
         self._next_heartbeat: float | None = None
+        #: The IDE-R sub-protocol; it numbers its own messages from 0 (2.3).
+        self.ider = IderDeviceProtocol(core, config)
 
     # --- owner actions ---------------------------------------------------------------------------
 
@@ -145,6 +150,14 @@ class DeviceProtocol:
 
     def handle(self, message: Message, frame: bytes) -> list[Event]:
         """React to one message the table allowed."""
+        if isinstance(message, StartIderRedirection):
+            if self._request is None or self._request.session_type is not SessionType.IDER:
+                raise RemoteProtocolError(
+                    "the console asked for IDE-R in a session that is not an IDE-R session"
+                )
+            return self.ider.start(message)
+        if message.TYPE >= MessageType.START_IDER_REDIRECTION:
+            return self.ider.handle(message)
         if isinstance(message, StartRedirectionSession):
             if self._request is not None:
                 raise RemoteProtocolError("the console sent StartRedirectionSession again before our reply")
@@ -268,6 +281,8 @@ class DeviceProtocol:
 
     def next_deadline(self) -> float | None:
         """The earliest of: console rx timeout, our next heartbeat."""
+        if self._core.state in (S.IDER_ACTIVE, S.IDER_CLOSING):
+            return self.ider.next_deadline()
         deadlines = [d for d in (self._rx_deadline(), self._heartbeat_deadline()) if d is not None]
         return min(deadlines, default=None)
 
@@ -276,6 +291,8 @@ class DeviceProtocol:
 
     def on_timer(self, now: float) -> list[Event]:
         """Fire what is due at ``now``."""
+        if self._core.state in (S.IDER_ACTIVE, S.IDER_CLOSING):
+            return self.ider.on_timer(now)
         rx_deadline = self._rx_deadline()
         if rx_deadline is not None and now >= rx_deadline:
             self._core.move_to(S.CLOSED)

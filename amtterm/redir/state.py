@@ -27,6 +27,28 @@ Console (receives what the device sends)::
     timers: own 0x2B after max(1 s, RxTimeout / 4) without sending (SOL_ACTIVE);
             PeerTimeout after peer_timeout without a byte (any open state)                       (5.5, 5.8)
 
+  IDE-R session (ConsoleConfig.session_type IDER; 'IDER' tag in 0x10). Every message
+  below must carry the device's next sequence number, 0x41 = 0 (2.3)::
+
+    AUTHENTICATING  0x14 status 0                -> IDER_STARTING (Authenticated, 0x40 sent, seq 0)  (6.3)
+    IDER_STARTING   0x41                         -> IDER_ACTIVE (status 0: IderStarted, 0x48 SET_STATE sent)
+                                                 -> CLOSED (status != 0: IderRefused, 0x12 sent)  (6.4, 6.5)
+    IDER_ACTIVE     0x49                         -> IDER_ACTIVE (must echo the oldest unanswered 0x48) (6.5)
+                    0x46                         -> IDER_ACTIVE (IderReset; 0x47 once no command is
+                                                    unanswered)                                   (6.6)
+                    0x50                         -> IDER_ACTIVE (IderCommand; the owner answers 0x51,
+                                                    0x54..., or 0x52 then 0x51, oldest first)     (6.7, 6.8)
+                    0x53                         -> IDER_ACTIVE (only the bytes our 0x52 asked for) (6.8)
+                    0x4A                         -> IDER_ACTIVE (IderError)                       (6.10)
+                    0x4B 0x44 0x45               -> IDER_ACTIVE (0x4B answered by 0x4B, 0x44 by 0x45) (6.10)
+                    close() sends 0x42           -> IDER_CLOSING
+    IDER_CLOSING    0x43                         -> CLOSED (0x12 sent, ConnectionClosed)          (6.10, 3.3)
+                    0x49 0x46 0x50 0x53 0x4A     -> IDER_CLOSING (dropped: the session is ending)
+                    0x4B 0x44 0x45               -> IDER_CLOSING (answered)
+    close() in IDER_STARTING: 0x12 -> CLOSED
+    timers: own 0x4B after max(1 s, RxTimeout / 4) without sending (IDER_ACTIVE); PeerTimeout after
+            max(peer_timeout, 2 x HeartbeatInterval) without a byte                                (6.10)
+
 Device (receives what the console sends)::
 
     state           receives                     -> next state (what the device does)
@@ -41,6 +63,7 @@ Device (receives what the console sends)::
                                                  -> CLOSED        (failure: status 1, AuthFailed) (4)
                     0x12                         -> CLOSED (SessionEndRequested)                  (3.3)
     AUTHENTICATED   0x20 (SOL session only)      -> SOL_ACTIVE (0x21, then 0x29 if configured)    (5.1, 5.2)
+                    0x40 (IDE-R session only)    -> IDER_ACTIVE (0x41, sequence 0)                (6.3, 6.4)
                     0x2B 0x24 0x25 0x27          -> AUTHENTICATED (0x24 answered by 0x25)         (12)
                     0x12                         -> CLOSED
     SOL_STARTING    nothing (passed through: 0x21 is sent synchronously)
@@ -51,8 +74,22 @@ Device (receives what the console sends)::
     CLOSING         0x28 (dropped: amtterm sends its Ctrl-] after 0x22, 5.6)
                     0x2B 0x24 0x25 0x27          -> CLOSING
                     0x12                         -> CLOSED (SessionEndRequested)
+    IDER_ACTIVE     0x48 (sub-command 1, 2, 3)   -> IDER_ACTIVE (0x49: supported 1, state 2 if enabled,
+                                                    set 1 done / 0 rejected)                      (6.5)
+                    0x47 (after our 0x46 only)   -> IDER_ACTIVE (IderResetAcknowledged)           (6.6)
+                    0x51 0x54 0x52 (for our one outstanding 0x50 only; 0x54 <= read buffer)
+                                                 -> IDER_ACTIVE (IderCommandCompleted on 0x51 or the
+                                                    0x54 marked last; IderWriteDataRequested on 0x52) (6.8)
+                    0x4B 0x44 0x45               -> IDER_ACTIVE (0x44 answered by 0x45)           (6.10)
+                    0x42                         -> IDER_CLOSING (0x43 sent, IderEndRequested)    (6.10)
+                    0x12                         -> CLOSED (SessionEndRequested)
+    IDER_CLOSING    0x47 0x51 0x52 0x54 0x4B 0x44 0x45 -> IDER_CLOSING (dropped / answered)
+                    0x12                         -> CLOSED (SessionEndRequested)
     CLOSED          anything is ignored
     close(): no message exists for it, just CLOSED                                                (3.3)
+    IDE-R: every message we send is numbered from 0 (0x41) without gaps (2.3). Timers: 0x4B every
+    HeartbeatInterval (0: a 0x44 after 5 s without sending); a 0x44 when the console has been
+    silent for half its RxTimeout; PeerTimeout after RxTimeout (< 10 s: 30 s) of silence   (6.3, 6.10)
     timers: 0x2B every HeartbeatInterval (SOL_ACTIVE, if non-zero); PeerTimeout after
             HostSessionRxTimeout (0 -> 10 s) without a byte from the console (SOL_ACTIVE, CLOSING) (5.8)
 
@@ -91,7 +128,10 @@ class ConnectionState(enum.Enum):
     AUTHENTICATED = "authenticated"
     SOL_STARTING = "sol-starting"
     SOL_ACTIVE = "sol-active"
-    CLOSING = "closing"
+    CLOSING = "closing"  # SOL: 0x22 sent / received
+    IDER_STARTING = "ider-starting"  # 0x40 sent, 0x41 awaited
+    IDER_ACTIVE = "ider-active"
+    IDER_CLOSING = "ider-closing"  # 0x42 sent / received
     CLOSED = "closed"
 
 
@@ -101,6 +141,21 @@ _SOL_FROM_DEVICE = _SOL_KEEPALIVES_FROM_DEVICE | {M.SOL_DATA_FROM_HOST, M.SOL_CO
 _TOLERATED_FROM_CONSOLE = frozenset(
     {M.SOL_HEARTBEAT, M.SOL_KEEP_ALIVE_PING, M.SOL_KEEP_ALIVE_PONG, M.SOL_SETTINGS, M.END_REDIRECTION_SESSION}
 )
+_IDER_KEEPALIVES = frozenset({M.IDER_HEARTBEAT, M.IDER_KEEP_ALIVE_PING, M.IDER_KEEP_ALIVE_PONG})
+_IDER_FROM_DEVICE = _IDER_KEEPALIVES | {
+    M.IDER_DISABLE_ENABLE_FEATURES_REPLY,
+    M.IDER_RESET_OCCURRED,
+    M.IDER_COMMAND_WRITTEN,
+    M.IDER_DATA_FROM_HOST,
+    M.IDER_ERROR_OCCURRED,
+}
+_IDER_ANSWERS_FROM_CONSOLE = _IDER_KEEPALIVES | {
+    M.IDER_RESET_OCCURRED_RESPONSE,
+    M.IDER_COMMAND_END_RESPONSE,
+    M.IDER_GET_DATA_FROM_HOST,
+    M.IDER_DATA_TO_HOST,
+    M.END_REDIRECTION_SESSION,
+}
 
 #: (role, state) -> message types that may arrive. Missing keys mean "nothing".
 RECEIVABLE: dict[tuple[Role, ConnectionState], frozenset[M]] = {
@@ -109,11 +164,18 @@ RECEIVABLE: dict[tuple[Role, ConnectionState], frozenset[M]] = {
     (Role.CONSOLE, S.SOL_STARTING): frozenset({M.START_SOL_REDIRECTION_REPLY}),
     (Role.CONSOLE, S.SOL_ACTIVE): _SOL_FROM_DEVICE,
     (Role.CONSOLE, S.CLOSING): _SOL_FROM_DEVICE | {M.END_SOL_REDIRECTION_REPLY},
+    (Role.CONSOLE, S.IDER_STARTING): frozenset({M.START_IDER_REDIRECTION_REPLY}),
+    (Role.CONSOLE, S.IDER_ACTIVE): _IDER_FROM_DEVICE,
+    (Role.CONSOLE, S.IDER_CLOSING): _IDER_FROM_DEVICE | {M.END_IDER_REDIRECTION_REPLY},
     (Role.DEVICE, S.STARTING): frozenset({M.START_REDIRECTION_SESSION}),
     (Role.DEVICE, S.AUTHENTICATING): frozenset({M.AUTHENTICATE_SESSION, M.END_REDIRECTION_SESSION}),
-    (Role.DEVICE, S.AUTHENTICATED): _TOLERATED_FROM_CONSOLE | {M.START_SOL_REDIRECTION},
+    (Role.DEVICE, S.AUTHENTICATED): _TOLERATED_FROM_CONSOLE
+    | {M.START_SOL_REDIRECTION, M.START_IDER_REDIRECTION},
     (Role.DEVICE, S.SOL_ACTIVE): _TOLERATED_FROM_CONSOLE | {M.SOL_DATA_TO_HOST, M.END_SOL_REDIRECTION},
     (Role.DEVICE, S.CLOSING): _TOLERATED_FROM_CONSOLE | {M.SOL_DATA_TO_HOST},
+    (Role.DEVICE, S.IDER_ACTIVE): _IDER_ANSWERS_FROM_CONSOLE
+    | {M.IDER_DISABLE_ENABLE_FEATURES, M.END_IDER_REDIRECTION},
+    (Role.DEVICE, S.IDER_CLOSING): _IDER_ANSWERS_FROM_CONSOLE,
 }
 
 
