@@ -1,8 +1,10 @@
 """Command line: argument parsing, then one of the sub-commands.
 
+    amtterm HOST | tui HOST...  the full-screen console (Textual) with power, boot and info panes
+    amtterm demo                start the simulator in this process and open its console
     amtterm sol HOST [PORT]     raw Serial-over-LAN console (drop-in for classic amtterm)
     amtterm sim                 run a simulated AMT device
-    amtterm demo                start the simulator and open its console
+    amtterm power|boot|redirection|consent|info|doctor HOST ...   WS-Management (cli_wsman.py)
     amtterm known-hosts ...     list or forget pinned TLS certificates
 
 Every failure is printed as one sentence, ``amtterm: ...``, with a non-zero exit
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm import __version__
+from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
@@ -213,39 +216,6 @@ async def _sim(args: argparse.Namespace) -> int:
     return await serve(options)
 
 
-async def _demo(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from amtterm.rawmode import run_raw
-    from amtterm.session.sol import SolClient
-    from amtterm.sim.app import SimOptions, start_sim
-    from amtterm.transport.tcp import TlsOptions, open_stream
-
-    options = SimOptions(redir_port=None, redir_tls_port=0, amt_version=(16, 1), power_on="first-console")
-    sims: list[str] = []
-    sim = await start_sim(options, log=sims.append)
-    try:
-        listener = sim.listeners[0]
-        with tempfile.TemporaryDirectory(prefix="amtterm-demo-") as scratch:
-            tls = TlsOptions(accept_new=True, known_hosts=Path(scratch) / "known_hosts")
-            stream = await open_stream(listener.host, listener.port, tls=tls)
-            config = ConsoleConfig(
-                user=options.user, password=sim.password, sol_settings=CONSOLE_SOL_SETTINGS
-            )
-            client = SolClient(stream, config, target=f"{listener.host}:{listener.port}")
-            await client.start()
-            print(
-                f"amtterm demo: simulated AMT {options.amt_version[0]}.{options.amt_version[1]} "
-                f"over TLS ({sim.fingerprint}), digest auth. Quit with Ctrl-] or ~.\r",
-                file=sys.stderr,
-                flush=True,
-            )
-            await run_raw(client, enter="cr", charset="cp437")
-    finally:
-        await sim.close()
-    return 0
-
-
 # -- known-hosts --------------------------------------------------------------------------------
 
 
@@ -348,14 +318,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=_sim)
 
+    tui = sub.add_parser(
+        "tui",
+        parents=[common],
+        help="the full-screen console of one or more hosts (also: amtterm HOST)",
+        description="Open the console of each HOST (hosts-file names or addresses; default: every host in "
+        "the hosts file) with power, boot and info panes. Commands sit behind Ctrl-]; Ctrl-] h lists them.",
+    )
+    add_tui_arguments(tui)
+    tui.set_defaults(func=run_tui)
+
     demo = sub.add_parser(
         "demo",
         parents=[common],
         help="start a simulated AMT machine and open its console",
-        description="Start a simulated AMT 16 machine in this process and open its Serial-over-LAN console "
-        "over TLS with digest auth. Press F2 (or Esc 2) during POST for BIOS setup; quit with Ctrl-].",
+        description="Start a simulated AMT 16 machine in this process and open its console over TLS with "
+        "digest auth. Press F2 during POST for BIOS setup; Ctrl-] h lists the commands, Ctrl-] q quits.",
     )
-    demo.set_defaults(func=_demo)
+    add_demo_arguments(demo)
+    demo.set_defaults(func=run_demo_tui)
 
     kh = sub.add_parser(
         "known-hosts",
@@ -378,7 +359,9 @@ ENTER_CHOICES = {"cr", "crlf", "lf"}
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``amtterm`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    # `amtterm HOST` is `amtterm tui HOST`.
+    args = parser.parse_args(tui_argv(list(sys.argv[1:] if argv is None else argv), commands))
     if args.command is None:
         parser.print_help()
         return 2

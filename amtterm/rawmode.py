@@ -162,8 +162,14 @@ async def run_raw(
             if quit_now:
                 return
 
+    first_report = [client.power_on is None]
+
     def on_power(powered: bool) -> None:
+        # The first report is news only when it says "off"; later ones always are.
         # On stderr, so that a script's captured console output stays the host's own bytes.
+        first, first_report[0] = first_report[0], False
+        if first and powered:
+            return
         note = "the machine is powered on" if powered else "the machine is powered off"
         with contextlib.suppress(OSError):
             os.write(sys.stderr.fileno(), f"\r\n[amtterm: {note}]\r\n".encode())

@@ -200,18 +200,20 @@ class ConsoleSession:
         async def send(data: bytes) -> None:
             await client.write(data)
 
+        def on_power(_: bool) -> None:
+            # Reported as it happens: a machine that just switched off sends no output after it.
+            self._status(SessionState.CONNECTED, self._connected_message())
+
         self.hub.attach_sink(send)
-        last_power = client.power_on
+        client.power_listeners.append(on_power)
         try:
             while True:
                 chunk = await client.read()
-                if client.power_on != last_power:
-                    last_power = client.power_on
-                    self._status(SessionState.CONNECTED, self._connected_message())
                 if not chunk:
                     return
                 await self.hub.publish(chunk)
         finally:
+            client.power_listeners.remove(on_power)
             self.hub.attach_sink(None)
 
     def _connected_message(self) -> str:
@@ -234,6 +236,10 @@ class ConsoleSession:
             )
             try:
                 self._client = await self.open_client()
+                if self._stopping:  # stop() came while we were connecting
+                    await self._client.close()
+                    self._client = None
+                    break
             except PERMANENT_ERRORS as exc:
                 self._status(SessionState.FAILED, str(exc), exc)
                 return

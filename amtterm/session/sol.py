@@ -62,8 +62,8 @@ class SolClient:
         self.firmware_version: tuple[int, int] | None = None
         self.offered: tuple[int, ...] = ()
         self.power_on: bool | None = None
-        #: Called with the new state when the device reports the host's power changed
-        #: (or, in its first report, that the host is off).
+        #: Called with the new state when the device reports the host's power (the first
+        #: report, and every change after it).
         self.power_listeners: list[Callable[[bool], None]] = []
         self._output: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
         self._final: AmtError | None = None
@@ -95,10 +95,9 @@ class SolClient:
             await self._output.put(event.data)
         elif isinstance(event, ev.SolControlsChanged):
             powered = bool(event.status & SolStatus.POWER_ON)
-            # The first report is news only when it says "off"; later ones when they change.
-            news = powered != self.power_on and (self.power_on is not None or not powered)
+            changed = powered != self.power_on
             self.power_on = powered
-            if news:
+            if changed:
                 for listener in list(self.power_listeners):
                     listener(powered)
         elif isinstance(event, ev.SessionStarted):

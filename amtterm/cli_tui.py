@@ -1,0 +1,418 @@
+"""The full-screen console from the command line: ``amtterm HOST``, ``amtterm tui``, ``amtterm demo``.
+
+    amtterm pc42                      the console of one host (a hosts-file name or an address)
+    amtterm tui pc42 pc43             several hosts, with a host list; each console stays connected
+    amtterm tui                       every host of the hosts file
+    amtterm demo [--hosts 3]          a simulated AMT 16 machine in this process, over TLS + digest
+
+Passwords are found before the screen opens (``-p``, the hosts file's reference,
+``AMT_PASSWORD``, else one prompt). Certificates are pinned on first use as ``amtterm sol`` and
+``amtterm power`` do; an unknown one is asked about inside the console.
+
+Wiring (amtterm.cli): ``add_tui_arguments(tui_parser)`` + ``set_defaults(func=run_tui)``,
+``add_demo_arguments(demo_parser)`` + ``set_defaults(func=run_demo_tui)``, and
+``argv = tui_argv(argv, commands)`` before parsing, so that ``amtterm HOST`` means ``amtterm tui HOST``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from amtterm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from amtterm.config import HostEntry
+    from amtterm.sim.app import RunningSim
+    from amtterm.ui.app import AmtApp
+    from amtterm.ui.hostlink import HostLink, TrustPrompt
+    from amtterm.wsman.connect import Target
+
+SCREENS = ("80x25", "80x24", "100x30")
+DEMO_AMT_VERSION = (16, 1)
+
+
+# -- options ---------------------------------------------------------------------------------------
+
+
+def _screen(text: str) -> tuple[int, int]:
+    if text not in SCREENS:
+        raise argparse.ArgumentTypeError(f"screen size must be one of {', '.join(SCREENS)}, not {text!r}")
+    columns, _, rows = text.partition("x")
+    return int(columns), int(rows)
+
+
+def _prefix(text: str) -> str:
+    from amtterm.ui.commands import parse_prefix
+
+    try:
+        return parse_prefix(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 50: {value}")
+    return value
+
+
+def add_display_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the console shows and types (shared by ``tui`` and ``demo``)."""
+    group = parser.add_argument_group("console")
+    group.add_argument(
+        "--encoding",
+        choices=("auto", "cp437", "utf-8"),
+        help="how the remote's bytes are read (default: the hosts file's, else auto: CP437 or UTF-8 "
+        "guessed from the stream)",
+    )
+    group.add_argument(
+        "--fkeys",
+        choices=("intel", "alternate", "vt100+", "xterm"),
+        help="F-key convention of the BIOS (default: the hosts file's, else intel: ESC [ O P ...)",
+    )
+    group.add_argument("--enter", choices=("cr", "crlf"), default="cr", help="what Enter sends (default cr)")
+    group.add_argument(
+        "--backspace", choices=("bs", "del"), default="bs", help="what Backspace sends (default bs, 0x08)"
+    )
+    group.add_argument(
+        "--screen", type=_screen, help="remote screen size: 80x25, 80x24 or 100x30 (default 80x25)"
+    )
+    group.add_argument("--theme", help="amtterm-dark (default), amtterm-light, bios-blue, or your own")
+    group.add_argument(
+        "--prefix",
+        type=_prefix,
+        default="ctrl+right_square_bracket",
+        metavar="KEY",
+        help="the key before the console's own commands (default ctrl+], like telnet; e.g. ctrl+a)",
+    )
+    group.add_argument("--no-panes", action="store_true", help="start with the side panes hidden")
+
+
+def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``amtterm tui [HOST...]`` (and of ``amtterm HOST``)."""
+    parser.add_argument(
+        "hosts",
+        nargs="*",
+        metavar="HOST",
+        help="hosts-file names or addresses (default: every host in the file)",
+    )
+    group = parser.add_argument_group("connection")
+    group.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
+    group.add_argument(
+        "-p", "--password", help="AMT password (discouraged: visible to other users; use AMT_PASSWORD)"
+    )
+    group.add_argument(
+        "-P", "--plain", action="store_true", help="plain TCP (16994 / 16992) instead of TLS (16995 / 16993)"
+    )
+    group.add_argument("-C", "--cafile", type=Path, help="verify the devices' TLS certificates with this CA")
+    group.add_argument(
+        "--accept-new", action="store_true", help="pin unknown TLS certificates without asking"
+    )
+    group.add_argument("--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for AMT before 12")
+    group.add_argument("-L", "--legacy", action="store_true", help="legacy plain SOL auth (AMT 11 and older)")
+    group.add_argument(
+        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
+    )
+    group.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for WS-Man replies")
+    add_display_arguments(parser)
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``amtterm demo``."""
+    parser.add_argument(
+        "--hosts", type=_positive, default=1, metavar="N", help="simulate N machines (a host list appears)"
+    )
+    add_display_arguments(parser)
+
+
+def tui_argv(argv: Sequence[str], commands: Collection[str]) -> list[str]:
+    """``amtterm HOST ...`` is ``amtterm tui HOST ...``: insert ``tui`` when the first word is no command.
+
+    Args:
+        argv: the arguments after the program name.
+        commands: the sub-command names.
+    """
+    words = list(argv)
+    first = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    if first is None or words[first] in commands:
+        return words
+    # Options before HOST (amtterm --debug pc42) stay in front of "tui".
+    return [*words[:first], "tui", *words[first:]]
+
+
+# -- building the hosts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Display:
+    """How one host's console is shown and typed into."""
+
+    screen: tuple[int, int] = (80, 25)
+    encoding: str = "auto"
+    key_mode: str = "intel"
+    enter: str = "cr"
+    backspace: str = "bs"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, entry: HostEntry | None = None) -> Display:
+        """Command line first, then the hosts file, then the defaults."""
+        return cls(
+            screen=getattr(args, "screen", None) or (entry.screen if entry else None) or (80, 25),
+            encoding=getattr(args, "encoding", None) or (entry.encoding if entry else None) or "auto",
+            key_mode=getattr(args, "fkeys", None) or (entry.fkeys if entry else None) or "intel",
+            enter=getattr(args, "enter", None) or "cr",
+            backspace=getattr(args, "backspace", None) or "bs",
+        )
+
+
+def make_link(
+    target: Target,
+    password: str,
+    display: Display,
+    *,
+    trust: TrustPrompt | None,
+    known_hosts: Path | None = None,
+    scratch: Path | None = None,
+    accept_new: bool = False,
+    tls_legacy: bool = False,
+    legacy_auth: bool = False,
+    timeout: float = 10.0,
+    wsman: bool = True,
+) -> HostLink:
+    """One host's HostLink: SOL over TLS (pinned) or plain TCP, and WS-Man for the panes.
+
+    Args:
+        target: the resolved host.
+        password: its AMT password.
+        display: how its console is shown.
+        trust: asks about unknown certificates inside the UI.
+        known_hosts: the pin file (the user's default when None).
+        scratch: a private directory for a throw-away pin file, used when the hosts file pins
+            the certificate itself (``tls_pin``).
+        accept_new: pin unknown certificates without asking.
+        tls_legacy: allow TLS 1.0/1.1.
+        legacy_auth: legacy plain SOL auth (AMT 11 and older).
+        timeout: WS-Man reply timeout.
+        wsman: give the panes WS-Man (False: the panes say it is not set up).
+    """
+    from amtterm.known_hosts import KnownHosts
+    from amtterm.redir.connection import ConsoleConfig
+    from amtterm.redir.constants import AuthType
+    from amtterm.redir.messages import SolSettings
+    from amtterm.transport.tcp import TlsOptions
+    from amtterm.ui.hostlink import HostLink, HostProfile
+    from amtterm.ui.keymap import check_mode
+    from amtterm.ui.services import DeviceService
+
+    methods = (AuthType.PLAIN,) if legacy_auth else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
+    console = ConsoleConfig(
+        user=target.user,
+        password=password,
+        auth_methods=methods,
+        legacy_plain=legacy_auth,
+        sol_settings=SolSettings(max_tx_buffer=10000),
+    )
+    tls = None
+    if target.tls:
+        if target.tls_pin is not None and target.cafile is None:
+            # The hosts file pins the certificate: checked against tls_pin by the HostLink, so the
+            # known_hosts file is neither asked nor written (a throw-away one takes the pin).
+            sink = (scratch or Path(tempfile.mkdtemp(prefix="amtterm-"))) / f"pins-{target.name}"
+            tls = TlsOptions(legacy=tls_legacy, accept_new=True, known_hosts=sink)
+        else:
+            tls = TlsOptions(
+                cafile=target.cafile,
+                legacy=tls_legacy,
+                accept_new=accept_new,
+                ask=trust,
+                known_hosts=known_hosts,
+            )
+    known = KnownHosts(known_hosts) if known_hosts is not None else KnownHosts.default()
+    service = (
+        DeviceService(
+            target,
+            password,
+            known_hosts=known,
+            accept_new=accept_new,
+            ask=trust,
+            legacy=tls_legacy,
+            timeout=timeout,
+        )
+        if wsman
+        else None
+    )
+    profile = HostProfile(
+        name=target.name,
+        address=target.address,
+        redir_port=target.redir_port,
+        tls=tls,
+        console=console,
+        tls_pin=target.tls_pin if target.cafile is None else None,
+        screen=display.screen,
+        encoding=display.encoding,
+        key_mode=check_mode(display.key_mode),
+        enter="crlf" if display.enter == "crlf" else "cr",
+        backspace="del" if display.backspace == "del" else "bs",
+        service=service,
+    )
+    return HostLink(profile)
+
+
+def demo_links(
+    sim: RunningSim,
+    display: Display,
+    *,
+    known_hosts: Path,
+    user: str = "admin",
+    trust: TrustPrompt | None = None,
+) -> list[HostLink]:
+    """HostLinks for every device of a running simulator: TLS where it serves TLS, pinned on first use."""
+    from amtterm.config import HostEntry
+    from amtterm.wsman.connect import resolve_target
+
+    links = []
+    for host in sim.hosts:
+        redir_tls = host.port("redirection", True)
+        tls = redir_tls is not None
+        redir = redir_tls if tls else host.port("redirection", False)
+        wsman = host.port("wsman", tls)
+        entry = HostEntry(
+            name=host.name, address=host.address, user=user, tls=tls, redir_port=redir, wsman_port=wsman
+        )
+        target = resolve_target(entry)
+        links.append(
+            make_link(
+                target,
+                sim.password,
+                display,
+                trust=trust,
+                known_hosts=known_hosts,
+                accept_new=True,
+                wsman=wsman is not None,
+            )
+        )
+    return links
+
+
+def _need_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError(
+            "The console needs a terminal (stdin and stdout): run it in one, or use 'amtterm sol HOST' "
+            "for a raw console on pipes."
+        )
+
+
+def _app(args: argparse.Namespace, links: list[HostLink], trust: TrustPrompt | None) -> AmtApp:
+    from amtterm.ui.app import AmtApp
+    from amtterm.ui.themes import load_themes, pick_theme
+
+    themes, problems = load_themes()
+    pick_theme(themes, args.theme)  # an unknown theme is a ConfigError before the screen opens
+    return AmtApp(
+        links,
+        themes=themes,
+        theme=args.theme,
+        prefix=args.prefix,
+        show_panes=not args.no_panes,
+        trust=trust,
+        warnings=problems,
+    )
+
+
+async def _run(app: AmtApp) -> int:
+    try:
+        await app.run_async()
+    finally:
+        await app.close_links()
+    return app.return_code or 0
+
+
+# -- the commands ----------------------------------------------------------------------------------
+
+
+async def run_tui(args: argparse.Namespace) -> int:
+    """``amtterm tui [HOST...]`` / ``amtterm HOST``: the full-screen console.
+
+    Raises:
+        ConfigError: no host, a broken hosts file, no password, no terminal, unknown theme.
+    """
+    from amtterm.cli_wsman import Passwords
+    from amtterm.config import load_hosts
+    from amtterm.ui.hostlink import TrustPrompt
+    from amtterm.wsman.connect import resolve_target
+
+    hosts_file = load_hosts(args.hosts_file)
+    names = list(dict.fromkeys(args.hosts)) or hosts_file.names
+    if not names:
+        raise ConfigError(
+            f"Name a host: 'amtterm HOST', or list machines in {hosts_file.path} "
+            "('amtterm sim --write-hosts FILE' writes an example)."
+        )
+    _need_terminal()
+    trust = TrustPrompt()
+    passwords = Passwords(args)
+    prompt_host = names[0] if len(names) == 1 else f"{len(names)} hosts"
+    with tempfile.TemporaryDirectory(prefix="amtterm-") as scratch:
+        links = []
+        for name in names:
+            entry = hosts_file.lookup(name)
+            target = resolve_target(entry, user=args.user, plain=args.plain, cafile=args.cafile)
+            password = passwords.for_target(target, prompt_host=prompt_host)
+            links.append(
+                make_link(
+                    target,
+                    password,
+                    Display.from_args(args, entry),
+                    trust=trust,
+                    scratch=Path(scratch),
+                    accept_new=args.accept_new,
+                    tls_legacy=args.tls_legacy,
+                    legacy_auth=args.legacy,
+                    timeout=args.timeout,
+                )
+            )
+        return await _run(_app(args, links, trust))
+
+
+async def run_demo_tui(args: argparse.Namespace) -> int:
+    """``amtterm demo``: simulated AMT 16 machines in this process, their consoles in the TUI.
+
+    The simulator serves redirection over TLS and WS-Man over HTTPS on free loopback ports with
+    a generated password; the console connects with digest auth and pins the certificate into
+    a temporary known_hosts (the user's own pins are not touched).
+    """
+    from amtterm.sim.app import SimOptions, start_sim
+    from amtterm.ui.hostlink import TrustPrompt
+
+    _need_terminal()
+    display = Display.from_args(args)
+    options = SimOptions(
+        redir_port=None,
+        redir_tls_port=0,
+        wsman_port=None,
+        wsman_tls_port=0,
+        amt_version=DEMO_AMT_VERSION,
+        power_on="first-console",
+        columns=display.screen[0],
+        rows=display.screen[1],
+        hosts=getattr(args, "hosts", 1) or 1,
+    )
+    quiet: list[str] = []  # the simulator's diagnostics would scribble over the screen
+    sim = await start_sim(options, log=quiet.append)
+    try:
+        with tempfile.TemporaryDirectory(prefix="amtterm-demo-") as scratch:
+            trust = TrustPrompt()
+            links = demo_links(sim, display, known_hosts=Path(scratch) / "known_hosts", trust=trust)
+            return await _run(_app(args, links, trust))
+    finally:
+        await sim.close()

@@ -1,0 +1,160 @@
+"""AmtApp: the Textual application of ``amtterm HOST``, ``amtterm tui`` and ``amtterm demo``.
+
+The app owns the hosts (one :class:`~amtterm.ui.hostlink.HostLink` each), the themes and the
+certificate questions; the :class:`~amtterm.ui.screens.console.ConsoleScreen` does the rest.
+
+Textual's own keys are gone: Ctrl-Q, Ctrl-C and Ctrl-P (quit, copy, command palette) belong to
+the remote machine. The app's commands sit behind the prefix key (Ctrl-] by default); quitting
+is prefix ``q``, which ends every SOL session politely so that the one SOL slot of each machine
+is free again at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import BindingType
+
+from amtterm.ui.hostlink import HostLink, TrustPrompt
+from amtterm.ui.keymap import tmux_escape_time_warning
+from amtterm.ui.screens.confirm import ConfirmScreen
+from amtterm.ui.screens.console import ConsoleScreen
+from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
+from amtterm.ui.widgets.terminal import DEFAULT_PREFIX
+
+
+class AmtApp(App[int], inherit_bindings=False):
+    """The console application.
+
+    Args:
+        links: the hosts, in list order.
+        themes: the themes by name (the shipped and the user's when None).
+        theme: the theme to start with (the default when None).
+        prefix: the prefix key, as a Textual key name.
+        show_panes: start with the side panes shown.
+        power_poll: seconds between WS-Man power polls (0: never).
+        trust: the certificate prompt the hosts' TLS options use, if any.
+        warnings: sentences to show once at start (e.g. a skipped user theme).
+        check_tmux: warn when tmux would hold Esc back.
+    """
+
+    TITLE = "amtterm"
+    ENABLE_COMMAND_PALETTE: ClassVar[bool] = False
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(
+        self,
+        links: Sequence[HostLink],
+        *,
+        themes: Mapping[str, AmtTheme] | None = None,
+        theme: str | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        show_panes: bool = True,
+        power_poll: float = 10.0,
+        trust: TrustPrompt | None = None,
+        warnings: Sequence[str] = (),
+        check_tmux: bool = True,
+    ) -> None:
+        super().__init__()
+        self.links = list(links)
+        problems: list[str] = []
+        if themes is None:
+            themes, problems = load_themes()
+        self.themes = dict(themes)
+        self.amt_theme = pick_theme(self.themes, theme)
+        self.prefix = prefix
+        self.show_panes = show_panes
+        self.power_poll = power_poll
+        self.trust = trust
+        self.start_warnings = [*warnings, *problems]
+        self.check_tmux = check_tmux
+        self.console_screen: ConsoleScreen | None = None
+        self._links_closed = False
+
+    def on_mount(self) -> None:
+        """Register the themes, open the console, show the start-up warnings."""
+        for theme in self.themes.values():
+            self.register_theme(theme.textual)
+        self.theme = self.amt_theme.name
+        self.console_screen = ConsoleScreen(
+            self.links,
+            prefix=self.prefix,
+            palette=self.amt_theme.palette,
+            show_panes=self.show_panes,
+            power_poll=self.power_poll,
+        )
+        self.push_screen(self.console_screen)
+        for warning in self.start_warnings:
+            self.notify(warning, severity="warning", timeout=15)
+        if self.trust is not None:
+            self.trust.listeners.append(self._trust_asked)
+            for question in list(self.trust.pending):
+                self._trust_asked(question)
+        if self.check_tmux:
+            self.run_worker(self._warn_about_tmux(), exit_on_error=False)
+
+    async def _warn_about_tmux(self) -> None:
+        warning = await asyncio.to_thread(tmux_escape_time_warning)
+        if warning:
+            self.notify(warning, severity="warning", timeout=20)
+
+    # -- certificates -----------------------------------------------------------------------
+
+    def _trust_asked(self, question: str) -> None:
+        self.call_later(self._ask_trust, question)
+
+    def _ask_trust(self, question: str) -> None:
+        trust = self.trust
+        if trust is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                trust.approve(question)
+                self.notify("Certificate trusted and pinned; connecting again.", timeout=5)
+                for link in self.links:
+                    if link.started and not link.running:
+                        self.run_worker(link.reconnect_now(), exit_on_error=False)
+                if self.console_screen is not None:
+                    self.console_screen.poll_power()
+            else:
+                trust.forget(question)
+                self.notify("Certificate not trusted: nothing was recorded.", severity="warning")
+
+        self.push_screen(
+            ConfirmScreen("Trust this device's certificate?", question, "Trust and pin", danger=False),
+            answered,
+        )
+
+    # -- themes -----------------------------------------------------------------------------
+
+    def set_amt_theme(self, name: str) -> None:
+        """Switch to the theme ``name`` (app colours and terminal palette)."""
+        theme = pick_theme(self.themes, name)
+        self.amt_theme = theme
+        self.theme = theme.name
+        if self.console_screen is not None:
+            self.console_screen.apply_palette(theme.palette)
+
+    def cycle_theme(self) -> None:
+        """The next theme, and say which."""
+        theme = next_theme(self.themes, self.amt_theme.name)
+        self.set_amt_theme(theme.name)
+        self.notify(f"Theme: {theme.label}.", timeout=3)
+
+    # -- leaving ----------------------------------------------------------------------------
+
+    async def close_links(self) -> None:
+        """End every host's session politely (idempotent)."""
+        if self._links_closed:
+            return
+        self._links_closed = True
+        await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
+
+    async def action_quit(self) -> None:
+        """Close every console, then exit."""
+        await self.close_links()
+        self.exit(0)

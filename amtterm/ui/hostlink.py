@@ -1,0 +1,347 @@
+"""HostLink: one machine the console shows: its SOL session, its hub, its keys, its WS-Man service.
+
+No Textual here: the app owns one HostLink per host and keeps all of them alive while the user
+switches between hosts (each one a ConsoleSession feeding a ConsoleHub).
+
+    link = HostLink(profile)
+    link.start()                          # connects in the background, reconnects by itself
+    async for chunk in link.output(): ... # host output for the screen (measures echo latency)
+    link.send_key(b"\\x1b[OQ")            # a key: sent at once (after paced text still queued)
+    link.send_paced([b"admin", b"\\r"])   # typed text: one piece per PACE_GAP, longer after Enter
+    await link.close()
+
+Keys are written by one task per host, in order, so a key pressed while a paste is still being
+typed lands after it. Off and cycle need the SOL session closed on AMT (ReturnValue 2 otherwise):
+:meth:`HostLink.suspended` closes it for the duration and reconnects afterwards.
+
+Trust on first use inside a full-screen UI: nothing can be asked on the terminal, so the
+:class:`TrustPrompt` refuses an unknown certificate and remembers the question; the app asks the
+user and, on yes, approves that exact question (it carries the fingerprint), so the next attempt
+pins the certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from amtterm.errors import AmtError, SessionTimeout, TlsPinMismatch
+from amtterm.redir.connection import ConsoleConfig
+from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
+from amtterm.session.sol import SolClient
+from amtterm.transport import tls as tlsmod
+from amtterm.transport.tcp import Stream, TlsOptions, open_stream
+from amtterm.ui.keymap import Backspace, Enter, KeyMode
+from amtterm.ui.services import DeviceService
+
+#: Pause after each piece of typed text (BIOS fields drop input that comes faster).
+PACE_GAP = 0.04
+#: Pause after a piece that ends a line (the remote may redraw a whole screen).
+PACE_LINE_GAP = 0.25
+#: Seconds a device may take from TCP connect to a running SOL session.
+START_TIMEOUT = 30.0
+#: Who the TUI is on the hub (the keyboard holder).
+TUI = "tui"
+
+
+class TrustPrompt:
+    """The ``ask`` of TLS pinning inside the TUI: refuse now, remember, approve later."""
+
+    def __init__(self) -> None:
+        self._approved: set[str] = set()
+        #: Questions asked and not yet answered, oldest first.
+        self.pending: list[str] = []
+        #: Called (with the question) when a new question comes up.
+        self.listeners: list[Callable[[str], None]] = []
+
+    def __call__(self, question: str) -> bool:
+        if question in self._approved:
+            return True
+        if question not in self.pending:
+            self.pending.append(question)
+            for listener in list(self.listeners):
+                listener(question)
+        return False
+
+    def approve(self, question: str) -> None:
+        """The user trusts it: the next identical question is answered yes."""
+        self._approved.add(question)
+        self.forget(question)
+
+    def forget(self, question: str) -> None:
+        """The question was answered (either way)."""
+        if question in self.pending:
+            self.pending.remove(question)
+
+
+@dataclass
+class HostProfile:
+    """How to reach one host's console and how to talk to it.
+
+    Attributes:
+        name: what the user calls it (hosts-file name or address).
+        address: where to connect.
+        redir_port: the redirection port (16995 TLS, 16994 plain).
+        tls: TLS options (None: plain TCP).
+        tls_pin: a fingerprint from the hosts file that the certificate must match.
+        console: user, password and SOL settings.
+        screen: the remote screen (columns, rows).
+        encoding: ``auto``, ``cp437`` or ``utf-8``.
+        key_mode: the F-key convention.
+        enter: ``cr`` or ``crlf``.
+        backspace: ``bs`` or ``del``.
+        service: WS-Man for the panes (None: the panes say it is not available).
+    """
+
+    name: str
+    address: str
+    redir_port: int
+    tls: TlsOptions | None
+    console: ConsoleConfig
+    tls_pin: str | None = None
+    screen: tuple[int, int] = (80, 25)
+    encoding: str = "auto"
+    key_mode: KeyMode = "intel"
+    enter: Enter = "cr"
+    backspace: Backspace = "bs"
+    service: DeviceService | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        """``address:port`` of the console, for sentences."""
+        return tlsmod.format_endpoint(self.address, self.redir_port)
+
+
+class HostLink:
+    """One host's live console: session, hub, key writer, measurements.
+
+    Args:
+        profile: the host.
+        opener: opens a started SolClient (tests); by default TCP/TLS to the profile's port.
+        sleep: the session's back-off pause (tests make it short).
+    """
+
+    def __init__(
+        self,
+        profile: HostProfile,
+        *,
+        opener: Callable[[], Awaitable[SolClient]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.hub = ConsoleHub()
+        self.hub.grant_keyboard(TUI)
+        self._opener = opener or self._open_client
+        self._sleep = sleep or asyncio.sleep
+        self._wake = asyncio.Event()
+        self.session: ConsoleSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._keys: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
+        self._sub: Subscription | None = None
+        self._key_at: float | None = None
+        #: Seconds from the last key written to the next output (an echo), or None.
+        self.echo_latency: float | None = None
+        #: The redirection certificate's fingerprint, once connected over TLS.
+        self.fingerprint: str | None = None
+        #: Keys that could not be sent because the console was not connected.
+        self.dropped = 0
+        self.closed = False
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The host's name."""
+        return self.profile.name
+
+    @property
+    def status(self) -> SessionStatus:
+        """The session's latest status."""
+        return self.hub.status
+
+    @property
+    def started(self) -> bool:
+        """Whether the console was ever started."""
+        return self._sub is not None
+
+    @property
+    def running(self) -> bool:
+        """Whether a session task is running (connected or trying to)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def service(self) -> DeviceService | None:
+        """WS-Man for the panes."""
+        return self.profile.service
+
+    def on_status(self, listener: Callable[[SessionStatus], None]) -> None:
+        """Call ``listener`` on every status change of this host's session."""
+        self.hub.on_status(listener)
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def _open_client(self) -> SolClient:
+        profile = self.profile
+        stream: Stream = await open_stream(profile.address, profile.redir_port, tls=profile.tls)
+        if profile.tls_pin is not None and stream.peer_fingerprint != profile.tls_pin:
+            stream.close()
+            raise TlsPinMismatch(
+                f"The TLS certificate of {profile.target} does not match the tls_pin of {profile.name} in "
+                f"the hosts file (pinned {profile.tls_pin}, presented {stream.peer_fingerprint}): if the "
+                "device got a new certificate on purpose, update tls_pin, otherwise someone may be in "
+                "the middle."
+            )
+        self.fingerprint = stream.peer_fingerprint
+        client = SolClient(stream, profile.console, target=profile.target)
+        client.power_listeners.append(self._power_seen)
+        try:
+            await asyncio.wait_for(client.start(), START_TIMEOUT)
+        except TimeoutError:
+            raise SessionTimeout(
+                f"{profile.target} accepted the connection but did not start Serial-over-LAN within "
+                f"{START_TIMEOUT:g} s."
+            ) from None
+        return client
+
+    def _power_seen(self, power_on: bool) -> None:
+        # ConsoleSession notices a power change only when output follows it; a machine that
+        # was just switched off sends none, so the change is announced here as it arrives.
+        status = self.hub.status
+        if status.state is SessionState.CONNECTED and status.power_on is not power_on:
+            word = "on" if power_on else "off"
+            message = f"Connected to {self.profile.target}. The machine is {word}."
+            self.hub.set_status(dataclasses.replace(status, power_on=power_on, message=message))
+
+    async def _pause(self, seconds: float) -> None:
+        """The back-off between attempts; :meth:`reconnect_now` cuts it short."""
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+
+    def start(self) -> None:
+        """Start (or restart) the console in the background."""
+        if self.closed or self.running:
+            return
+        if self._sub is None:
+            self._sub = self.hub.subscribe(TUI, maxsize=512)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_keys(), name=f"keys-{self.name}")
+        self.session = ConsoleSession(self._opener, self.hub, target=self.profile.target, sleep=self._pause)
+        self._task = asyncio.create_task(self.session.run(), name=f"sol-{self.name}")
+
+    async def stop(self) -> None:
+        """End the session politely (the hub and its screen stay)."""
+        session, task = self.session, self._task
+        self.session = self._task = None
+        if session is not None:
+            await session.stop()
+        if task is not None:
+            self._wake.set()
+            try:
+                await asyncio.wait_for(task, 5)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            except AmtError:
+                pass
+
+    async def reconnect_now(self) -> None:
+        """Connect again at once: drop a live session, skip a back-off, or retry a failure."""
+        state = self.status.state
+        if self.running and state in (SessionState.CONNECTING, SessionState.RECONNECTING):
+            self._wake.set()
+            return
+        await self.stop()
+        self.start()
+
+    @contextlib.asynccontextmanager
+    async def suspended(self) -> AsyncIterator[None]:
+        """Close the SOL session for what happens inside, then connect again."""
+        was_running = self.running
+        if was_running:
+            await self.stop()
+        try:
+            yield
+        finally:
+            if was_running and not self.closed:
+                self.start()
+
+    async def close(self) -> None:
+        """Stop everything for good (app exit)."""
+        if self.closed:
+            return
+        await self.stop()
+        self.closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        if self._sub is not None:
+            self._sub.close()
+        if self.service is not None:
+            await self.service.aclose()
+
+    # -- output -----------------------------------------------------------------------------
+
+    async def output(self) -> AsyncIterator[bytes]:
+        """Host output for the screen, in order, until :meth:`close`."""
+        if self._sub is None:
+            self._sub = self.hub.subscribe(TUI, maxsize=512)
+        async for chunk in self._sub:
+            if self._key_at is not None:
+                self.echo_latency = time.monotonic() - self._key_at
+                self._key_at = None
+            yield chunk
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def send_key(self, data: bytes) -> None:
+        """A key press: out as soon as everything typed before it is."""
+        if data:
+            self._keys.put_nowait((data, 0.0))
+
+    def send_paced(self, chunks: Sequence[bytes], enter: bytes = b"\r") -> None:
+        """Typed or pasted text, in pieces, with a pause after each (longer after a line)."""
+        for chunk in chunks:
+            if chunk:
+                gap = PACE_LINE_GAP if chunk.endswith(enter) or chunk.endswith(b"\n") else PACE_GAP
+                self._keys.put_nowait((chunk, gap))
+
+    @property
+    def keys_pending(self) -> int:
+        """Pieces still waiting to be typed."""
+        return self._keys.qsize()
+
+    def drop_pending(self) -> int:
+        """Forget keys not yet sent (e.g. after switching a long paste off); returns how many."""
+        count = 0
+        while not self._keys.empty():
+            self._keys.get_nowait()
+            count += 1
+        return count
+
+    async def _write_keys(self) -> None:
+        while True:
+            data, gap = await self._keys.get()
+            try:
+                sent = await self.hub.write(data, who=TUI)
+            except (AmtError, ConnectionError, OSError):
+                sent = False
+            if not sent:
+                self.dropped += 1 + self.drop_pending()
+                continue
+            if self._key_at is None:
+                self._key_at = time.monotonic()
+            if gap:
+                await asyncio.sleep(gap)

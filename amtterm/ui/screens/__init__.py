@@ -1,0 +1,1 @@
+"""The app's screens: the console (the main one), help, and confirmation dialogs."""

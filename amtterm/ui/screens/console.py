@@ -1,0 +1,533 @@
+"""ConsoleScreen: the remote console in the centre, the host list left, the panes right.
+
+    ┌hosts─┐┌──────────── TerminalView (one per host) ───────────┐┌ Power ┐
+    │1 ● pc││                                                     ││ Boot  │
+    │2 ○ pc││                                                     ││ Info  │
+    └──────┘└─────────────────────────────────────────────────────┘│ IDE-R │
+            [search bar]  [key bar: F1..F12 Esc Ctrl-Alt-Del Break  send text]
+    status line: host, session state and sentence │ encoding │ keys │ size
+    footer: the prefix key and its commands
+
+Every key typed on the console goes to the remote; the commands sit behind the prefix key and
+are dispatched from :data:`amtterm.ui.commands.COMMANDS`. Each host has its own TerminalView
+(in a ContentSwitcher) fed by its own HostLink, so switching hosts shows a screen that kept
+updating while it was hidden. A host's console is connected the first time it is shown.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select, Static
+
+from amtterm.session.console import SessionStatus
+from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command
+from amtterm.ui.hostlink import HostLink
+from amtterm.ui.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
+from amtterm.ui.screens.help import HelpScreen
+from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
+from amtterm.ui.widgets.hostlist import HostList
+from amtterm.ui.widgets.keybar import KeyBar
+from amtterm.ui.widgets.panes import BootPane, InfoPane, PowerPane, SidePanes
+from amtterm.ui.widgets.statusline import ENCODING_NAMES, PrefixFooter, StatusLine
+from amtterm.ui.widgets.terminal import TerminalView
+
+ENCODINGS = ("auto", "cp437", "utf-8")
+#: Columns of the side column (host list and panes); see console.tcss.
+SIDE_WIDTH = 36
+
+
+class SearchInput(Input):
+    """The search field; Esc closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "close search", show=False)]
+
+    def action_close(self) -> None:
+        """Hide the search bar and give the keyboard back to the console."""
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.close_search()
+
+
+class ConsoleScreen(Screen[None]):
+    """The console and everything around it.
+
+    Args:
+        links: the hosts, in list order (at least one).
+        prefix: the prefix key (a Textual key name).
+        palette: the terminal colours of the current theme.
+        show_panes: start with the side panes shown.
+        power_poll: seconds between WS-Man power polls (0: never poll).
+    """
+
+    CSS_PATH = "console.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "focus_console", "back to the console", show=False),
+    ]
+
+    def __init__(
+        self,
+        links: Sequence[HostLink],
+        *,
+        prefix: str,
+        palette: TerminalPalette,
+        show_panes: bool = True,
+        power_poll: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if not links:
+            raise ValueError("the console needs at least one host")
+        self.links = list(links)
+        self.prefix = prefix
+        self.palette = palette
+        self.show_panes = show_panes
+        self.power_poll = power_poll
+        self.current = 0
+        self._readers: set[int] = set()
+        self._guessed: set[int] = set()
+        self._matches: list[tuple[int, int]] = []
+        self._match_index = -1
+        #: The user's choice of showing the panes / host list (None: as room allows).
+        self._panes_choice: bool | None = None
+        self._hosts_choice: bool | None = None
+        #: The keyboard was moved to the side column on purpose (prefix f): it stays there.
+        self._side_keyboard = False
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Host list, consoles, search bar, key bar, panes, status line, footer."""
+        with Horizontal(id="body"):
+            with Vertical(id="console-column"):
+                with ContentSwitcher(id="consoles", initial="console-0"):
+                    for index, link in enumerate(self.links):
+                        profile = link.profile
+                        yield TerminalView(
+                            columns=profile.screen[0],
+                            rows=profile.screen[1],
+                            encoding=profile.encoding,
+                            palette=self.palette,
+                            key_mode=profile.key_mode,
+                            enter=profile.enter,
+                            backspace=profile.backspace,
+                            prefix_key=self.prefix,
+                            id=f"console-{index}",
+                        )
+                with Horizontal(id="search-bar"):
+                    yield SearchInput(
+                        placeholder="search screen and scrollback; Enter: next, Esc: close",
+                        id="search-input",
+                        compact=True,
+                    )
+                    yield Static(id="search-count")
+                yield KeyBar(id="keybar")
+            with Vertical(id="side"):
+                yield HostList(id="hosts")
+                yield SidePanes(id="panes")
+        yield StatusLine(id="status")
+        yield PrefixFooter(self.prefix, id="footer")
+
+    def on_mount(self) -> None:
+        """Show the first host, start polling power."""
+        for index, link in enumerate(self.links):
+            link.on_status(functools.partial(self._status_changed, index))
+        hosts = self.query_one(HostList)
+        hosts.border_title = "Hosts"
+        hosts.show_hosts(self.links, 0)
+        self.query_one("#search-bar").display = False
+        self._fit()
+        self.show_host(0)
+        if self.power_poll > 0:
+            self.set_interval(self.power_poll, self.poll_power)
+        self.call_after_refresh(self.poll_power)
+
+    # -- fitting the side column ------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        """A new terminal size: the side column goes when the remote screen would not fit."""
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the host list and panes as chosen, or, unless the user chose, as room allows."""
+        hosts = self.query_one(HostList)
+        panes = self.query_one(SidePanes)
+        room = self.size.width >= self.view().screen_size[0] + SIDE_WIDTH + 2 if self.size.width else True
+        hosts.display = len(self.links) > 1 and (room if self._hosts_choice is None else self._hosts_choice)
+        panes.display = (room and self.show_panes) if self._panes_choice is None else self._panes_choice
+        self.query_one("#side").display = hosts.display or panes.display
+
+    # -- hosts --------------------------------------------------------------------------------
+
+    @property
+    def link(self) -> HostLink:
+        """The host on screen."""
+        return self.links[self.current]
+
+    def view(self, index: int | None = None) -> TerminalView:
+        """The TerminalView of host ``index`` (the current one by default)."""
+        return self.query_one(f"#console-{self.current if index is None else index}", TerminalView)
+
+    def show_host(self, index: int) -> None:
+        """Put host ``index`` on screen; connect its console the first time."""
+        self.current = index
+        link = self.links[index]
+        view = self.view(index)
+        self.query_one(ContentSwitcher).current = view.id
+        if not link.started:
+            link.start()
+        if index not in self._readers:
+            self._readers.add(index)
+            self.run_worker(self._pump(index), group=f"output-{index}", exit_on_error=False)
+        keybar = self.query_one(KeyBar)
+        keybar.mode = view.key_mode
+        keybar.enter = view.enter
+        keybar.backspace = view.backspace
+        keybar.encoding = view.active_encoding
+        self.query_one(SidePanes).bind(link)
+        self.query_one(PowerPane).refresh_power()
+        hosts = self.query_one(HostList)
+        hosts.highlighted = index
+        hosts.refresh_hosts()
+        self.close_search()
+        self.update_status()
+        view.focus()
+
+    async def _pump(self, index: int) -> None:
+        link = self.links[index]
+        view = self.view(index)
+        async for chunk in link.output():
+            view.feed(chunk)
+
+    def _status_changed(self, index: int, status: SessionStatus) -> None:
+        if not self.is_attached:
+            return
+        self.query_one(HostList).refresh_hosts()
+        if index == self.current:
+            self.update_status()
+            self.query_one(PowerPane).show_link()
+
+    def update_status(self, note: str = "") -> None:
+        """Repaint the status line for the host on screen."""
+        self.query_one(StatusLine).show(self.link, self.view(), note)
+
+    def poll_power(self) -> None:
+        """Ask every host with WS-Man for its power state (the list and the Power pane show it)."""
+        if not self.is_attached:
+            return
+        self.query_one(PowerPane).refresh_power()
+        if len(self.links) < 2:
+            return
+        for index, link in enumerate(self.links):
+            service = link.service
+            if index == self.current or service is None:
+                continue
+            self.run_worker(self._poll_one(index), group=f"poll-{index}", exclusive=True, exit_on_error=False)
+
+    async def _poll_one(self, index: int) -> None:
+        service = self.links[index].service
+        if service is None:
+            return
+        try:
+            await service.power()
+        except Exception:  # the list shows "?"; the Power pane shows the sentence for the host on screen
+            service.last_power = None
+        if self.is_attached:
+            self.query_one(HostList).refresh_hosts()
+
+    # -- messages from the console, key bar, list and panes -----------------------------------
+
+    def _link_of(self, view: TerminalView) -> HostLink:
+        return self.links[int((view.id or "console-0").rsplit("-", 1)[1])]
+
+    def on_terminal_view_send(self, message: TerminalView.Send) -> None:
+        """A key for the remote."""
+        self.query_one(PrefixFooter).waiting(False)
+        self._link_of(message.terminal).send_key(message.data)
+
+    def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
+        """The prefix key: the footer waits for the command key."""
+        self.query_one(PrefixFooter).waiting(True)
+
+    async def on_terminal_view_command(self, message: TerminalView.Command) -> None:
+        """The key after the prefix: run its command."""
+        self.query_one(PrefixFooter).waiting(False)
+        key = message.key
+        if key in HOST_DIGITS:
+            index = int(key) - 1
+            if index < len(self.links):
+                self.show_host(index)
+            return
+        command = find_command(key)
+        if command is None:
+            shown = describe_key(self.prefix)
+            self.app.notify(
+                f"{shown} {describe_key(key)} is not a command: {shown} h lists them.", severity="warning"
+            )
+            return
+        await self.run_action(command.action)
+
+    def on_terminal_view_paste(self, message: TerminalView.Paste) -> None:
+        """Pasted text is typed at a pace BIOS fields can follow."""
+        view = message.terminal
+        enter = ENTER_BYTES[view.enter]
+        chunks = paste_chunks(message.text, enter, encoding=view.active_encoding)
+        self._link_of(view).send_paced(chunks, enter)
+        if len(chunks) > 4:
+            self.app.notify(
+                f"Typing {len(message.text)} pasted characters slowly (BIOS fields drop fast input)."
+            )
+
+    def on_terminal_view_encoding_guessed(self, message: TerminalView.EncodingGuessed) -> None:
+        """Say once per host what the automatic encoding guessed."""
+        self.query_one(KeyBar).encoding = self.view().active_encoding
+        self.update_status()
+        index = int((message.terminal.id or "console-0").rsplit("-", 1)[1])
+        if message.encoding == "cp437" and index not in self._guessed:
+            self._guessed.add(index)
+            self.app.notify(
+                f"{self.links[index].name} sends CP437 (BIOS box drawing): shown as such. "
+                f"{describe_key(self.prefix)} e switches the encoding.",
+                timeout=6,
+            )
+
+    def on_terminal_view_copied(self, message: TerminalView.Copied) -> None:
+        """Confirm a mouse copy."""
+        lines = message.text.count("\n") + 1
+        self.app.notify(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.", timeout=3)
+
+    def on_key_bar_send(self, message: KeyBar.Send) -> None:
+        """Key bar buttons and its text field."""
+        link = self.link
+        if len(message.chunks) == 1:
+            link.send_key(message.chunks[0])
+        else:
+            link.send_paced(message.chunks, ENTER_BYTES[self.view().enter])
+        self.view().focus()
+
+    def on_key_bar_break(self, message: KeyBar.Break) -> None:
+        """The Break button."""
+        self.action_send_break()
+
+    def on_host_list_picked(self, message: HostList.Picked) -> None:
+        """A host chosen in the list."""
+        self.show_host(message.index)
+
+    @on(HostList.Leave)
+    @on(SidePanes.Leave)
+    def _leave(self) -> None:
+        self.action_focus_console()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A click on a pane's button must not take the keyboard away from the console."""
+        if not self._side_keyboard and isinstance(event.widget, Button | Checkbox):
+            self.call_later(self._refocus_console)
+
+    @on(Select.Changed)
+    @on(Input.Submitted, "#consent-code")
+    def _pane_input_done(self) -> None:
+        if not self._side_keyboard:
+            self.call_later(self._refocus_console)
+
+    def _refocus_console(self) -> None:
+        if self.app.screen is self and not self._side_keyboard:
+            self.view().focus()
+
+    @on(Input.Changed, "#search-input")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._matches = self.view().search(event.value) if event.value else []
+        if not event.value:
+            self.view().clear_search()
+        self._match_index = len(self._matches)  # Enter goes to the newest match first
+        self._show_count()
+
+    @on(Input.Submitted, "#search-input")
+    def _search_next(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not self._matches:
+            return
+        self._match_index = (self._match_index - 1) % len(self._matches)
+        line, _ = self._matches[self._match_index]
+        self.view().show_line(line)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        count = len(self._matches)
+        shown = f"{count - self._match_index}/{count}" if 0 <= self._match_index < count else f"{count}"
+        self.query_one("#search-count", Static).update(f" {shown} matches " if count else " no match ")
+
+    def close_search(self) -> None:
+        """Hide the search bar and its highlight; the console takes the keyboard."""
+        bar = self.query_one("#search-bar")
+        if bar.display:
+            bar.display = False
+            self.query_one(SearchInput).value = ""
+            for index in range(len(self.links)):
+                self.view(index).clear_search()
+        self.view().focus()
+
+    # -- commands (the key after the prefix) ----------------------------------------------------
+
+    def action_help(self) -> None:
+        """The help screen."""
+        self.app.push_screen(HelpScreen(self.prefix))
+
+    async def action_quit(self) -> None:
+        """Close every console politely and leave."""
+        await self.app.run_action("quit")
+
+    def action_focus_console(self) -> None:
+        """Give the keyboard back to the console."""
+        self._side_keyboard = False
+        if self.query_one("#search-bar").display:
+            self.close_search()
+        self.view().focus()
+
+    def action_toggle_panes(self) -> None:
+        """Show or hide the side panes."""
+        panes = self.query_one(SidePanes)
+        self._panes_choice = not panes.display
+        self._fit()
+        if panes.display:
+            panes.bind(self.link)
+        self.view().focus()
+
+    def action_focus_panes(self) -> None:
+        """Move the keyboard to the side panes."""
+        panes = self.query_one(SidePanes)
+        if not panes.display:
+            self._panes_choice = True
+            self._fit()
+        panes.bind(self.link)
+        self._side_keyboard = True
+        panes.focus_first()
+
+    def action_toggle_hosts(self) -> None:
+        """Show or hide the host list; shown, it takes the keyboard."""
+        hosts = self.query_one(HostList)
+        if len(self.links) < 2:
+            self.app.notify("This console has one host; the host list appears with more.", timeout=3)
+            return
+        self._hosts_choice = not hosts.display
+        self._fit()
+        if hosts.display:
+            self._side_keyboard = True
+            hosts.focus()
+        else:
+            self.view().focus()
+
+    def action_next_host(self) -> None:
+        """The next host."""
+        if len(self.links) > 1:
+            self.show_host((self.current + 1) % len(self.links))
+        else:
+            self.app.notify("This console has one host; name more on the command line or in the hosts file.")
+
+    def action_previous_host(self) -> None:
+        """The previous host."""
+        if len(self.links) > 1:
+            self.show_host((self.current - 1) % len(self.links))
+
+    def action_cycle_encoding(self) -> None:
+        """auto -> CP437 -> UTF-8."""
+        view = self.view()
+        view.encoding = ENCODINGS[(ENCODINGS.index(view.encoding) + 1) % len(ENCODINGS)]
+        self.query_one(KeyBar).encoding = view.active_encoding
+        self.update_status()
+        self.app.notify(f"Encoding: {ENCODING_NAMES[view.encoding]}.", timeout=3)
+
+    def action_cycle_key_mode(self) -> None:
+        """Intel -> alternate -> VT100+ -> xterm."""
+        view = self.view()
+        view.key_mode = KEY_MODES[(KEY_MODES.index(view.key_mode) + 1) % len(KEY_MODES)]
+        self.query_one(KeyBar).mode = view.key_mode
+        self.update_status()
+        self.app.notify(f"F-keys: {KEY_MODE_LABELS[view.key_mode]}.", timeout=3)
+
+    def action_toggle_enter(self) -> None:
+        """Enter as CR or CR LF."""
+        view = self.view()
+        view.enter = "crlf" if view.enter == "cr" else "cr"
+        self.query_one(KeyBar).enter = view.enter
+        self.update_status()
+        self.app.notify(f"Enter sends {'CR LF' if view.enter == 'crlf' else 'CR'}.", timeout=3)
+
+    def action_toggle_backspace(self) -> None:
+        """Backspace as BS or DEL."""
+        view = self.view()
+        view.backspace = "del" if view.backspace == "bs" else "bs"
+        self.query_one(KeyBar).backspace = view.backspace
+        self.update_status()
+        self.app.notify(
+            f"Backspace sends {'DEL (0x7F)' if view.backspace == 'del' else 'BS (0x08)'}.", timeout=3
+        )
+
+    def action_cycle_screen(self) -> None:
+        """80x25 -> 80x24 -> 100x30 (what the remote draws for)."""
+        view = self.view()
+        sizes = list(SCREEN_SIZES)
+        size = view.screen_size
+        view.screen_size = sizes[(sizes.index(size) + 1) % len(sizes)] if size in sizes else sizes[0]
+        self.update_status()
+        columns, rows = view.screen_size
+        self.app.notify(f"Remote screen: {columns}x{rows}.", timeout=3)
+
+    def action_search(self) -> None:
+        """Open the search bar."""
+        bar = self.query_one("#search-bar")
+        bar.display = True
+        self.query_one(SearchInput).focus()
+
+    def action_copy_screen(self) -> None:
+        """The whole screen as text to the clipboard."""
+        text = self.view().text()
+        self.app.copy_to_clipboard(text)
+        self.app.notify("Copied the screen to the clipboard.", timeout=3)
+
+    async def action_reconnect(self) -> None:
+        """Connect the console again now."""
+        self.app.notify(f"Reconnecting to {self.link.name}...", timeout=3)
+        await self.link.reconnect_now()
+        self.update_status()
+
+    def action_send_break(self) -> None:
+        """A serial Break (not available on this session yet)."""
+        self.app.notify(
+            "Break cannot be sent yet: the SOL client has no Break message; use the key bar's "
+            "Ctrl-Alt-Del or a power reset instead.",
+            severity="warning",
+        )
+
+    def action_reset_to_bios(self) -> None:
+        """Reset into BIOS setup with SOL (the Boot pane asks first)."""
+        if self.link.service is None:
+            self.app.notify(
+                "Reset into BIOS setup needs WS-Management, which is not set up for this host.",
+                severity="error",
+            )
+            return
+        boot = self.query_one(BootPane)
+        boot.bind(self.link)
+        boot.reset_into_bios()
+
+    def action_cycle_theme(self) -> None:
+        """The next theme (app colours and the terminal palette)."""
+        cycle = getattr(self.app, "cycle_theme", None)
+        if cycle is not None:
+            cycle()
+
+    def apply_palette(self, palette: TerminalPalette) -> None:
+        """Recolour every console (theme change)."""
+        self.palette = palette
+        for index in range(len(self.links)):
+            self.view(index).palette = palette
+
+    def info_pane(self) -> InfoPane:
+        """The Info pane (tests, screenshots)."""
+        return self.query_one(InfoPane)

@@ -1,0 +1,576 @@
+"""The side panes: Power, Boot, Info and IDE-R, for the host the console shows.
+
+Each pane is bound to one :class:`~amtterm.ui.hostlink.HostLink` at a time (:meth:`Pane.bind`,
+called on every host switch). WS-Man requests run in Textual workers through the host's
+:class:`~amtterm.ui.services.DeviceService`; a failure is the service's one sentence, shown in
+the pane's message line and as a notification, never a traceback. Destructive power actions ask
+first (:class:`~amtterm.ui.screens.confirm.ConfirmScreen`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Select, Static
+
+from amtterm.session.console import SessionState
+from amtterm.ui.hostlink import HostLink
+from amtterm.ui.screens.confirm import ConfirmScreen
+from amtterm.ui.services import NEEDS_SOL_CLOSED, ServiceError, describe_error
+from amtterm.wsman.results import ConsentStatus, DeviceInfo
+
+#: (label, target) of the boot pane's choices, in the order shown.
+BOOT_CHOICES: tuple[tuple[str, str], ...] = (
+    ("BIOS setup", "bios"),
+    ("BIOS pause", "bios-pause"),
+    ("PXE network", "pxe"),
+    ("Hard disk", "disk"),
+    ("CD/DVD drive", "cd"),
+    ("Clear override", "clear"),
+)
+#: Boot targets that can carry BIOS text on SOL.
+SOL_TARGETS = frozenset({"bios", "bios-pause"})
+
+POWER_CONFIRM: dict[str, tuple[str, str]] = {
+    "off": ("Power off", "The machine stops at once, like pulling the plug: unsaved work on it is lost."),
+    "reset": ("Reset", "The machine restarts at once, without shutting down: unsaved work on it is lost."),
+    "cycle": ("Power-cycle", "The machine switches off and on again at once: unsaved work on it is lost."),
+    "soft-off": (
+        "Shut down",
+        "The operating system is asked to shut down, as if its power button was pressed.",
+    ),
+    "soft-reset": ("Restart", "The operating system is asked to restart."),
+}
+STATE_STYLE: dict[str, str] = {"on": "bold green", "off": "bold red"}
+
+
+def power_word(link: HostLink) -> str:
+    """``on``, ``off``, ``sleep`` ... or ``?``: the freshest of the SOL bit and WS-Man's answer."""
+    service = link.service
+    sol = link.status.power_on
+    if service is not None and service.last_power is not None:
+        return service.last_power.state if sol is None else ("on" if sol else "off")
+    if sol is None:
+        return "?"
+    return "on" if sol else "off"
+
+
+class Pane(Vertical):
+    """A titled box in the side column, bound to the host on show."""
+
+    DEFAULT_CSS = """
+    Pane {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    Pane .buttons { height: auto; }
+    Pane .buttons Button { margin: 0 1 0 0; min-width: 0; }
+    Pane .message { color: $text-muted; height: auto; }
+    Pane .message.error { color: $error; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.link: HostLink | None = None
+
+    def bind(self, link: HostLink | None) -> None:
+        """Show ``link``'s host from now on."""
+        self.link = link
+        self.show_link()
+
+    def show_link(self) -> None:
+        """Repaint from what is known locally (no request)."""
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Put one sentence in the pane's message line."""
+        for message in self.query(".message").results(Static):
+            message.update(text)
+            message.set_class(error, "error")
+
+    def run_request(
+        self,
+        work: Callable[[], Awaitable[str | None]],
+        *,
+        group: str,
+        exclusive: bool = False,
+        notify: bool = True,
+    ) -> None:
+        """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane."""
+        link = self.link
+
+        async def guarded() -> None:
+            try:
+                sentence = await work()
+            except ServiceError as exc:
+                self._report(link, str(exc), error=True, notify=notify)
+            except Exception as exc:  # never a traceback in the console
+                self._report(link, describe_error(exc), error=True, notify=notify)
+            else:
+                if sentence:
+                    self._report(link, sentence, error=False, notify=notify)
+
+        self.run_worker(guarded(), group=group, exclusive=exclusive, exit_on_error=False)
+
+    def _report(self, link: HostLink | None, sentence: str, *, error: bool, notify: bool) -> None:
+        if link is self.link:
+            self.say(sentence, error=error)
+        if notify and self.is_attached:
+            name = f"{link.name}: " if link is not None else ""
+            self.app.notify(name + sentence, severity="error" if error else "information", timeout=8)
+
+
+class PowerPane(Pane):
+    """The power state (live from SOL, polled over WS-Man) and On / Off / Reset / Cycle."""
+
+    BORDER_TITLE = "Power"
+
+    def compose(self) -> ComposeResult:
+        """State line, buttons, message."""
+        yield Static(id="power-state")
+        with Horizontal(classes="buttons"):
+            yield Button("On", id="power-on", variant="success", compact=True)
+            yield Button("Off", id="power-off", variant="error", compact=True)
+            yield Button("Reset", id="power-reset", variant="warning", compact=True)
+            yield Button("Cycle", id="power-cycle", variant="warning", compact=True)
+        with Horizontal(classes="buttons", id="power-soft"):
+            yield Button("Shut down", id="power-soft-off", compact=True)
+            yield Button("Restart", id="power-soft-reset", compact=True)
+        yield Static(classes="message")
+
+    def on_mount(self) -> None:
+        """Soft actions appear only when the device offers them."""
+        self.query_one("#power-soft").display = False
+        self.show_link()
+
+    def show_link(self) -> None:
+        """State and button availability from the SOL bit and the last WS-Man answer."""
+        if not self.is_mounted:
+            return
+        link = self.link
+        state = Text()
+        if link is None or link.service is None:
+            state.append("Power control needs WS-Management, which is not set up for this host.", "dim")
+            self.query_one("#power-state", Static).update(state)
+            self._enable(set())
+            return
+        word = power_word(link)
+        state.append("● ", STATE_STYLE.get(word, "bold yellow"))
+        state.append(word, STATE_STYLE.get(word, "bold"))
+        last = link.service.last_power
+        if last is not None:
+            actions = set(last.actions)
+        else:
+            actions = {"on"} if word == "off" else {"off", "reset", "cycle"} if word == "on" else set()
+        self.query_one("#power-state", Static).update(state)
+        self.query_one("#power-soft").display = bool(actions & {"soft-off", "soft-reset"})
+        self._enable(actions)
+
+    def _enable(self, actions: set[str]) -> None:
+        for action in ("on", "off", "reset", "cycle", "soft-off", "soft-reset"):
+            self.query_one(f"#power-{action}", Button).disabled = action not in actions
+
+    def refresh_power(self, *, notify: bool = False) -> None:
+        """Ask the device for its power state (in a worker)."""
+        link = self.link
+        if link is None or link.service is None:
+            return
+        service = link.service
+
+        async def work() -> str | None:
+            await service.power()
+            self.show_link()
+            return None
+
+        self.run_request(work, group="power-poll", exclusive=True, notify=notify)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Run the button's action, asking first for the destructive ones."""
+        event.stop()
+        action = (event.button.id or "").removeprefix("power-")
+        self.request(action)
+
+    def request(self, action: str) -> None:
+        """Run a power action on the bound host (after confirmation when destructive)."""
+        link = self.link
+        if link is None or link.service is None:
+            return
+        if action not in POWER_CONFIRM:
+            self._run(link, action)
+            return
+        label, consequence = POWER_CONFIRM[action]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(link, action)
+
+        self.app.push_screen(ConfirmScreen(f"{label} {link.name}?", consequence, label), answered)
+
+    def _run(self, link: HostLink, action: str) -> None:
+        service = link.service
+        assert service is not None
+        self.say(f"Sending {action}...")
+
+        async def work() -> str:
+            if action in NEEDS_SOL_CLOSED and link.running:
+                # AMT refuses off and cycle while a redirection session is open (ReturnValue 2).
+                async with link.suspended():
+                    result = await service.power_action(action)
+                sentence = result.message + " The console reconnects by itself."
+            else:
+                result = await service.power_action(action)
+                sentence = result.message
+            with contextlib.suppress(ServiceError):
+                await service.power()
+            self.show_link()
+            return sentence
+
+        self.run_request(work, group="power-action")
+
+
+class BootPane(Pane):
+    """The one-time boot override, and "reset into BIOS setup with SOL" in one action."""
+
+    BORDER_TITLE = "Boot"
+
+    def compose(self) -> ComposeResult:
+        """Target, SOL switch, the buttons, the consent row, message."""
+        yield Button("Reset into BIOS setup (SOL)", id="boot-bios-now", variant="primary", compact=True)
+        yield Static("Next boot only:", classes="label")
+        yield Select(
+            [(label, target) for label, target in BOOT_CHOICES],
+            value="bios",
+            allow_blank=False,
+            id="boot-target",
+            compact=True,
+        )
+        yield Checkbox("BIOS text on SOL", value=True, id="boot-sol", compact=True)
+        with Horizontal(classes="buttons"):
+            yield Button("Set", id="boot-set", compact=True)
+            yield Button("Set + reset", id="boot-set-reset", variant="warning", compact=True)
+        with Vertical(id="boot-consent"):
+            yield Static("User consent is needed for boot changes (client control mode).")
+            with Horizontal(classes="buttons"):
+                yield Button("Show code", id="consent-request", compact=True)
+                yield Input(placeholder="6-digit code", id="consent-code", max_length=6, restrict=r"\d*")
+        yield Static(classes="message")
+
+    DEFAULT_CSS = """
+    BootPane #boot-target { width: 1fr; margin: 0 0 0 0; }
+    BootPane #boot-bios-now { width: 1fr; margin-bottom: 1; }
+    BootPane #boot-consent { height: auto; display: none; }
+    BootPane #boot-consent.needed { display: block; }
+    BootPane #consent-code { width: 14; height: 1; border: none; padding: 0; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._consent_checked: set[str] = set()
+
+    def on_mount(self) -> None:
+        """Start without the consent row."""
+        self.show_link()
+
+    def bind(self, link: HostLink | None) -> None:
+        """Show ``link``; ask once whether its boot changes need user consent."""
+        super().bind(link)
+        if self.is_mounted:
+            self.query_one("#boot-consent").set_class(False, "needed")
+        if link is not None and link.service is not None and link.name not in self._consent_checked:
+            self._consent_checked.add(link.name)
+            self.check_consent()
+
+    def show_link(self) -> None:
+        """Enable the buttons when the host has WS-Man."""
+        if not self.is_mounted:
+            return
+        usable = self.link is not None and self.link.service is not None
+        for button in self.query(Button).results():
+            button.disabled = not usable
+        if not usable:
+            self.say("Boot control needs WS-Management, which is not set up for this host.")
+
+    def check_consent(self) -> None:
+        """Ask whether consent is needed (shows the consent row when it is)."""
+        link = self.link
+        if link is None or link.service is None:
+            return
+        service = link.service
+
+        async def work() -> str | None:
+            status = await service.consent()
+            self.show_consent(status)
+            return None
+
+        self.run_request(work, group="boot-consent", exclusive=True, notify=False)
+
+    def show_consent(self, status: ConsentStatus) -> None:
+        """Show or hide the consent row."""
+        if status.needed_for_boot:
+            self._consent_checked.discard(self.link.name if self.link else "")  # ask again next time
+        self.query_one("#boot-consent").set_class(status.needed_for_boot, "needed")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """SOL goes only with BIOS targets."""
+        self.query_one("#boot-sol", Checkbox).disabled = event.value not in SOL_TARGETS
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Set, Set + reset, the one-step BIOS reset, or a consent step."""
+        event.stop()
+        button = event.button.id
+        if button == "boot-bios-now":
+            self.reset_into_bios()
+        elif button in ("boot-set", "boot-set-reset"):
+            target = str(self.query_one("#boot-target", Select).value)
+            sol = target in SOL_TARGETS and self.query_one("#boot-sol", Checkbox).value
+            self.set_boot(target, sol=sol, then="reset" if button == "boot-set-reset" else None)
+        elif button == "consent-request":
+            self._consent(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """The consent code was typed."""
+        self._consent(event.value)
+        event.input.value = ""
+
+    def reset_into_bios(self) -> None:
+        """Ask, then set BIOS setup with SOL for the next boot and reset (or power on) at once."""
+        self.set_boot("bios", sol=True, then="reset")
+
+    def set_boot(self, target: str, *, sol: bool, then: str | None) -> None:
+        """Set the override; with ``then``, ask first and reset (or power on) right away."""
+        link = self.link
+        if link is None or link.service is None:
+            return
+        service = link.service
+        name = dict((t, label) for label, t in BOOT_CHOICES)[target]
+
+        async def work() -> str:
+            if then is not None and not link.running:
+                link.start()  # SOL attached before the reset, so POST is seen from its first line
+            result = await service.boot(target, sol=sol, then=then)
+            with contextlib.suppress(ServiceError):
+                await service.power()
+            return result.message
+
+        if then is None:
+            self.say(f"Setting {name} for the next boot...")
+            self.run_request(work, group="boot")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.say(f"Setting {name} and resetting...")
+                self.run_request(work, group="boot")
+
+        with_sol = " with its screen on this console" if sol else ""
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Reset {link.name} into {name}{with_sol}?",
+                "The machine restarts at once (or powers on when off): unsaved work on it is lost.",
+                "Reset",
+            ),
+            answered,
+        )
+
+    def _consent(self, code: str | None) -> None:
+        link = self.link
+        if link is None or link.service is None:
+            return
+        service = link.service
+
+        async def work() -> str:
+            status = await (service.consent_request() if code is None else service.consent_code(code))
+            self.show_consent(status)
+            return status.message or f"Consent: {status.state}."
+
+        self.run_request(work, group="boot-consent")
+
+
+class InfoPane(Pane):
+    """Session and device facts: AMT version, TLS fingerprint, SOL state, latency, consent."""
+
+    BORDER_TITLE = "Info"
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._info: dict[str, DeviceInfo] = {}
+        self._consent: dict[str, ConsentStatus] = {}
+        self._fetched_at: dict[str, float] = {}
+
+    def compose(self) -> ComposeResult:
+        """The facts and a refresh button."""
+        yield Static(id="info-facts")
+        with Horizontal(classes="buttons"):
+            yield Button("Refresh", id="info-refresh", compact=True)
+        yield Static(classes="message")
+
+    def on_mount(self) -> None:
+        """Keep the live facts (state, latency) current."""
+        self.set_interval(1.0, self.show_link)
+        self.show_link()
+
+    def bind(self, link: HostLink | None) -> None:
+        """Show ``link``; fetch its device facts once."""
+        super().bind(link)
+        if link is not None and link.name not in self._fetched_at:
+            self.fetch()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Refresh."""
+        event.stop()
+        self.fetch()
+
+    def fetch(self) -> None:
+        """Ask the device (WS-Man) for its identity, redirection and consent state."""
+        link = self.link
+        if link is None or link.service is None:
+            return
+        service = link.service
+        self._fetched_at[link.name] = time.monotonic()
+
+        async def work() -> str | None:
+            self._info[link.name] = await service.info()
+            self._consent[link.name] = await service.consent()
+            self.show_link()
+            return None
+
+        self.run_request(work, group="info", exclusive=True, notify=False)
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, value) rows for the bound host."""
+        link = self.link
+        if link is None:
+            return []
+        profile = link.profile
+        status = link.status
+        rows: list[tuple[str, str]] = [("Host", f"{link.name} {profile.target}")]
+        info = self._info.get(link.name)
+        if info is not None:
+            rows.append(("AMT", f"{info.amt_version or '?'}, {info.control_mode} mode"))
+        elif status.firmware_version is not None:
+            major, minor = status.firmware_version
+            rows.append(("AMT", f"{major}.{minor}"))
+        rows.append(("SOL", f"{status.state.value}, {'TLS' if profile.tls else 'plain TCP'}"))
+        if link.fingerprint:
+            rows.append(("TLS", link.fingerprint))
+        if info is not None:
+            redirection = info.redirection
+            rows.append(
+                (
+                    "Redirect",
+                    f"listener {_on(redirection.listener)}, SOL {_on(redirection.sol)}, "
+                    f"IDE-R {_on(redirection.ider)}",
+                )
+            )
+        latency = []
+        if link.echo_latency is not None:
+            latency.append(f"echo {link.echo_latency * 1000:.0f} ms")
+        if link.service is not None and link.service.round_trip is not None:
+            latency.append(f"WS-Man {link.service.round_trip * 1000:.0f} ms")
+        rows.append(("Latency", ", ".join(latency) or "not measured yet"))
+        consent = self._consent.get(link.name)
+        if consent is not None:
+            rows.append(("Consent", _consent_text(consent)))
+        if link.service is None:
+            rows.append(("WS-Man", "not set up for this host"))
+        return rows
+
+    def show_link(self) -> None:
+        """Repaint the facts."""
+        if not self.is_mounted or not self.display:
+            return
+        table = Table.grid(padding=(0, 1, 0, 0))
+        table.add_column("label", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for label, value in self.facts():
+            table.add_row(label, value)
+        self.query_one("#info-facts", Static).update(table)
+        self.query_one("#info-refresh", Button).disabled = self.link is None or self.link.service is None
+
+    def knows(self, name: str) -> bool:
+        """Whether device facts were fetched for ``name``."""
+        return name in self._info
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def _consent_text(consent: ConsentStatus) -> str:
+    if consent.required == "none":
+        return "not required"
+    return f"required ({consent.required}), {'given' if consent.granted else consent.state}"
+
+
+class IderPane(Pane):
+    """A placeholder: IDE-R comes with a later release."""
+
+    BORDER_TITLE = "IDE-R"
+
+    def compose(self) -> ComposeResult:
+        """What the pane will do."""
+        yield Static(
+            "Booting this machine from an ISO or floppy image over the network (IDE-R) comes in a "
+            "later release; this pane will then show MB/s, ETA and stalls.",
+            classes="note",
+        )
+
+
+class SidePanes(VerticalScroll):
+    """The column of panes on the right; Esc gives the keyboard back to the console."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "back to the console", show=False)]
+
+    class Leave(Message):
+        """Esc in the panes: the console should take the keyboard back."""
+
+    def compose(self) -> ComposeResult:
+        """Power, Boot, Info, IDE-R."""
+        yield PowerPane(id="power-pane")
+        yield BootPane(id="boot-pane")
+        yield InfoPane(id="info-pane")
+        yield IderPane(id="ider-pane")
+
+    def bind(self, link: HostLink | None) -> None:
+        """Show ``link`` in every pane."""
+        for pane in self.query(Pane).results():
+            pane.bind(link)
+
+    def show_link(self) -> None:
+        """Repaint every pane from local state."""
+        for pane in self.query(Pane).results():
+            pane.show_link()
+
+    def focus_first(self) -> None:
+        """Put the keyboard on the first enabled control of the panes."""
+        for widget in self.query("Button, Select, Checkbox, Input").results():
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def action_leave(self) -> None:
+        """Focus the console again."""
+        self.post_message(self.Leave())
+
+
+def session_state_style(state: SessionState) -> str:
+    """The colour of a session state in the status line and the host list."""
+    return {
+        SessionState.CONNECTED: "green",
+        SessionState.CONNECTING: "yellow",
+        SessionState.RECONNECTING: "yellow",
+        SessionState.FAILED: "red",
+    }.get(state, "dim")

@@ -1,0 +1,113 @@
+"""StatusLine and PrefixFooter: the two lines under the console.
+
+The status line says, for the host on screen, what its session is doing (connecting,
+connected, reconnecting, failed, with the session's one sentence) and how keys and bytes are
+interpreted (encoding, F-key mode, Enter, Backspace, screen size). The footer shows the prefix
+key and the commands most used after it; while the prefix waits for its command key it says so.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from amtterm.session.console import SessionState
+from amtterm.ui.commands import COMMANDS, describe_key
+from amtterm.ui.hostlink import HostLink
+from amtterm.ui.keymap import KEY_MODE_LABELS
+from amtterm.ui.widgets.panes import session_state_style
+from amtterm.ui.widgets.terminal import TerminalView
+
+ENCODING_NAMES = {"auto": "auto", "cp437": "CP437", "utf-8": "UTF-8"}
+
+
+def encoding_label(view: TerminalView) -> str:
+    """``CP437``, ``UTF-8``, or ``auto: CP437`` (the current guess)."""
+    if view.encoding == "auto":
+        return f"auto: {ENCODING_NAMES.get(view.active_encoding, view.active_encoding)}"
+    return ENCODING_NAMES.get(view.encoding, view.encoding)
+
+
+class StatusLine(Static):
+    """One line: host, session state and sentence; encoding, keys, screen."""
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def show(self, link: HostLink, view: TerminalView, note: str = "") -> None:
+        """Repaint for ``link`` shown in ``view``."""
+        status = link.status
+        state = status.state if link.started else SessionState.IDLE
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{link.name} ", "bold")
+        text.append(f"{state.value}", f"bold {session_state_style(state)}")
+        sentence = status.message if link.started else "Not connected yet."
+        text.append(f"  {sentence}")
+        if link.dropped:
+            text.append(f"  ({link.dropped} keys dropped while not connected)", "yellow")
+        if link.keys_pending:
+            text.append(f"  typing... {link.keys_pending} left", "yellow")
+        if note:
+            text.append(f"  {note}", "italic")
+        columns, rows = view.screen_size
+        mode = KEY_MODE_LABELS[view.key_mode].split(" ", 1)[0]
+        right = (
+            f" │ {encoding_label(view)} │ {mode} │ Enter {view.enter.upper()} │ "
+            f"BS {view.backspace.upper()} │ {columns}x{rows}"
+        )
+        width = max(0, self.size.width - 2 - len(right)) if self.size.width else 0
+        if width:
+            text.truncate(width, pad=True)
+        text.append(right, "dim")
+        self.update(text)
+
+
+class PrefixFooter(Static):
+    """The prefix key and the commands behind it."""
+
+    DEFAULT_CSS = """
+    PrefixFooter {
+        height: 1;
+        background: $primary 30%;
+        color: $text;
+        padding: 0 1;
+    }
+    PrefixFooter.pending {
+        background: $accent;
+        color: $text;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, prefix: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.prefix = prefix
+
+    def on_mount(self) -> None:
+        """Show the commands."""
+        self.waiting(False)
+
+    def waiting(self, pending: bool) -> None:
+        """Say whether the prefix is waiting for its command key."""
+        shown = describe_key(self.prefix)
+        self.set_class(pending, "pending")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if pending:
+            text.append(
+                f"{shown} ... now a command key: h help, q quit, p panes, n next host "
+                f"({shown} again sends {shown} to the remote)"
+            )
+        else:
+            text.append(f"{shown}", "bold reverse")
+            text.append(" then ")
+            for command in COMMANDS:
+                if command.footer:
+                    text.append(describe_key(command.keys[0]), "bold")
+                    text.append(f" {command.footer}  ")
+        self.update(text)

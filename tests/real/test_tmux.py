@@ -1,0 +1,180 @@
+"""The console in tmux: `amtterm demo` in a detached session, keys by send-keys, screen by capture-pane.
+
+tmux is how people share a console (and where Esc gets held back by escape-time), so the app
+must draw the BIOS there, take keys from there, and survive the window changing size when two
+clients of different sizes share the session. Everything runs on a private tmux server
+(``-L``) with an empty config, so it neither sees nor touches the user's tmux.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.ptyproc import PtyProcess
+
+pytestmark = [
+    pytest.mark.real,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+#: The README's first command.
+DEMO = [sys.executable, "-m", "amtterm", "demo"]
+ANSI = re.compile(r"\x1b\[[0-9;:?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+
+@dataclass
+class Tmux:
+    """A private tmux server with one session running the app."""
+
+    socket: str
+    session: str
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=10,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def screen(self, *, escapes: bool = False) -> str:
+        """The pane as text (with SGR escapes when asked)."""
+        args = ["capture-pane", "-p", "-t", self.session]
+        return self.run(*args, *(["-e"] if escapes else []))
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if not self.alive():
+                raise AssertionError(f"the app ended before showing {text!r}:\n{screen}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not on screen within {timeout} s:\n{screen}")
+            time.sleep(0.1)
+
+    def alive(self) -> bool:
+        out = self.run("list-panes", "-t", self.session, "-F", "#{pane_dead}", check=False)
+        return out.strip() == "0"
+
+    def size(self) -> tuple[int, int]:
+        out = self.run("display-message", "-p", "-t", self.session, "#{window_width}x#{window_height}")
+        width, _, height = out.strip().partition("x")
+        return int(width), int(height)
+
+
+@pytest.fixture
+def tmux(env: dict[str, str], tmp_path: Path) -> Iterator[Tmux]:
+    """`amtterm demo` in a detached 132x42 tmux session on a private server."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(
+        env,  # private config and state directories (tests/conftest.py)
+        TERM="xterm-256color",
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+        PYTHONPATH=str(root),
+        TMUX_TMPDIR=str(tmp_path),
+    )
+    env.pop("TMUX", None)
+    server = Tmux(f"amtterm-test-{uuid.uuid4().hex[:8]}", "demo", env)
+    command = " ".join(_quote(part) for part in DEMO)
+    server.run(
+        "-f", "/dev/null", "new-session", "-d", "-s", server.session, "-x", "132", "-y", "42",
+        f"{command}; sleep 30",  # keep the pane for a post-mortem if the app dies
+    )  # fmt: skip
+    server.run("set-option", "-g", "remain-on-exit", "on")
+    try:
+        yield server
+    finally:
+        server.run("kill-server", check=False)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def plain(screen: str) -> str:
+    return ANSI.sub("", screen)
+
+
+def test_demo_in_tmux_shows_post_then_bios_setup_with_box_drawing(tmux: Tmux) -> None:
+    screen = tmux.wait_for("Press F2 for Setup")
+    assert "Ctrl-] then" in screen  # the console's footer: this is the TUI, not the raw client
+    assert "connected" in screen
+    tmux.keys("F2")
+    screen = tmux.wait_for("Setup Utility")
+    assert "╔═══" in screen and "╚═══" in screen and "║" in screen
+    coloured = tmux.screen(escapes=True)
+    assert "\x1b[" in coloured and "╔" in plain(coloured)
+    # tmux holds Esc for 500 ms by default (empty config): the app says so once.
+    tmux.wait_for("escape-time")
+    # The prefix key reaches the app through tmux: Ctrl-] h opens the help.
+    tmux.keys("C-]", "h")
+    tmux.wait_for("amtterm console commands")
+    tmux.keys("Escape")
+    tmux.keys("C-]", "q")
+    deadline = time.monotonic() + 10
+    while tmux.alive() and "Press F2" in tmux.screen() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Traceback" not in tmux.screen()
+
+
+def test_two_clients_of_different_sizes_share_the_console(tmux: Tmux) -> None:
+    tmux.wait_for("Press F2 for Setup")
+    tmux.keys("F2")
+    tmux.wait_for("Setup Utility")
+    attach = ["tmux", "-L", tmux.socket, "attach-session", "-t", tmux.session]
+    big = PtyProcess(attach, env=tmux.env, cols=140, rows=45)
+    small = None
+    try:
+        big.expect(b"Setup", timeout=10)
+        small = PtyProcess(attach, env=tmux.env, cols=90, rows=28)
+        small.expect(b"Setup", timeout=10)
+        # tmux sizes the shared window for one client at a time; the app follows every size.
+        for width, height in ((90, 28), (140, 45), (80, 24), (132, 42)):
+            tmux.run("resize-window", "-t", tmux.session, "-x", str(width), "-y", str(height))
+            deadline = time.monotonic() + 5
+            while tmux.size() != (width, height) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            wanted = width >= 118  # the side panes only where the remote screen still fits
+
+            def redrawn(screen: str, wanted: bool = wanted) -> bool:
+                # The fixed 80-column remote screen (not reflowed), the footer, and the panes
+                # only where there is room: the app has caught up with the new size.
+                return "║" in screen and "Ctrl-] then" in screen and ("Power" in screen) == wanted
+
+            deadline = time.monotonic() + 5
+            screen = tmux.wait_for("Setup Utility")
+            while not redrawn(screen) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                screen = tmux.wait_for("Setup Utility")
+            assert redrawn(screen), (width, height, screen)
+        # Keys still reach the BIOS through the shared session: Right moves to the next menu.
+        tmux.keys("Right")
+        time.sleep(0.5)
+        assert tmux.alive()
+        assert "Traceback" not in tmux.screen()
+    finally:
+        for client in (small, big):
+            if client is not None:
+                client.close()
