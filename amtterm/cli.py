@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm import __version__
+from amtterm.cli_ider import add_ider_command
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
@@ -165,7 +166,8 @@ def _version(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not an AMT version: {text!r} (e.g. 11.8 or 16)") from None
 
 
-def _port(text: str) -> int | None:
+def port_or_off(text: str) -> int | None:
+    """A port number, 0 for any free port, or off/none for no listener (argparse type)."""
     if text in ("off", "none"):
         return None
     try:
@@ -291,8 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"PC behind it. Password from {PASSWORD_ENV}; without one a password is generated and printed.",
     )
     sim.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sim.add_argument("--redir-port", type=_port, default=16994, help="plain port, 0 = any free, off = none")
-    sim.add_argument("--redir-tls-port", type=_port, default=16995, help="TLS port, 0 = any free, off = none")
+    sim.add_argument(
+        "--redir-port", type=port_or_off, default=16994, help="plain port, 0 = any free, off = none"
+    )
+    sim.add_argument(
+        "--redir-tls-port", type=port_or_off, default=16995, help="TLS port, 0 = any free, off = none"
+    )
     sim.add_argument("--user", default="admin", help="AMT user name (default admin)")
     sim.add_argument("--password", help=f"password (discouraged: use {PASSWORD_ENV})")
     sim.add_argument(
@@ -350,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("target", metavar="HOST:PORT")
     kh.set_defaults(func=_known_hosts)
     add_wsman_commands(sub, common)
+    add_ider_command(sub, common)
     return parser
 
 

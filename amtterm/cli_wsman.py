@@ -50,15 +50,9 @@ DEFAULT_CONCURRENCY = 16
 
 
 def _port_or_off(text: str) -> int | None:
-    if text in ("off", "none"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {value}")
-    return value
+    from amtterm.cli import port_or_off  # cli imports this module: import at call time
+
+    return port_or_off(text)
 
 
 def _port(text: str) -> int:

@@ -30,7 +30,9 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from amtterm.sim.host import Host
+from amtterm.errors import AmtError
+from amtterm.sim.host import Host, IderMedia
+from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
 from amtterm.sim.wsman.state import DeviceState, PowerEvent
@@ -105,6 +107,9 @@ class SimDevice:
         self.flood_on_attach = flood_on_attach
         self._flood: Iterator[bytes] | None = None
         self.sol_owner: RedirectionHandler | None = None
+        #: The console holding the one IDE-R session slot.
+        self.ider_owner: RedirectionHandler | None = None
+        self._ider_tasks: set[asyncio.Task[None]] = set()
         self.listeners: list[Listener] = []
         self._log = log or (lambda line: print(line, file=sys.stderr))
         self._failures: dict[str, tuple[int, float]] = {}
@@ -130,12 +135,80 @@ class SimDevice:
     def _power_on(self) -> None:
         self._ever_powered = True
         self.host.power_on(self._clock())
+        self._ider_host_reset()
         self._wakeup.set()
 
     def _on_power_event(self, event: PowerEvent) -> None:
         # From the first WS-Man power action on, WS-Man decides; the policy is over.
         self._ever_powered = True
+        if event.powered and event.kind != "off":
+            self._ider_host_reset()
         self._wakeup.set()
+
+    # -- IDE-R --------------------------------------------------------------------------------
+
+    @property
+    def ider_enabled(self) -> bool:
+        """Whether IDE-R sessions are accepted (AMT_RedirectionService, set over WS-Man)."""
+        return self.state.ider_enabled
+
+    @property
+    def ider_media(self) -> IderMedia | None:
+        """The host's view of the IDE-R drive, if the host has one."""
+        media = getattr(self.host, "ider_media", None)
+        return media if isinstance(media, IderMedia) else None
+
+    def attach_ider(self, handler: RedirectionHandler, now: float) -> None:
+        """A console took the IDE-R session slot."""
+        self.ider_owner = handler
+        self.state.set_session_open("ider", True, now)
+        media = self.ider_media
+        if media is not None:
+            media.forget()
+            media.attached = True
+
+    def detach_ider(self, handler: RedirectionHandler) -> None:
+        """The IDE-R console left."""
+        if self.ider_owner is handler:
+            self.ider_owner = None
+            self.state.set_session_open("ider", False, self._clock())
+            media = self.ider_media
+            if media is not None:
+                media.forget()
+            self._wakeup.set()
+
+    def ider_booted(self, handler: RedirectionHandler, report: BootReport) -> None:
+        """The BIOS finished reading the boot records over IDE-R."""
+        media = self.ider_media
+        if self.ider_owner is handler and media is not None:
+            media.volume_id = report.volume_id
+            media.bootable = report.bootable
+            media.boot_sectors = report.boot_sectors
+            media.error = report.error
+            media.reports += 1
+        self.log(
+            f"IDE-R: BIOS read {report.volume_id or 'the drive'}: "
+            + ("bootable" if report.bootable else f"not bootable ({report.error})")
+        )
+        self._wakeup.set()
+
+    def _ider_host_reset(self) -> None:
+        """The PC reset or powered on: an "on reset" IDE-R drive starts the BIOS reads."""
+        owner = self.ider_owner
+        if owner is None or owner.ider is None:
+            return
+        firmware = owner.ider
+        media = self.ider_media
+        if media is not None:
+            media.volume_id, media.bootable, media.error = "", False, None
+
+        async def reset() -> None:
+            with contextlib.suppress(ConnectionError, OSError, AmtError):
+                await firmware.host_reset()
+
+        task = asyncio.get_running_loop().create_task(reset())
+        self._ider_tasks.add(task)
+        task.add_done_callback(self._ider_tasks.discard)
 
     def _on_state_changed(self) -> None:
         self._wakeup.set()

@@ -27,6 +27,36 @@ from typing import Final, Literal, Protocol, TypeAlias, runtime_checkable
 #: device served by the console.
 BootTarget: TypeAlias = Literal["bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy"]
 
+
+class IderMedia:
+    """What a host's BIOS can see of the IDE-R drive the device offers (set by SimDevice).
+
+    Attributes:
+        attached: a console holds an IDE-R session.
+        volume_id: the CD's volume id, once the BIOS has read it over IDE-R ("" before).
+        bootable: the BIOS found and read an El Torito boot image.
+        boot_sectors: that image's sector count (512-byte units).
+        error: why the redirected drive is not bootable, or None.
+        reports: how many boot reads have finished (one per reset with IDE-R enabled).
+    """
+
+    def __init__(self) -> None:
+        self.attached = False
+        self.volume_id = ""
+        self.bootable = False
+        self.boot_sectors = 0
+        self.error: str | None = None
+        self.reports = 0
+
+    def forget(self) -> None:
+        """The session ended: no medium any more."""
+        self.attached = False
+        self.volume_id = ""
+        self.bootable = False
+        self.boot_sectors = 0
+        self.error = None
+
+
 #: Every valid :data:`BootTarget`, in a stable order (for help texts and validation).
 BOOT_TARGETS: Final[tuple[BootTarget, ...]] = (
     "bios",

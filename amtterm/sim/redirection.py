@@ -2,6 +2,9 @@
 
 Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
 - one SOL session per machine: a second console gets StartRedirectionSessionReply BUSY;
+- likewise one IDE-R session (its own slot, so SOL and IDE-R can run side by side), refused
+  UNSUPPORTED when IDE-R is disabled over WS-Man; the simulated BIOS side is
+  :class:`amtterm.sim.ider_firmware.IderFirmware`, told of host resets by SimDevice;
 - SOL disabled over WS-Man (AMT_RedirectionService, wsman.md 8.1): StartRedirectionSession
   for SOL is answered UNSUPPORTED (redirection.md 3.2); a disabled listener is a closed
   port (the device closes its server sockets, redirection.md 2.1);
@@ -24,6 +27,8 @@ from amtterm.redir import events as ev
 from amtterm.redir.connection import ConnectionState, DeviceConfig, RedirectionConnection
 from amtterm.redir.constants import AuthType, SessionType, SolControl, SolStatus, StartStatus
 from amtterm.session.redirection import RedirectionPump
+from amtterm.sim.ider_firmware import IderFirmware
+from amtterm.sim.ider_host import BootReport
 
 if TYPE_CHECKING:
     from amtterm.sim.device import SimDevice
@@ -63,12 +68,34 @@ class RedirectionHandler:
         self.pump = RedirectionPump(self.conn, reader, writer, self._on_event, paced=True)
         self.writer = writer
         self.holds_sol = False
+        self.holds_ider = False
+        #: The simulated BIOS's side of this console's IDE-R session, once it asked for one.
+        self.ider: IderFirmware | None = None
+
+    def _request_ider(self) -> None:
+        device = self.device
+        if not device.ider_enabled:
+            self.conn.refuse_session(StartStatus.UNSUPPORTED)
+        elif device.ider_owner is not None:
+            self.conn.refuse_session(StartStatus.BUSY)
+        else:
+            device.attach_ider(self, self.pump.clock())
+            self.holds_ider = True
+            self.conn.accept_session()
+            self.ider = IderFirmware(self.conn, self.pump, on_boot=self._on_boot)
+
+    def _on_boot(self, report: BootReport) -> None:
+        self.device.ider_booted(self, report)
 
     async def _on_event(self, event: ev.Event) -> None:
         device = self.device
         now = self.pump.clock()
+        if self.ider is not None:
+            await self.ider.on_event(event)
         if isinstance(event, ev.SessionRequested):
-            if event.session_type is not SessionType.SOL or not device.sol_enabled:
+            if event.session_type is SessionType.IDER:
+                self._request_ider()
+            elif event.session_type is not SessionType.SOL or not device.sol_enabled:
                 self.conn.refuse_session(StartStatus.UNSUPPORTED)
             elif device.sol_owner is not None:
                 self.conn.refuse_session(StartStatus.BUSY)
@@ -90,7 +117,10 @@ class RedirectionHandler:
             self.release()
 
     def release(self) -> None:
-        """Give up the SOL session slot."""
+        """Give up the SOL or IDE-R session slot."""
+        if self.holds_ider:
+            self.holds_ider = False
+            self.device.detach_ider(self)
         if self.holds_sol:
             self.holds_sol = False
             self.device.detach_console(self)
@@ -109,8 +139,16 @@ class RedirectionHandler:
             await self.pump.flush()
 
     def _drop_if_not_started(self) -> None:
-        if self.conn.state not in (ConnectionState.SOL_ACTIVE, ConnectionState.CLOSED):
-            self.device.log(f"console {self.peer}: no SOL session after {START_DEADLINE:.0f} s, dropped")
+        started = (
+            ConnectionState.SOL_ACTIVE,
+            ConnectionState.IDER_ACTIVE,
+            ConnectionState.IDER_CLOSING,
+            ConnectionState.CLOSED,
+        )
+        if self.conn.state not in started:
+            self.device.log(
+                f"console {self.peer}: no SOL or IDE-R session after {START_DEADLINE:.0f} s, dropped"
+            )
             self.release()
             self.writer.close()
 
@@ -130,6 +168,9 @@ class RedirectionHandler:
             pass
         finally:
             watchdog.cancel()
+            if self.ider is not None:
+                self.ider.host.handle_event(ev.ConnectionClosed("closed"), self.pump.clock())
+                self.ider.close()
             self.release()
             if not self.writer.is_closing():
                 self.writer.close()

@@ -3,8 +3,10 @@
 * ``network``: the Intel Boot Agent banner, MAC and GUID, ``DHCP.`` gaining a dot every half
   second for four seconds, then ``PXE-E51`` (no offers) and ``PXE-M0F`` (exiting).
 * ``cd`` / ``ider-cd`` / ``ider-floppy``: ``Booting from CD-ROM...`` (``Floppy...``), then a
-  no-medium message after 1.5 s. The synthetic PC cannot run an image served over IDE-R; the
-  QEMU-backed host can.
+  no-medium message after 1.5 s. With an IDE-R session attached (``ctx.ider_media``), ``ider-cd``
+  waits for the BIOS's reads over IDE-R and shows ``Booting from IDE-R CD-ROM: <volume id>``
+  and the El Torito image it loaded; the synthetic PC cannot run that image, so it goes on to
+  the next device. The QEMU-backed host can run it.
 * ``disk``: ``Booting from Hard Disk...`` and the boot loader.
 
 Each failed device falls through to the next; the AMT overrides end with the hard disk.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from amtterm.sim.host import BootTarget
+from amtterm.sim.host import BootTarget, IderMedia
 from amtterm.sim.synthetic.keys import Key
 from amtterm.sim.synthetic.loader import GrubStage
 from amtterm.sim.synthetic.settings import BiosSettings
@@ -32,6 +34,9 @@ _OVERRIDES: Final[dict[str, tuple[str, ...]]] = {
 
 #: How long the Boot Agent waits for a DHCP offer.
 DHCP_TIMEOUT: Final = 4.0
+#: How long the BIOS waits for the IDE-R drive's boot reads, and how often it looks.
+IDER_WAIT: Final = 10.0
+IDER_POLL: Final = 0.1
 
 
 def boot_devices(target: BootTarget | None, settings: BiosSettings) -> list[str]:
@@ -95,11 +100,31 @@ class BootSequence(ScriptStage):
         elif device == "ider-cd":
             yield "Booting from CD-ROM... (Intel(R) AMT IDE-R)\r\n"
             where = "IDE-R CD-ROM"
+            media = getattr(self.ctx, "ider_media", None)
+            if isinstance(media, IderMedia) and media.attached:
+                yield from self._ider_cd(media)
+                return
         else:
             yield "Booting from CD-ROM...\r\n"
             where = "CD-ROM"
         yield 1.5
         yield f"{where}: No bootable medium found.\r\n\r\n"
+        yield 0.5
+
+    def _ider_cd(self, media: IderMedia) -> Iterator[ScriptStep]:
+        waited = 0.0
+        while media.attached and not media.volume_id and media.error is None and waited < IDER_WAIT:
+            yield IDER_POLL
+            waited += IDER_POLL
+        if media.bootable:
+            yield f"Booting from IDE-R CD-ROM: {media.volume_id or '(no volume id)'}\r\n"
+            yield f"El Torito boot image loaded over IDE-R ({media.boot_sectors} sectors).\r\n"
+            yield 0.5
+            yield "This simulated PC cannot run the boot image; trying the next device.\r\n\r\n"
+        elif media.error is not None:
+            yield f"IDE-R CD-ROM: {media.error}\r\n\r\n"
+        else:
+            yield "IDE-R CD-ROM: No bootable medium found.\r\n\r\n"
         yield 0.5
 
     def finished(self, now: float) -> None:

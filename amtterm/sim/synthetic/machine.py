@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Final
 
-from amtterm.sim.host import BootTarget, OutputQueue, parse_boot_target
+from amtterm.sim.host import BootTarget, IderMedia, OutputQueue, parse_boot_target
 from amtterm.sim.synthetic.keys import Key, KeyDecoder, KeyName
 from amtterm.sim.synthetic.post import PostStage
 from amtterm.sim.synthetic.screen import Attr, Color, Grid, Painter, message_box, render_region
@@ -80,6 +80,8 @@ class SyntheticHost:
         self.booted_at = 0.0
         #: How many times POST has started (power on, reset, reboot).
         self.boot_count = 0
+        #: The IDE-R drive the AMT device offers (the device keeps it up to date).
+        self.ider_media = IderMedia()
         self._powered = False
         self._next_boot: BootTarget | None = None
         self._queue = OutputQueue()
