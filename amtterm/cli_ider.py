@@ -114,6 +114,9 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "drive until interrupted or the session ends. The images are only read. With --boot, also "
         "set the one-time IDE-R boot with SOL over WS-Management and reset (or power on) the PC.",
     )
+    for action in ider._actions:
+        if "--json" in action.option_strings:
+            action.help = argparse.SUPPRESS  # shared connection option; ider prints progress, not JSON
     ider.add_argument("host", help="a name from the hosts file, or an AMT host name or address")
     ider.add_argument("--cd", type=Path, metavar="ISO", help="ISO image served as the CD-ROM")
     ider.add_argument("--floppy", type=Path, metavar="IMG", help="floppy image served as the floppy drive")
