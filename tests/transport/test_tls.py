@@ -262,7 +262,6 @@ def test_server_asks_for_no_client_certificate(device: tuple[Path, Path]) -> Non
     assert server_context(*device).verify_mode == ssl.CERT_NONE
 
 
-@pytest.mark.skipif(not ssl.HAS_TLSv1, reason="this OpenSSL has no TLS 1.0")
 async def test_legacy_mode_reaches_tls10_only_firmware(device: tuple[Path, Path]) -> None:
     old_firmware = tls10_only(server_context(*device, legacy=True))
 
