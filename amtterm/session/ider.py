@@ -17,7 +17,6 @@ flight, and a stall when the host has asked for nothing for ``stall_after`` seco
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from amtterm.errors import (
     SessionTimeout,
 )
 from amtterm.redir import events as ev
-from amtterm.redir.connection import ConnectionState, ConsoleConfig, RedirectionConnection
+from amtterm.redir.connection import ConsoleConfig, RedirectionConnection
 from amtterm.redir.constants import SessionType, StartStatus
 from amtterm.redir.ider import GOOD
 from amtterm.redir.ider_drives import IderDrives
@@ -277,18 +276,7 @@ class IderServer:
         self._closing = True
         if self._ticker is not None:
             self._ticker.cancel()
-        if self.conn.state not in (ConnectionState.CLOSED, ConnectionState.IDER_CLOSING):
-            with contextlib.suppress(AmtError):
-                self.conn.close()
-            with contextlib.suppress(AmtError, ConnectionError, OSError):
-                await self._pump.flush()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await self._pump.end_politely(self._task, timeout)
         self.stream.close()
         for image in self.images:
             image.close()

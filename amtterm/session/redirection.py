@@ -159,6 +159,26 @@ class RedirectionPump:
             with contextlib.suppress(ConnectionError, OSError, RuntimeError):
                 await self.flush()
 
+    async def end_politely(self, task: asyncio.Task[None] | None, timeout: float) -> None:
+        """Ask the codec to end the session, flush that, and give ``task`` (running run()) time to finish.
+
+        Whatever the peer does, this returns within about ``timeout``: a peer that does not
+        answer the end request has its pump task cancelled.
+        """
+        closing = (ConnectionState.CLOSED, ConnectionState.CLOSING, ConnectionState.IDER_CLOSING)
+        if self.conn.state not in closing:
+            with contextlib.suppress(AmtError):
+                self.conn.close()
+            with contextlib.suppress(AmtError, ConnectionError, OSError):
+                await self.flush()
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     def wake(self) -> None:
         """Tell the timer task the codec's deadline may have moved (after a send)."""
         self._timer_wakeup.set()

@@ -222,16 +222,5 @@ class SolClient:
 
     async def close(self, timeout: float = 2.0) -> None:
         """End SOL and the session politely, then close the connection."""
-        if self.conn.state not in (ConnectionState.CLOSED, ConnectionState.CLOSING):
-            with contextlib.suppress(AmtError):
-                self.conn.close()
-            with contextlib.suppress(AmtError, ConnectionError, OSError):
-                await self._pump.flush()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await self._pump.end_politely(self._task, timeout)
         self.stream.close()
