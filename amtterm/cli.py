@@ -22,16 +22,20 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amtterm import __version__
 from amtterm.cli_ider import add_ider_command
+from amtterm.cli_replay import add_replay_command
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
 from amtterm.redir.messages import SolSettings
+
+if TYPE_CHECKING:
+    from amtterm.session.recorder import ConsoleRecorder
 
 PASSWORD_ENV = "AMT_PASSWORD"
 
@@ -151,8 +155,42 @@ async def _sol(args: argparse.Namespace) -> int:
     if args.verbose:
         print(f"amtterm: connected to {host}:{port}; quit with Ctrl-] or ~.\r", file=sys.stderr, flush=True)
     charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
-    await run_raw(client, enter=args.enter, charset=charset)
+    try:
+        recorder = _open_recorder(args, charset, title=f"amtterm sol {entry.name}")
+    except AmtError:
+        await client.close()
+        raise
+    try:
+        await run_raw(client, enter=args.enter, charset=charset, recorder=recorder)
+    finally:
+        if recorder is not None:
+            recorder.close()
     return 0
+
+
+def _open_recorder(args: argparse.Namespace, charset: str, *, title: str) -> ConsoleRecorder | None:
+    """The --record / --log files as one recorder, or None. Opened after the password prompt,
+    and keys are kept only with --record-input: a password never lands in a recording."""
+    from amtterm.session.recorder import AsciicastWriter, ConsoleRecorder, PlainLogWriter
+
+    if args.record is None and args.log is None:
+        if args.record_input:
+            warn("--record-input does nothing without --record FILE.")
+        return None
+    encoding = args.record_encoding or ("cp437" if charset == "cp437" else "auto")
+    cast = log = None
+    try:
+        if args.record is not None:
+            cast = AsciicastWriter.open(
+                args.record, encoding=encoding, record_input=args.record_input, title=title
+            )
+        if args.log is not None:
+            log = PlainLogWriter.open(args.log, encoding=encoding)
+    except AmtError:
+        if cast is not None:
+            cast.close()
+        raise
+    return ConsoleRecorder(cast, log)
 
 
 # -- sim and demo -------------------------------------------------------------------------------
@@ -207,6 +245,7 @@ def _sim_options(args: argparse.Namespace) -> object:
         rows=args.size[1],
         tls_legacy=args.tls_legacy,
         flood_on_attach=args.flood_on_attach,
+        qemu=args.qemu,
     )
 
 
@@ -283,6 +322,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up after this many seconds without a byte from the device (default 20)",
     )
     sol.add_argument("-v", "--verbose", action="store_true", help="say when connected")
+    sol.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record the console as asciicast v2 (asciinema play FILE, or amtterm replay FILE)",
+    )
+    sol.add_argument(
+        "--record-input",
+        action="store_true",
+        help="also record the keys typed in --record FILE (off by default; never the password)",
+    )
+    sol.add_argument(
+        "--log", type=Path, metavar="FILE", help="write the console as plain text (escapes stripped)"
+    )
+    sol.add_argument(
+        "--record-encoding",
+        choices=["auto", "cp437", "utf-8"],
+        help="how --record and --log read the console's bytes (default: cp437 with --charset cp437, "
+        "else auto: UTF-8 where valid, CP437 otherwise)",
+    )
     sol.set_defaults(func=_sol)
 
     sim = sub.add_parser(
@@ -322,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="benchmarks: send each console that starts SOL BYTES of ANSI test output first",
     )
+    sim.add_argument(
+        "--qemu",
+        action="store_true",
+        help="the PC is a real QEMU machine (SeaBIOS; its serial port is the SOL console) instead of "
+        "the synthetic one; needs qemu-system-x86_64",
+    )
     sim.set_defaults(func=_sim)
 
     tui = sub.add_parser(
@@ -357,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     kh.set_defaults(func=_known_hosts)
     add_wsman_commands(sub, common)
     add_ider_command(sub, common)
+    add_replay_command(sub, common)
     return parser
 
 

@@ -25,6 +25,7 @@ import termios
 import tty
 from dataclasses import dataclass
 
+from amtterm.session.recorder import Recorder
 from amtterm.session.sol import SolClient
 
 CTRL_RBRACKET = 0x1D
@@ -116,8 +117,12 @@ async def run_raw(
     charset: str = "raw",
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
+    recorder: Recorder | None = None,
 ) -> None:
     """Connect local stdin/stdout to a started SolClient until either side ends.
+
+    A ``recorder`` gets every chunk of output, the keys sent (it decides whether to keep
+    them) and a marker at each power change; the caller closes it.
 
     Raises:
         AmtError: the session broke; the terminal is restored first.
@@ -145,6 +150,8 @@ async def run_raw(
             chunk = await client.read()
             if not chunk:
                 return
+            if recorder is not None:
+                recorder.output(chunk)
             # Take whatever else is already waiting, then one blocking write in a
             # thread: a slow terminal slows the reader, it never loses bytes.
             await loop.run_in_executor(None, _write_all, out_fd, convert(chunk))
@@ -158,6 +165,8 @@ async def run_raw(
             if local:
                 await loop.run_in_executor(None, _write_all, out_fd, local)
             if remote:
+                if recorder is not None:
+                    recorder.input(remote)
                 await client.write(remote)
             if quit_now:
                 return
@@ -168,6 +177,8 @@ async def run_raw(
         # The first report is news only when it says "off"; later ones always are.
         # On stderr, so that a script's captured console output stays the host's own bytes.
         first, first_report[0] = first_report[0], False
+        if recorder is not None:
+            recorder.power(powered)
         if first and powered:
             return
         note = "the machine is powered on" if powered else "the machine is powered off"

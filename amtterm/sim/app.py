@@ -26,6 +26,7 @@ from pathlib import Path
 from amtterm import paths
 from amtterm.errors import ConfigError
 from amtterm.sim.device import Listener, SimDevice, bind_socket
+from amtterm.sim.qemu_host import QEMU_BINARY, QEMU_PACKAGE_HINT, QemuHost, find_qemu
 from amtterm.sim.synthetic import SyntheticHost
 from amtterm.sim.synthetic.settings import Hardware
 from amtterm.sim.wsman.digest import DigestGate
@@ -61,6 +62,7 @@ class SimOptions:
     lms: bool = False
     write_hosts: Path | None = None
     wsman_delay: float = 0.0
+    qemu: bool = False
 
 
 def generate_password() -> str:
@@ -92,6 +94,8 @@ class SimHost:
         for server in self.wsman:
             await server.close()
         await self.device.close()
+        if isinstance(self.device.host, QemuHost):
+            await self.device.host.aclose()
 
 
 @dataclass
@@ -170,7 +174,11 @@ async def _start_host(
     major, minor = options.amt_version
     # The PC's own screens (POST, setup) show the same firmware version the device reports.
     hardware = Hardware(amt_version=f"{major}.{minor}.0", me_version=f"{major}.{minor}.0.1000")
-    host = SyntheticHost(columns=options.columns, rows=options.rows, hardware=hardware)
+    host: SyntheticHost | QemuHost
+    if options.qemu:
+        host = QemuHost(log=log)
+    else:
+        host = SyntheticHost(columns=options.columns, rows=options.rows, hardware=hardware)
     state = DeviceState(
         host=host,
         amt_version=f"{major}.{minor}.0",
@@ -235,6 +243,8 @@ async def start_sim(options: SimOptions, *, log: Callable[[str], None] | None = 
     """
     if options.hosts < 1:
         raise ConfigError("--hosts needs at least 1 device.")
+    if options.qemu and find_qemu() is None:
+        raise ConfigError(f"--qemu needs {QEMU_BINARY}, which is not installed: {QEMU_PACKAGE_HINT}.")
     password = options.password or generate_password()
     ports: dict[str, int | None] = {
         "--redir-port": options.redir_port,

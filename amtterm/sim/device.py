@@ -122,6 +122,8 @@ class SimDevice:
         self._ever_powered = False
         self._accepting = True
         self._clock = asyncio.get_running_loop().time
+        if hasattr(host, "on_output"):  # a host fed by I/O (QEMU) wakes the driver when bytes arrive
+            host.on_output = self._wakeup.set
         if power_on == "start":
             self._power_on()
 
