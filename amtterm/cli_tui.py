@@ -329,7 +329,8 @@ def _app(args: argparse.Namespace, links: list[HostLink], trust: TrustPrompt | N
     )
 
 
-async def _run(app: AmtApp) -> int:
+async def _run(app: AmtApp, *, debug: bool = False) -> int:
+    app.show_tracebacks = debug
     try:
         await app.run_async()
     finally:
@@ -381,7 +382,7 @@ async def run_tui(args: argparse.Namespace) -> int:
                     timeout=args.timeout,
                 )
             )
-        return await _run(_app(args, links, trust))
+        return await _run(_app(args, links, trust), debug=args.debug)
 
 
 async def run_demo_tui(args: argparse.Namespace) -> int:
@@ -413,6 +414,6 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="amtterm-demo-") as scratch:
             trust = TrustPrompt()
             links = demo_links(sim, display, known_hosts=Path(scratch) / "known_hosts", trust=trust)
-            return await _run(_app(args, links, trust))
+            return await _run(_app(args, links, trust), debug=args.debug)
     finally:
         await sim.close()

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import BindingType
 
@@ -44,6 +45,22 @@ class AmtApp(App[int], inherit_bindings=False):
     TITLE = "amtterm"
     ENABLE_COMMAND_PALETTE: ClassVar[bool] = False
     BINDINGS: ClassVar[list[BindingType]] = []
+    #: Show Textual's traceback when a bug ends the app (``--debug``); otherwise one sentence.
+    show_tracebacks = False
+
+    def _fatal_error(self) -> None:
+        # A bug, not an AmtError (those are shown in the UI): say it in one sentence, as
+        # every other amtterm command does, unless --debug asked for the traceback.
+        if self.show_tracebacks:
+            super()._fatal_error()
+            return
+        error = self._exception
+        name = type(error).__name__ if error is not None else "error"
+        self.bell()
+        self._exit_renderables.append(
+            Text(f"amtterm: internal error: {name}: {error} (run with --debug for details)")
+        )
+        self._close_messages_no_wait()
 
     def __init__(
         self,
