@@ -132,6 +132,11 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hosts", type=_positive, default=1, metavar="N", help="simulate N machines (a host list appears)"
     )
+    parser.add_argument(
+        "--qemu",
+        action="store_true",
+        help="the simulated PC is a real QEMU machine with SeaBIOS (needs qemu-system-x86_64)",
+    )
     add_display_arguments(parser)
 
 
@@ -407,6 +412,7 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
         columns=display.screen[0],
         rows=display.screen[1],
         hosts=getattr(args, "hosts", 1) or 1,
+        qemu=bool(getattr(args, "qemu", False)),
     )
     quiet: list[str] = []  # the simulator's diagnostics would scribble over the screen
     sim = await start_sim(options, log=quiet.append)
