@@ -1,6 +1,6 @@
 """The console's virtual floppy and CD-ROM behind one IDE-R connection (pure).
 
-    drives = IderDrives(conn, cd=ImageDevice.open(iso, DriveKind.CD))
+    drives = IderDrives(conn, cd=ImageDevice.open(iso, DriveKind.CD))   # amtterm.session.images
     for event in conn.receive_data(data, now):
         served = drives.handle(event)          # answers commands, resets, write data
     socket.write(conn.data_to_send())

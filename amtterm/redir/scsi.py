@@ -4,8 +4,8 @@
     result.data, result.sense              # bytes for 0x54, (key, ASC, ASCQ) for 0x51
     result.write_bytes                     # a host write: take this many bytes, then refuse
 
-Pure: no sockets, no clock. :class:`ImageDevice` (in :mod:`amtterm.redir.images`, re-exported
-here) reads a file it opened read-only.
+Pure: no sockets, no clock, no files. :class:`MemoryDevice` serves bytes in memory; the
+file-backed, read-only :class:`amtterm.session.images.ImageDevice` lives outside the codec.
 The commands and their replies are those of ``shared/protocol/redirection.md``
 6.11 and 6.11b, answered the way MeshCommander *means* to (real sense data where
 its flag bug sends GOOD):
@@ -26,10 +26,26 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from amtterm.redir import scsi_pages as pages
-from amtterm.redir.images import ImageDevice, MemoryDevice
 from amtterm.redir.scsi_pages import DriveKind
 
-__all__ = ["BlockDevice", "DriveKind", "ImageDevice", "MemoryDevice", "ScsiResult", "ScsiState", "handle"]
+__all__ = ["BlockDevice", "DriveKind", "MemoryDevice", "ScsiResult", "ScsiState", "handle"]
+
+
+@dataclass(frozen=True)
+class MemoryDevice:
+    """A BlockDevice over bytes in memory (tests, the simulator)."""
+
+    data: bytes
+    block_size: int = 2048
+
+    @property
+    def block_count(self) -> int:
+        """Whole blocks in ``data``."""
+        return len(self.data) // self.block_size
+
+    def read(self, lba: int, count: int) -> bytes:
+        """A slice of ``data``."""
+        return self.data[lba * self.block_size : (lba + count) * self.block_size]
 
 Sense = tuple[int, int, int]
 GOOD: Sense = (0, 0, 0)

@@ -34,8 +34,9 @@ from amtterm.redir.connection import ConsoleConfig, RedirectionConnection
 from amtterm.redir.constants import SessionType, StartStatus
 from amtterm.redir.ider import GOOD
 from amtterm.redir.ider_drives import IderDrives
-from amtterm.redir.scsi import DriveKind, ImageDevice
+from amtterm.redir.scsi import DriveKind
 from amtterm.session.ider_progress import IderProgress, ProgressMeter
+from amtterm.session.images import ImageDevice
 from amtterm.session.redirection import RedirectionPump
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 

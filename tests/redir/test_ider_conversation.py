@@ -22,7 +22,8 @@ from amtterm.redir.messages import (
     IderGetDataFromHost,
     StartIderRedirectionReply,
 )
-from amtterm.redir.scsi import DriveKind, ImageDevice, MemoryDevice
+from amtterm.redir.scsi import DriveKind, MemoryDevice
+from amtterm.session.images import ImageDevice
 from amtterm.sim.ider_host import Command, Script, read10
 from amtterm.sim.ider_scripts import BootReport
 from tests.redir.eltorito import BOOT_LBA, boot_image, build_iso, filler

@@ -10,7 +10,8 @@ import pytest
 
 from amtterm.errors import ConfigError
 from amtterm.redir import scsi
-from amtterm.redir.scsi import DriveKind, ImageDevice, MemoryDevice, ScsiState, handle
+from amtterm.redir.scsi import DriveKind, MemoryDevice, ScsiState, handle
+from amtterm.session.images import ImageDevice
 from tests.redir.eltorito import build_iso, filler, floppy_image
 
 ISO = MemoryDevice(build_iso(total_blocks=100))
@@ -313,7 +314,7 @@ def test_unreadable_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         def refuse(*args: object, **kwargs: object) -> int:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("amtterm.redir.images.os.open", refuse)
+        monkeypatch.setattr("amtterm.session.images.os.open", refuse)
     with pytest.raises(
         ConfigError, match=r"^The ISO image .*secret.iso cannot be read \(permission denied\); make it"
     ):

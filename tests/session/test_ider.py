@@ -163,7 +163,7 @@ async def test_bad_images_fail_before_any_connection(
     if kind == "denied":
         path.chmod(0)
         if os.geteuid() == 0:
-            monkeypatch.setattr("amtterm.redir.images.os.open", _refuse_open)
+            monkeypatch.setattr("amtterm.session.images.os.open", _refuse_open)
     cd = path if kind in ("cd", "denied") else None
     floppy = path if kind == "floppy" else None
     # Port 1 would refuse a connection: a ConfigError proves none was tried.

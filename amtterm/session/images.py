@@ -1,6 +1,7 @@
-"""Block devices over images: bytes in memory, or a file opened read-only.
+"""ImageDevice: a block device over an image file, opened read-only (file I/O lives here,
+outside the sans-IO codec in amtterm.redir).
 
-Both satisfy :class:`amtterm.redir.scsi.BlockDevice`. :meth:`ImageDevice.open`
+It satisfies :class:`amtterm.redir.scsi.BlockDevice`. :meth:`ImageDevice.open`
 turns every problem with an image into one sentence (ConfigError): missing, a
 directory, unreadable, empty, or not a whole number of sectors (2048 bytes for
 an ISO, 512 for a floppy; ``shared/protocol/redirection.md`` 6.11). The file is
@@ -11,28 +12,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from amtterm.errors import ConfigError
 from amtterm.redir.scsi_pages import DriveKind
-
-
-@dataclass(frozen=True)
-class MemoryDevice:
-    """A BlockDevice over bytes in memory (tests, the simulator)."""
-
-    data: bytes
-    block_size: int = 2048
-
-    @property
-    def block_count(self) -> int:
-        """Whole blocks in ``data``."""
-        return len(self.data) // self.block_size
-
-    def read(self, lba: int, count: int) -> bytes:
-        """A slice of ``data``."""
-        return self.data[lba * self.block_size : (lba + count) * self.block_size]
 
 
 class ImageDevice:
