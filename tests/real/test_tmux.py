@@ -191,7 +191,7 @@ def test_seabios_boot_menu_reached_by_esc_typed_in_the_console(tmux_qemu: Tmux) 
     tmux_qemu.wait_for("SeaBIOS", timeout=30)
     tmux_qemu.wait_for("Press ESC for boot menu", timeout=30)
     tmux_qemu.keys("Escape")
-    screen = tmux_qemu.wait_for("Select boot device", timeout=20)
-    assert "DVD/CD" in screen
+    tmux_qemu.wait_for("Select boot device", timeout=20)
+    tmux_qemu.wait_for("DVD/CD", timeout=10)  # the menu's entries follow its title
     tmux_qemu.keys("C-]", "q")
     tmux_qemu.wait_for("AMTTERM-EXIT=0", timeout=20)
