@@ -59,6 +59,8 @@ class SolClient:
         self.config = config
         self.target = target
         self.conn = RedirectionConnection(config)
+        #: The host part of ``target``, for commands suggested in messages.
+        self._host = target.rsplit(":", 1)[0].strip("[]") if ":" in target else target
         self.firmware_version: tuple[int, int] | None = None
         self.offered: tuple[int, ...] = ()
         self.power_on: bool | None = None
@@ -115,7 +117,7 @@ class SolClient:
             self._fail(
                 SessionRefused(
                     f"{self.target} refused to start Serial-over-LAN (status {event.status}): "
-                    f"SOL may be disabled; enable it with 'amtterm redirection HOST enable'."
+                    f"SOL may be disabled; enable it with 'amtterm redirection {self._host} enable'."
                 )
             )
         elif isinstance(event, ev.PeerTimeout):
