@@ -28,7 +28,7 @@ from amtterm import __version__
 from amtterm.cli_ider import add_ider_command
 from amtterm.cli_replay import add_replay_command
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
-from amtterm.cli_wsman import add_wsman_commands
+from amtterm.cli_wsman import _positive, add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
@@ -228,15 +228,17 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
-def _sim_options(args: argparse.Namespace) -> object:
-    from amtterm.sim.app import SimOptions
+async def _sim(args: argparse.Namespace) -> int:
+    from amtterm.sim.app import SimOptions, serve
 
     if args.password:
         warn("--password puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
-    return SimOptions(
+    options = SimOptions(
         listen=args.listen,
         redir_port=args.redir_port,
         redir_tls_port=args.redir_tls_port,
+        wsman_port=args.wsman_port,
+        wsman_tls_port=args.wsman_tls_port,
         user=args.user,
         password=args.password or os.environ.get(PASSWORD_ENV) or None,
         amt_version=args.amt_version,
@@ -246,14 +248,12 @@ def _sim_options(args: argparse.Namespace) -> object:
         tls_legacy=args.tls_legacy,
         flood_on_attach=args.flood_on_attach,
         qemu=args.qemu,
+        control_mode=args.control_mode,
+        hosts=args.hosts,
+        lms=args.lms,
+        write_hosts=args.write_hosts,
+        wsman_delay=max(0.0, args.wsman_delay),
     )
-
-
-async def _sim(args: argparse.Namespace) -> int:
-    from amtterm.sim.app import SimOptions, serve
-
-    options = _sim_options(args)
-    assert isinstance(options, SimOptions)
     return await serve(options)
 
 
@@ -386,6 +386,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the PC is a real QEMU machine (SeaBIOS; its serial port is the SOL console) instead of "
         "the synthetic one; needs qemu-system-x86_64",
+    )
+    sim.add_argument(
+        "--wsman-port", type=port_or_off, default=16992, help="WS-Man HTTP port (0 = free, off)"
+    )
+    sim.add_argument(
+        "--wsman-tls-port", type=port_or_off, default=16993, help="WS-Man HTTPS port (0 = free, off)"
+    )
+    sim.add_argument(
+        "--control-mode",
+        choices=("admin", "client"),
+        default="admin",
+        help="client: boot options need user consent, with the code shown on the host's screen",
+    )
+    sim.add_argument(
+        "--hosts",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="serve N devices on 127.0.0.1, 127.0.0.2, ... (same ports), or on free ports",
+    )
+    sim.add_argument(
+        "--lms", action="store_true", help="Intel LMS in the host OS: offer soft-off and soft-reset"
+    )
+    sim.add_argument(
+        "--write-hosts", type=Path, metavar="FILE", help="write a hosts file naming the simulated devices"
+    )
+    sim.add_argument(
+        "--wsman-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="benchmarks: answer each WS-Man request this much later, like a busy ME or a far network",
     )
     sim.set_defaults(func=_sim)
 

@@ -30,7 +30,7 @@ import shlex
 import ssl
 import sys
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,67 +186,6 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     doctor.add_argument("host", metavar="HOST")
     doctor.set_defaults(func=doctor_command)
 
-    _extend_sim(sub)
-
-
-def _extend_sim(sub: Any) -> None:
-    """Give ``amtterm sim`` its WS-Man options (the parser itself lives in amtterm.cli)."""
-    sim = sub.choices.get("sim")
-    if sim is None:
-        return
-    sim.add_argument(
-        "--wsman-port", type=_port_or_off, default=16992, help="WS-Man HTTP port (0 = free, off)"
-    )
-    sim.add_argument(
-        "--wsman-tls-port", type=_port_or_off, default=16993, help="WS-Man HTTPS port (0 = free, off)"
-    )
-    sim.add_argument(
-        "--control-mode",
-        choices=("admin", "client"),
-        default="admin",
-        help="client: boot options need user consent, with the code shown on the host's screen",
-    )
-    sim.add_argument(
-        "--hosts",
-        type=_positive,
-        default=1,
-        metavar="N",
-        help="serve N devices on 127.0.0.1, 127.0.0.2, ... (same ports), or on free ports",
-    )
-    sim.add_argument(
-        "--lms", action="store_true", help="Intel LMS in the host OS: offer soft-off and soft-reset"
-    )
-    sim.add_argument(
-        "--write-hosts", type=Path, metavar="FILE", help="write a hosts file naming the simulated devices"
-    )
-    sim.add_argument(
-        "--wsman-delay",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="benchmarks: answer each WS-Man request this much later, like a busy ME or a far network",
-    )
-    sim.set_defaults(func=sim_command)
-
-
-async def sim_command(args: argparse.Namespace) -> int:
-    """``amtterm sim`` with the WS-Man options."""
-    from amtterm import cli
-    from amtterm.sim.app import SimOptions, serve
-
-    options = cli._sim_options(args)
-    assert isinstance(options, SimOptions)
-    options = replace(
-        options,
-        wsman_port=args.wsman_port,
-        wsman_tls_port=args.wsman_tls_port,
-        control_mode=args.control_mode,
-        hosts=args.hosts,
-        lms=args.lms,
-        write_hosts=args.write_hosts,
-        wsman_delay=max(0.0, args.wsman_delay),
-    )
-    return await serve(options)
 
 
 # -- connecting ------------------------------------------------------------------------------------
