@@ -248,6 +248,7 @@ async def _sim(args: argparse.Namespace) -> int:
         tls_legacy=args.tls_legacy,
         flood_on_attach=args.flood_on_attach,
         qemu=args.qemu,
+        qemu_memory=args.qemu_memory,
         control_mode=args.control_mode,
         hosts=args.hosts,
         lms=args.lms,
@@ -386,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the PC is a real QEMU machine (SeaBIOS; its serial port is the SOL console) instead of "
         "the synthetic one; needs qemu-system-x86_64",
+    )
+    sim.add_argument(
+        "--qemu-memory",
+        type=_positive,
+        default=1024,
+        metavar="MB",
+        help="memory of the QEMU machine (default 1024: an installer's initrd needs room)",
     )
     sim.add_argument(
         "--wsman-port", type=port_or_off, default=16992, help="WS-Man HTTP port (0 = free, off)"

@@ -26,6 +26,7 @@ from pathlib import Path
 from amtterm import paths
 from amtterm.errors import ConfigError
 from amtterm.sim.device import Listener, SimDevice, bind_socket
+from amtterm.sim.ider_export import IderExport
 from amtterm.sim.qemu_host import QEMU_BINARY, QEMU_PACKAGE_HINT, QemuHost, find_qemu
 from amtterm.sim.synthetic import SyntheticHost
 from amtterm.sim.synthetic.settings import Hardware
@@ -63,6 +64,7 @@ class SimOptions:
     write_hosts: Path | None = None
     wsman_delay: float = 0.0
     qemu: bool = False
+    qemu_memory: int = 1024
 
 
 def generate_password() -> str:
@@ -96,6 +98,8 @@ class SimHost:
         await self.device.close()
         if isinstance(self.device.host, QemuHost):
             await self.device.host.aclose()
+        if self.device.ider_export is not None:
+            await self.device.ider_export.close()
 
 
 @dataclass
@@ -176,7 +180,7 @@ async def _start_host(
     hardware = Hardware(amt_version=f"{major}.{minor}.0", me_version=f"{major}.{minor}.0.1000")
     host: SyntheticHost | QemuHost
     if options.qemu:
-        host = QemuHost(log=log)
+        host = QemuHost(memory_mb=options.qemu_memory, log=log)
     else:
         host = SyntheticHost(columns=options.columns, rows=options.rows, hardware=hardware)
     state = DeviceState(
@@ -199,6 +203,9 @@ async def _start_host(
     )
     sim_host = SimHost(name, address, device)
     try:
+        if isinstance(host, QemuHost):  # its CD-ROM reads the IDE-R drive through an NBD export
+            device.ider_export = IderExport(device)
+            await device.ider_export.start()
         for option, tls in (("--redir-port", False), ("--redir-tls-port", True)):
             port = ports[option]
             if port is not None:

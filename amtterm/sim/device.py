@@ -29,6 +29,7 @@ import ssl
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError
 from amtterm.sim.host import Host, IderMedia
@@ -36,6 +37,9 @@ from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
 from amtterm.sim.wsman.state import DeviceState, PowerEvent
+
+if TYPE_CHECKING:
+    from amtterm.sim.ider_export import IderExport
 
 #: Largest piece of host output taken in one go (a flood is sent in these).
 OUTPUT_CHUNK = 65536
@@ -110,6 +114,8 @@ class SimDevice:
         #: The console holding the one IDE-R session slot.
         self.ider_owner: RedirectionHandler | None = None
         self._ider_tasks: set[asyncio.Task[None]] = set()
+        #: The redirected CD as an NBD export, for hosts that read it that way (QEMU; set by the sim).
+        self.ider_export: IderExport | None = None
         self.listeners: list[Listener] = []
         self._log = log or (lambda line: print(line, file=sys.stderr))
         self._failures: dict[str, tuple[int, float]] = {}
@@ -177,7 +183,18 @@ class SimDevice:
             media = self.ider_media
             if media is not None:
                 media.forget()
+            self.ider_drives_changed(now=True)
             self._wakeup.set()
+
+    def ider_drives_changed(self, *, now: bool) -> None:
+        """The IDE-R console enabled or disabled its drives, or left: tell a host that reads the
+        CD through the NBD export (``now``: at once, else at the host's next reset)."""
+        set_cd = getattr(self.host, "set_ider_cd", None)
+        if self.ider_export is None or set_cd is None:
+            return
+        owner = self.ider_owner
+        enabled = owner is not None and owner.ider is not None and owner.ider.host.enabled
+        set_cd(self.ider_export.url if enabled else None, now=now)
 
     def ider_booted(self, handler: RedirectionHandler, report: BootReport) -> None:
         """The BIOS finished reading the boot records over IDE-R."""

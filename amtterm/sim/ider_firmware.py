@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import struct
 from collections.abc import Callable
 
 from amtterm.errors import AmtError
@@ -28,7 +29,8 @@ from amtterm.redir.connection import DeviceConfig, RedirectionConnection
 from amtterm.redir.constants import SessionType, StartStatus
 from amtterm.redir.ider import IderDrive
 from amtterm.session.redirection import RedirectionPump
-from amtterm.sim.ider_host import BootReport, IderHost, PendingCommand
+from amtterm.sim.ider_host import BootReport, IderHost
+from amtterm.sim.ider_scripts import READ_CAPACITY, Command, CommandResult, read10
 
 
 class IderReadError(AmtError):
@@ -70,13 +72,9 @@ class IderFirmware:
         self.host.host_reset(self.pump.clock())
         await self._after()
 
-    async def read(self, lba: int, count: int) -> bytes:
-        """Read ``count`` blocks from ``lba`` of the redirected drive (after the boot script).
-
-        Raises:
-            IderReadError: the console answered with a check condition, or the session ended.
-        """
-        pending = self.host.read(lba, count)
+    async def command(self, command: Command) -> CommandResult | None:
+        """Send one command of our own once the boot script has run; its result (None: session ended)."""
+        pending = self.host.submit(command)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def finished(_: object) -> None:
@@ -88,11 +86,15 @@ class IderFirmware:
             finished(None)
         await self._after()
         await done
-        return self._data_of(pending, lba, count)
+        return pending.result
 
-    @staticmethod
-    def _data_of(pending: PendingCommand, lba: int, count: int) -> bytes:
-        result = pending.result
+    async def read(self, lba: int, count: int) -> bytes:
+        """Read ``count`` blocks from ``lba`` of the redirected drive (after the boot script).
+
+        Raises:
+            IderReadError: the console answered with a check condition, or the session ended.
+        """
+        result = await self.command(Command(read10(lba, count), self.host.drive))
         if result is None:
             raise IderReadError(f"The IDE-R session ended before blocks {lba}+{count} were read.")
         if not result.ok:
@@ -101,6 +103,23 @@ class IderFirmware:
                 f"Reading blocks {lba}+{count} failed with sense {key:02x}/{asc:02x}/{ascq:02x}."
             )
         return result.data
+
+    async def capacity(self) -> tuple[int, int]:
+        """READ CAPACITY(10) of the redirected drive: (block count, block size).
+
+        Raises:
+            IderReadError: no medium, a check condition, or the session ended.
+        """
+        result = await self.command(Command(READ_CAPACITY, self.host.drive))
+        if result is None:
+            raise IderReadError("The IDE-R session ended before the drive's capacity was read.")
+        if not result.ok or len(result.data) < 8:
+            key, asc, ascq = result.sense
+            if (key, asc) == (0x02, 0x3A):
+                raise IderReadError("The redirected drive has no medium.")
+            raise IderReadError(f"READ CAPACITY failed with sense {key:02x}/{asc:02x}/{ascq:02x}.")
+        last, block_size = struct.unpack(">II", result.data[:8])
+        return last + 1, block_size
 
     async def _after(self) -> None:
         await self.pump.flush()

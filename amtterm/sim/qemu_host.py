@@ -17,9 +17,13 @@ Boot overrides (:meth:`QemuHost.set_next_boot`) become QEMU's one-time boot orde
 that it takes effect. ``pxe`` is ``n`` (QEMU's NIC ROM; there is no network behind it here),
 ``disk`` ``c``, ``cd`` and ``ider-cd`` ``d``, ``ider-floppy`` ``a``. SeaBIOS has no setup screen:
 ``bios`` and ``bios-pause`` keep the normal order and only lengthen the boot menu prompt, so the
-console has time to press Esc. The IDE-R drive is not yet wired to QEMU's CD-ROM (an NBD export
-is a later step), so ``ider-*`` boot whatever QEMU's drives hold. :meth:`show_message` cannot draw
-on a real screen and only logs.
+console has time to press Esc. :meth:`show_message` cannot draw on a real screen and only logs.
+
+The machine has one CD-ROM drive (secondary IDE master), the IDE-R drive: empty unless a console
+serves a CD over IDE-R, then backed by the device's NBD export (:mod:`amtterm.sim.ider_export`),
+so SeaBIOS and whatever it boots read the console's image. :meth:`QemuHost.set_ider_cd` changes
+it: "immediately" puts the medium in the running machine over QMP, "on reset" at the next reset
+(which then restarts QEMU, as a boot override does); a console leaving ejects it at once.
 """
 
 from __future__ import annotations
@@ -72,8 +76,27 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
 
 
+#: The block backend name of the IDE-R CD-ROM drive (for QMP).
+CD_DRIVE_ID = "idercd"
+
+
+def cd_drive_option(url: str | None) -> str:
+    """``-drive`` for the IDE-R CD-ROM: empty, or read-only from an NBD export."""
+    drive = f"if=ide,index=2,media=cdrom,id={CD_DRIVE_ID}"
+    if url:
+        drive += f",file={url},format=raw,readonly=on"
+    return drive
+
+
 def qemu_argv(
-    binary: str, serial_path: Path, qmp_path: Path, *, memory_mb: int, boot_once: str | None, menu_ms: int
+    binary: str,
+    serial_path: Path,
+    qmp_path: Path,
+    *,
+    memory_mb: int,
+    boot_once: str | None,
+    menu_ms: int,
+    cd_url: str | None = None,
 ) -> list[str]:
     """The QEMU command line of one power-on."""
     boot = f"menu=on,splash-time={menu_ms}"
@@ -90,6 +113,12 @@ def qemu_argv(
         "none",
         "-boot",
         boot,
+        "-drive",
+        cd_drive_option(cd_url),
+        # The NIC (and its PXE ROM) on QEMU's user network, cut off from the host and the
+        # outside (restrict=on): a PXE or iPXE boot finds DHCP but reaches nothing.
+        "-nic",
+        "user,restrict=on",
         "-chardev",
         f"socket,id=s0,path={serial_path},server=on,wait=on",
         "-serial",
@@ -99,8 +128,10 @@ def qemu_argv(
     ]
 
 
-async def qmp_command(path: Path, command: str, timeout: float = QMP_TIMEOUT) -> dict[str, Any]:
-    """Run one QMP command on the socket at ``path``; return its answer.
+async def qmp_command(
+    path: Path, command: str, timeout: float = QMP_TIMEOUT, arguments: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run one QMP command (with ``arguments``) on the socket at ``path``; return its answer.
 
     Raises:
         OSError: the socket cannot be reached or closed early.
@@ -125,7 +156,10 @@ async def qmp_command(path: Path, command: str, timeout: float = QMP_TIMEOUT) ->
                 raise ConnectionError("QMP closed the connection")
             writer.write(b'{"execute": "qmp_capabilities"}\n')
             await answer()
-            writer.write(json.dumps({"execute": command}).encode() + b"\n")
+            request: dict[str, Any] = {"execute": command}
+            if arguments:
+                request["arguments"] = arguments
+            writer.write(json.dumps(request).encode() + b"\n")
             try:
                 return await answer()
             except ConnectionError:
@@ -150,6 +184,8 @@ class _Machine:
         self.qmp = workdir / "qmp.sock"
         self.writer: asyncio.StreamWriter | None = None
         self.reader_task: asyncio.Task[None] | None = None
+        #: The NBD export in its CD-ROM drive (None: empty).
+        self.cd_url: str | None = None
 
     @property
     def stderr_path(self) -> Path:
@@ -175,7 +211,7 @@ class QemuHost:
         self,
         *,
         binary: str | None = None,
-        memory_mb: int = 256,
+        memory_mb: int = 1024,
         log: Callable[[str], None] | None = None,
     ) -> None:
         found = binary or find_qemu()
@@ -190,6 +226,7 @@ class QemuHost:
         self._output = bytearray()
         self._keys = bytearray()  # typed before the serial socket is connected
         self._next_boot: BootTarget | None = None
+        self._cd_url: str | None = None  # what the IDE-R CD-ROM should hold
         self._message: str | None = None
         self._now = 0.0
         self._stopping: set[asyncio.Task[None]] = set()
@@ -220,6 +257,7 @@ class QemuHost:
             memory_mb=self.memory_mb,
             boot_once=BOOT_ORDER[target] if target else None,
             menu_ms=BOOT_MENU_BIOS_MS if target in ("bios", "bios-pause") else BOOT_MENU_MS,
+            cd_url=self._cd_url,
         )
         with open(workdir / "qemu.log", "wb") as errors:
             proc = subprocess.Popen(
@@ -231,9 +269,11 @@ class QemuHost:
                 start_new_session=True,
             )
         machine = _Machine(proc, workdir)
+        machine.cd_url = self._cd_url
         self._machine = machine
         self._output.clear()
-        self._log(f"QEMU started (pid {proc.pid}, boot {target or 'normal'})")
+        cd = ", IDE-R CD from " + self._cd_url if self._cd_url else ""
+        self._log(f"QEMU started (pid {proc.pid}, boot {target or 'normal'}{cd})")
         machine.reader_task = asyncio.get_running_loop().create_task(self._read_serial(machine))
 
     def power_off(self, now: float) -> None:
@@ -245,10 +285,12 @@ class QemuHost:
             self._retire(self._machine)
 
     def reset(self, now: float) -> None:
-        """QMP ``system_reset``; with a boot override pending, a fresh QEMU instead; off: power on."""
+        """QMP ``system_reset``; a fresh QEMU instead when a boot override or an IDE-R CD is
+        pending (both take effect at a reset); off: power on."""
         self._tick(now)
         machine = self._machine
-        if machine is None or not machine.running() or self._next_boot is not None:
+        pending = self._next_boot is not None or (machine is not None and machine.cd_url != self._cd_url)
+        if machine is None or not machine.running() or pending:
             self.power_off(now)
             self.power_on(now)
             return
@@ -257,6 +299,30 @@ class QemuHost:
     def set_next_boot(self, target: BootTarget | None) -> None:
         """One-time boot override for the next power on or reset (see the module docstring)."""
         self._next_boot = target
+
+    def set_ider_cd(self, url: str | None, *, now: bool) -> None:
+        """The IDE-R CD-ROM's medium: an NBD URL, or None (see the module docstring).
+
+        Args:
+            url: the export to read, or None when no console serves a CD any more.
+            now: put it in the running machine at once (IDE-R "immediately"); else at the next reset.
+        """
+        self._cd_url = url
+        machine = self._machine
+        if machine is None or not machine.running() or machine.cd_url == url:
+            return
+        if url is None:
+            machine.cd_url = None
+            self._spawn(self._qmp(machine, "eject", {"device": CD_DRIVE_ID, "force": True}))
+        elif now:
+            machine.cd_url = url
+            arguments = {
+                "device": CD_DRIVE_ID,
+                "filename": url,
+                "format": "raw",
+                "read-only-mode": "read-only",
+            }
+            self._spawn(self._qmp(machine, "blockdev-change-medium", arguments))
 
     def show_message(self, text: str | None) -> None:
         """A real screen cannot be drawn on from outside: the message is only logged."""
@@ -319,11 +385,14 @@ class QemuHost:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _qmp(self, machine: _Machine, command: str) -> None:
+    async def _qmp(self, machine: _Machine, command: str, arguments: dict[str, Any] | None = None) -> None:
         try:
-            await qmp_command(machine.qmp, command)
+            answer = await qmp_command(machine.qmp, command, arguments=arguments)
         except (OSError, TimeoutError, ValueError) as exc:
             self._log(f"QEMU: QMP {command} failed: {exc}")
+            return
+        if "error" in answer:
+            self._log(f"QEMU: QMP {command} refused: {answer['error'].get('desc', answer['error'])}")
 
     def _retire(self, machine: _Machine) -> None:
         """Forget ``machine`` now and stop it in the background."""

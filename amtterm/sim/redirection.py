@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING
 from amtterm.errors import AmtError
 from amtterm.redir import events as ev
 from amtterm.redir.connection import ConnectionState, DeviceConfig, RedirectionConnection
-from amtterm.redir.constants import AuthType, SessionType, SolControl, SolStatus, StartStatus
+from amtterm.redir.constants import (
+    AuthType,
+    IderStartTiming,
+    SessionType,
+    SolControl,
+    SolStatus,
+    StartStatus,
+)
 from amtterm.session.redirection import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
@@ -92,6 +99,9 @@ class RedirectionHandler:
         now = self.pump.clock()
         if self.ider is not None:
             await self.ider.on_event(event)
+            if isinstance(event, ev.IderStateSet) and event.accepted:
+                immediate = event.timing != IderStartTiming.ON_RESET
+                device.ider_drives_changed(now=immediate or not event.enable)
         if isinstance(event, ev.SessionRequested):
             if event.session_type is SessionType.IDER:
                 self._request_ider()
