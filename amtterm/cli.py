@@ -469,12 +469,44 @@ def build_parser() -> argparse.ArgumentParser:
 ENTER_CHOICES = {"cr", "crlf", "lf"}
 
 
+def _named_host(args: argparse.Namespace) -> str | None:
+    """The one host the command line names, as the user wrote it (for fix-it commands)."""
+    host = getattr(args, "host", None)
+    if isinstance(host, str):
+        return host
+    words = getattr(args, "words", None)  # amtterm power HOST ACTION, or power status HOST
+    if isinstance(words, list) and len(words) == 2:
+        return str(words[1] if words[0] == "status" else words[0])
+    return None
+
+
+def _parse(
+    parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser], words: list[str]
+) -> argparse.Namespace:
+    """Parse with options anywhere among a sub-command's words (``amtterm power pc42 -P on``).
+
+    Plain argparse stops filling positionals at the first option, so ``power pc42 -P on`` would
+    leave ``on`` over; the sub-command's own ``parse_intermixed_args`` takes them in any order.
+    Sub-commands it cannot handle (nested sub-commands) are parsed the usual way.
+    """
+    index = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    if index is None or words[index] not in commands or any(w in ("-h", "--help") for w in words[:index]):
+        return parser.parse_args(words)
+    command = words[index]
+    try:
+        args = commands[command].parse_intermixed_args([*words[:index], *words[index + 1 :]])
+    except TypeError:  # argparse: this sub-command's shape cannot be intermixed
+        return parser.parse_args(words)
+    args.command = command
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``amtterm`` command."""
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     # `amtterm HOST` is `amtterm tui HOST`.
-    args = parser.parse_args(tui_argv(list(sys.argv[1:] if argv is None else argv), commands))
+    args = _parse(parser, commands, tui_argv(list(sys.argv[1:] if argv is None else argv), commands))
     if args.command is None:
         parser.print_help()
         return 2
@@ -492,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AmtError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"amtterm: {exc}", file=sys.stderr, flush=True)
+        print(f"amtterm: {exc.naming(_named_host(args))}", file=sys.stderr, flush=True)
         return exc.exit_status
     except Exception as exc:  # a bug: still one sentence unless --debug
         if args.debug:

@@ -13,6 +13,7 @@ Progress goes to stderr: one updating line on a terminal, plain lines otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -181,28 +182,33 @@ async def ider_command(args: argparse.Namespace) -> int:
         ider_timing=IderStartTiming.IMMEDIATELY if args.timing == "now" else IderStartTiming.ON_RESET,
     )
     printer = ProgressPrinter(sys.stderr)
-    server = await IderServer.open(
-        target.address,
-        target.redir_port,
-        tls=tls,
-        config=config,
-        cd=args.cd,
-        floppy=args.floppy,
-        on_progress=printer.update,
-        stall_after=args.stall_after,
-    )
-    try:
-        served = " and ".join(str(path) for path in (args.cd, args.floppy) if path is not None)
-        printer.message(f"serving {served} to {target.name} over IDE-R; stop with Ctrl-C.")
+    device = "ider-cd" if args.cd is not None else "ider-floppy"
+    async with contextlib.AsyncExitStack() as stack:
+        wsman = None
         if args.boot:
-            device = "ider-cd" if args.cd is not None else "ider-floppy"
-            async with connect(args, target, passwords) as conn:
-                result = await boot.boot_override(conn.client, device, sol=True, then="reset")
-            printer.message(f"{conn.label}: {result.message}")
-        await server.wait_closed()
-    finally:
-        await server.close()
-        printer.finish()
+            # Consent and the redirection switches first: refused, nothing was started.
+            wsman = await stack.enter_async_context(connect(args, target, passwords))
+            await boot.check_boot(wsman.client, device, sol=True, then="reset")
+        server = await IderServer.open(
+            target.address,
+            target.redir_port,
+            tls=tls,
+            config=config,
+            cd=args.cd,
+            floppy=args.floppy,
+            on_progress=printer.update,
+            stall_after=args.stall_after,
+        )
+        try:
+            served = " and ".join(str(path) for path in (args.cd, args.floppy) if path is not None)
+            printer.message(f"serving {served} to {target.name} over IDE-R; stop with Ctrl-C.")
+            if wsman is not None:
+                result = await boot.boot_override(wsman.client, device, sol=True, then="reset")
+                printer.message(f"{wsman.label}: {result.message}")
+            await server.wait_closed()
+        finally:
+            await server.close()
+            printer.finish()
     return 0
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amtterm.errors import AmtError, ConfigError
+from amtterm.errors import AmtError, ConfigError, name_host
 
 if TYPE_CHECKING:
     from amtterm.config import HostsFile
@@ -408,7 +408,7 @@ async def _power_status_many(args: argparse.Namespace, names: list[str]) -> int:
                 ) as conn:
                     status = await operations.power_status(conn.client)
             except AmtError as exc:
-                return {"host": name, "error": str(exc)}
+                return {"host": name, "error": str(exc.naming(name))}
             return {"host": name, "address": target.address, **status.to_json()}
 
     results = await asyncio.gather(*(one(name) for name in names))
@@ -477,7 +477,8 @@ async def consent_command(args: argparse.Namespace) -> int:
         else:
             status = await operations.consent_code(conn.client, args.code)
         text = f"{conn.label}: consent required: {status.required}; state: {status.state}"
-        lines = [text] if status.message is None else [text, f"{conn.label}: {status.message}"]
+        message = None if status.message is None else name_host(status.message, args.host)
+        lines = [text] if message is None else [text, f"{conn.label}: {message}"]
         emit(args, lines, {"host": conn.label, **status.to_json()})
     return 0
 

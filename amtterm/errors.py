@@ -32,6 +32,19 @@ The CLI prints it and exits non-zero; ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
+import re
+
+#: Fix-it commands in sentences from layers that do not know what the user calls the host
+#: ("run 'amtterm redirection HOST enable'") say HOST; whoever knows the name puts it in.
+_HOST_WORD = re.compile(r"\bHOST\b")
+
+
+def name_host(text: str, host: str | None) -> str:
+    """``text`` with every HOST placeholder replaced by ``host`` (unchanged when None)."""
+    if not host:
+        return text
+    return _HOST_WORD.sub(lambda _: host, text)
+
 
 class AmtError(Exception):
     """Root of every error amtterm reports to a user.
@@ -48,6 +61,12 @@ class AmtError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def naming(self, host: str | None) -> AmtError:
+        """Put ``host`` into the fix-it commands of the message (see :func:`name_host`); returns self."""
+        self.message = name_host(self.message, host)
+        self.args = (self.message,)
+        return self
 
 
 class ConfigError(AmtError):

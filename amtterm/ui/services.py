@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from amtterm.errors import AmtError
+from amtterm.errors import AmtError, name_host
 from amtterm.known_hosts import KnownHosts
 from amtterm.wsman import boot as wsboot
 from amtterm.wsman import operations as ops
@@ -119,7 +119,7 @@ class DeviceService:
         except ServiceError:
             raise
         except Exception as exc:
-            raise ServiceError(describe_error(exc)) from exc
+            raise ServiceError(name_host(describe_error(exc), self.target.name)) from exc
         finally:
             self.round_trip = time.monotonic() - started
 

@@ -167,6 +167,18 @@ async def _check_first(transport: Transport, target: str, sol: bool, then: str |
     return is_on
 
 
+async def check_boot(
+    transport: Transport, target: str, *, sol: bool = False, then: str | None = None
+) -> None:
+    """Raise what :func:`boot_override` would refuse for (consent, redirection, power), changing
+    nothing: for a caller that must know before it starts something else (an IDE-R session).
+
+    Raises:
+        WsmanRefused: consent missing, redirection disabled, or ``then=on`` while on.
+    """
+    await _check_first(transport, target, sol, then)
+
+
 async def boot_override(
     transport: Transport, target: str, *, sol: bool = False, then: str | None = None
 ) -> BootResult:
