@@ -28,6 +28,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from amtterm.transport.ssh_bridge import ChannelSide, SocketSide
 from amtterm.transport.ssh_hostkeys import HostKeyCheck, openssh_settings, read_known_hosts
 from amtterm.transport.tls import format_endpoint
 
-__all__ = ["JumpChain", "describe_channel_error"]
+__all__ = ["JumpChain", "describe_channel_error", "unix_forward"]
 
 
 class _Client(asyncssh.SSHClient):
@@ -279,3 +280,21 @@ class JumpChain:
         for connection in reversed(self.connections):
             with contextlib.suppress(Exception):
                 await connection.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def unix_forward(route: JumpRoute, host: str, port: int) -> AsyncIterator[tuple[JumpChain, str]]:
+    """Open ``route`` and forward a private Unix socket to ``host:port``; close it all on exit.
+
+    Yields:
+        The chain (to probe other ports of the device through it) and the socket's path.
+
+    Raises:
+        ConfigError, JumpError: as :meth:`JumpChain.open` and :meth:`JumpChain.forward_unix`.
+    """
+    chain = await JumpChain.open(route)
+    try:
+        path = await chain.forward_unix(host, port)
+        yield chain, path
+    finally:
+        await chain.aclose()
