@@ -17,6 +17,7 @@ OpenSSH. The word ``none`` (alone) means "no jump host", to override the hosts f
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ __all__ = ["NO_JUMP", "JumpHost", "JumpRoute", "parse_jump", "parse_jumps"]
 NO_JUMP = "none"
 
 _HOST_RE = re.compile(r"[A-Za-z0-9_.%-]+")
-_USER_RE = re.compile(r"[^\s@:/]+")
+_USER_RE = re.compile(r"[^\s:/]+")  # ssh splits at the last '@': a user may contain one
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,12 @@ def parse_jump(spec: str) -> JumpHost:
         host = text  # a bare IPv6 address, no port
     else:
         host = text
-    if not host or not (_HOST_RE.fullmatch(host) or ":" in host):
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"jump host {spec!r}: {host!r} is not an IPv6 address") from None
+    elif not _HOST_RE.fullmatch(host):
         raise ValueError(f"jump host {spec!r} needs a host name, like admin@bastion.example.net:22")
     return JumpHost(host=host, port=port, user=user)
 

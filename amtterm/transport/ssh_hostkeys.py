@@ -160,14 +160,14 @@ class HostKeyCheck:
             return False
         strict = self.settings.strict
         if strict in ("accept-new", "no"):
-            return self._remember(pattern, key)
+            return self._remember(pattern, key, (host, addr, port))
         if strict == "ask" and self.ask is not None:
             target = f"add it to {file}" if file is not None else "use it for this connection"
             if self.ask(
                 f"The SSH host key of jump host {self.label} is not known yet ({_describe(key)}). "
                 f"Trust it and {target}?"
             ):
-                return self._remember(pattern, key)
+                return self._remember(pattern, key, (host, addr, port))
             self.problem = f"The SSH host key of jump host {self.label} was not trusted: nothing was sent."
             return False
         why = "StrictHostKeyChecking is yes" if strict == "yes" else "there is no terminal to ask on"
@@ -178,9 +178,13 @@ class HostKeyCheck:
         )
         return False
 
-    def _remember(self, pattern: str, key: asyncssh.SSHKey) -> bool:
+    def _remember(self, pattern: str, key: asyncssh.SSHKey, where: tuple[str, str, int | None]) -> bool:
         file = self.write_file
         if file is None:
+            return True
+        # Another connection of this process (the console and the panes open theirs together) may
+        # have added it since this one read the file.
+        if key in asyncssh.match_known_hosts(read_known_hosts([file]), *where)[0]:
             return True
         name = _hashed(pattern) if self.settings.hash_known_hosts else pattern
         algorithm, data = key.export_public_key("openssh").decode("ascii").split()[:2]
