@@ -48,6 +48,9 @@ from amtterm.transport.tls import format_endpoint
 
 __all__ = ["JumpChain", "describe_channel_error", "unix_forward"]
 
+#: Longest wait for one jump host to acknowledge our disconnect before the next one out is closed.
+CLOSE_WAIT = 2.0
+
 
 class _Client(asyncssh.SSHClient):
     """asyncssh's per-connection client: hands unknown host keys to the HostKeyCheck."""
@@ -106,6 +109,7 @@ class JumpChain:
         self.labels: list[str] = []
         self._listeners: list[asyncssh.SSHListener] = []
         self._directories: list[Path] = []
+        self._closing: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, route: JumpRoute) -> JumpChain:
@@ -260,15 +264,38 @@ class JumpChain:
         return path
 
     def close(self) -> None:
-        """Close the listeners and the connections, innermost first, without waiting."""
+        """Start closing the listeners and the connections, innermost first; do not wait.
+
+        Each outer connection is closed once the one inside it is down, so that every jump host
+        gets a proper SSH disconnect (the inner one's travels through the outer one). Without a
+        running event loop everything is closed at once.
+        """
+        if self._closing is not None:
+            return
         for listener in self._listeners:
             listener.close()
-        for connection in reversed(self.connections):
-            connection.close()
         for directory in self._directories:
             shutil.rmtree(directory, ignore_errors=True)
-        self._listeners.clear()
         self._directories.clear()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for connection in reversed(self.connections):
+                connection.close()
+            return
+        self._closing = loop.create_task(self._close_in_order(), name="jump-chain-close")
+
+    async def _close_in_order(self) -> None:
+        pending = list(reversed(self.connections))
+        try:
+            while pending:
+                connection = pending.pop(0)
+                connection.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.wait_closed(), CLOSE_WAIT)
+        finally:
+            for connection in pending:  # cancelled half-way (e.g. the program is ending)
+                connection.close()
 
     async def aclose(self) -> None:
         """Close everything and wait until the SSH connections are down."""
@@ -277,9 +304,9 @@ class JumpChain:
         for listener in listeners:
             with contextlib.suppress(Exception):
                 await listener.wait_closed()
-        for connection in reversed(self.connections):
-            with contextlib.suppress(Exception):
-                await connection.wait_closed()
+        self._listeners.clear()
+        if self._closing is not None:
+            await self._closing
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,16 @@ def forwarded_to(server: Sshd, port: int) -> bool:
     return f"target 127.0.0.1 port {port}" in server.log.read_text()
 
 
+def closed_cleanly(*servers: Sshd) -> bool:
+    """Every SSH login on ``servers`` ended with our disconnect (nothing left open or dropped)."""
+    for _ in range(50):
+        logs = [server.log.read_text() for server in servers]
+        if all(log.count("Accepted publickey") == log.count("Disconnected by application") for log in logs):
+            return all("Accepted publickey" in log for log in logs)
+        time.sleep(0.1)
+    return False
+
+
 def test_sol_through_a_jump_host_shows_post_and_setup(
     wsim: SimProcess, env: dict[str, str], jump_a: Sshd, ssh_client: SshClientFiles
 ) -> None:
@@ -96,6 +107,7 @@ def test_sol_through_a_jump_host_shows_post_and_setup(
         term.close()
     assert b"Traceback" not in term.output
     assert forwarded_to(jump_a, port)
+    assert closed_cleanly(jump_a)
     # TLS ran end to end and the pin is keyed by the device's address and port.
     pins = (Path(env["AMTTERM_CONFIG_DIR"]) / "known_hosts").read_text()
     assert f"127.0.0.1:{port} SHA256:" in pins
@@ -126,6 +138,7 @@ def test_power_over_https_through_two_jump_hosts_with_the_pin_checked(
     pins.write_text(f"127.0.0.1:{port} SHA256:{'A' * 43}\n")
     changed = one_sentence(run(["power", "127.0.0.1", "--wsman-port", port, *via], run_env))
     assert "has changed" in changed and f"127.0.0.1:{port}" in changed
+    assert closed_cleanly(jump_a, jump_b)
 
 
 def test_hosts_file_jump_field_for_sol_and_power(
@@ -198,6 +211,7 @@ def test_ider_through_a_jump_host(
             rest = stop(proc)
         assert "Traceback" not in rest
         assert forwarded_to(jump_a, sim.plain_port) and forwarded_to(jump_a, sim.wsman_port)
+        assert closed_cleanly(jump_a)  # also after Ctrl-C
     finally:
         sim.stop()
 
