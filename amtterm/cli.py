@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from amtterm import __version__
 from amtterm.cli_ider import add_ider_command
+from amtterm.cli_jump import add_jump_options, jump_hops, jump_route
 from amtterm.cli_replay import add_replay_command
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import _positive, add_wsman_commands
@@ -116,6 +117,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for old AMT firmware (before AMT 12)"
     )
+    add_jump_options(parser)
 
 
 async def _sol(args: argparse.Namespace) -> int:
@@ -126,6 +128,7 @@ async def _sol(args: argparse.Namespace) -> int:
 
     entry = load_hosts(args.hosts_file).lookup(args.host)
     host = entry.address
+    hops = jump_hops(args.jump, entry.jump)
     user = args.user or entry.user or "admin"
     plain = bool(args.plain) or entry.tls is False
     port = args.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
@@ -149,11 +152,15 @@ async def _sol(args: argparse.Namespace) -> int:
         peer_timeout=args.timeout,
         sol_settings=CONSOLE_SOL_SETTINGS,
     )
-    stream = await open_stream(host, port, tls=tls)
+    ask = ask_on_terminal if terminal_available() else None
+    route = jump_route(args, hops, ask=ask)
+    stream = await open_stream(host, port, tls=tls, via=route)
     client = SolClient(stream, config, target=f"{host}:{port}")
     await client.start()
     if args.verbose:
-        print(f"amtterm: connected to {host}:{port}; quit with Ctrl-] or ~.\r", file=sys.stderr, flush=True)
+        through = f" through {route}" if route is not None else ""
+        note = f"amtterm: connected to {host}:{port}{through}; quit with Ctrl-] or ~.\r"
+        print(note, file=sys.stderr, flush=True)
     charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
     try:
         recorder = _open_recorder(args, charset, title=f"amtterm sol {entry.name}")

@@ -149,6 +149,7 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
 async def ider_command(args: argparse.Namespace) -> int:
     """``amtterm ider``."""
     from amtterm import cli
+    from amtterm.cli_jump import jump_route
     from amtterm.cli_wsman import Passwords, _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
     from amtterm.redir.constants import IderStartTiming, SessionType
@@ -198,6 +199,7 @@ async def ider_command(args: argparse.Namespace) -> int:
             floppy=args.floppy,
             on_progress=printer.update,
             stall_after=args.stall_after,
+            via=jump_route(args, target.jump, ask=cli.ask_on_terminal if cli.terminal_available() else None),
         )
         try:
             served = " and ".join(str(path) for path in (args.cd, args.floppy) if path is not None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amtterm.cli_jump import add_jump_options, jump_route
 from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
         "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
     )
     group.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for WS-Man replies")
+    add_jump_options(group)
     add_display_arguments(parser)
 
 
@@ -193,6 +195,7 @@ def make_link(
     legacy_auth: bool = False,
     timeout: float = 10.0,
     wsman: bool = True,
+    ssh_config: Path | None = None,
 ) -> HostLink:
     """One host's HostLink: SOL over TLS (pinned) or plain TCP, and WS-Man for the panes.
 
@@ -209,6 +212,7 @@ def make_link(
         legacy_auth: legacy plain SOL auth (AMT 11 and older).
         timeout: WS-Man reply timeout.
         wsman: give the panes WS-Man (False: the panes say it is not set up).
+        ssh_config: the OpenSSH client config for the target's jump hosts (default ~/.ssh/config).
     """
     from amtterm.known_hosts import KnownHosts
     from amtterm.redir.connection import ConsoleConfig
@@ -243,6 +247,8 @@ def make_link(
                 known_hosts=known_hosts,
             )
     known = KnownHosts(known_hosts) if known_hosts is not None else KnownHosts.default()
+    # An unknown jump-host key is asked about inside the UI, like an unknown certificate.
+    route = jump_route(argparse.Namespace(ssh_config=ssh_config), target.jump, ask=trust)
     service = (
         DeviceService(
             target,
@@ -252,6 +258,7 @@ def make_link(
             ask=trust,
             legacy=tls_legacy,
             timeout=timeout,
+            via=route,
         )
         if wsman
         else None
@@ -269,6 +276,7 @@ def make_link(
         enter="crlf" if display.enter == "crlf" else "cr",
         backspace="del" if display.backspace == "del" else "bs",
         service=service,
+        via=route,
     )
     return HostLink(profile)
 
@@ -372,7 +380,9 @@ async def run_tui(args: argparse.Namespace) -> int:
         links = []
         for name in names:
             entry = hosts_file.lookup(name)
-            target = resolve_target(entry, user=args.user, plain=args.plain, cafile=args.cafile)
+            target = resolve_target(
+                entry, user=args.user, plain=args.plain, cafile=args.cafile, jump=args.jump
+            )
             password = passwords.for_target(target, prompt_host=prompt_host)
             links.append(
                 make_link(
@@ -385,6 +395,7 @@ async def run_tui(args: argparse.Namespace) -> int:
                     tls_legacy=args.tls_legacy,
                     legacy_auth=args.legacy,
                     timeout=args.timeout,
+                    ssh_config=args.ssh_config,
                 )
             )
         return await _run(_app(args, links, trust), debug=args.debug)

@@ -34,10 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from amtterm.cli_jump import add_jump_options, jump_route
 from amtterm.errors import AmtError, ConfigError, name_host
 
 if TYPE_CHECKING:
     from amtterm.config import HostsFile
+    from amtterm.transport.ssh import JumpChain
     from amtterm.wsman.client import WsmanClient
     from amtterm.wsman.connect import CertificatePinner, Target
 
@@ -97,6 +99,7 @@ def _connection_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for each reply (default 10)"
     )
+    add_jump_options(group)
     parent.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parent
 
@@ -225,11 +228,12 @@ class Passwords:
 
 @dataclass
 class Connection:
-    """An open WS-Man connection to one host."""
+    """An open WS-Man connection to one host (through ``chain`` when it has jump hosts)."""
 
     target: Target
     client: WsmanClient
     pinner: CertificatePinner | None
+    chain: JumpChain | None = None
 
     @property
     def label(self) -> str:
@@ -253,6 +257,7 @@ def _target(args: argparse.Namespace, hosts: HostsFile, name: str) -> Target:
         cafile=args.cafile,
         wsman_port=args.wsman_port,
         redir_port=args.redir_port,
+        jump=getattr(args, "jump", None),
     )
 
 
@@ -283,18 +288,33 @@ async def connect(
     password = passwords.for_target(target, prompt_host=prompt_host)
     pinner = None
     context = None
+    ask = cli.ask_on_terminal if interactive and cli.terminal_available() else None
     if target.tls:
-        ask = cli.ask_on_terminal if interactive and cli.terminal_available() else None
         pinner = CertificatePinner(target, KnownHosts.default(), accept_new=args.accept_new, ask=ask)
         if contexts is not None:
             context = contexts.get(target.cafile)
             if context is None:
                 context = contexts[target.cafile] = client_tls_context(target.cafile, legacy=args.tls_legacy)
-    client = open_client(
-        target, password, pinner=pinner, context=context, legacy=args.tls_legacy, timeout=args.timeout
-    )
-    async with client:
-        yield Connection(target, client, pinner)
+    async with contextlib.AsyncExitStack() as stack:
+        chain, uds = None, None
+        route = jump_route(args, target.jump, ask=ask)
+        if route is not None:
+            from amtterm.transport.ssh import unix_forward
+
+            chain, uds = await stack.enter_async_context(
+                unix_forward(route, target.address, target.wsman_port)
+            )
+        client = open_client(
+            target,
+            password,
+            pinner=pinner,
+            context=context,
+            legacy=args.tls_legacy,
+            timeout=args.timeout,
+            uds=uds,
+        )
+        async with client:
+            yield Connection(target, client, pinner, chain)
 
 
 @contextlib.asynccontextmanager
@@ -516,9 +536,12 @@ async def info_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _probe_tcp(address: str, port: int, timeout: float) -> None:
+async def _probe_tcp(address: str, port: int, timeout: float, chain: JumpChain | None = None) -> None:
     from amtterm.transport.tcp import open_stream
 
+    if chain is not None:
+        await chain.probe(address, port)
+        return
     stream = await open_stream(address, port, tls=None, timeout=timeout, what="AMT")
     stream.close()
     with contextlib.suppress(Exception):
@@ -538,7 +561,7 @@ async def doctor_command(args: argparse.Namespace) -> int:
             target,
             conn.client,
             conn.pinner,
-            lambda address, port: _probe_tcp(address, port, args.timeout),
+            lambda address, port: _probe_tcp(address, port, args.timeout, conn.chain),
             _fix_command(args, args.host),
         )
         checks = await doctor.run()

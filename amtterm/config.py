@@ -21,7 +21,7 @@ overrides the directory, ``--hosts-file`` the file) and is TOML::
     screen = "80x25"                # 80x25, 80x24 or 100x30
     encoding = "cp437"              # cp437, utf-8 or auto
     fkeys = "intel"                 # intel, alternate or vt100+
-    jump = ["bastion.example.net"]  # SSH jump hosts (used by a later release)
+    jump = ["admin@bastion.example.net"]  # SSH jump hosts, outermost first ([user@]host[:port])
 
 Passwords never go in the file: a ``password`` key is refused. Every problem is one
 :class:`~amtterm.errors.ConfigError` sentence naming the file and the key. A HOST given on the
@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from amtterm import paths
 from amtterm.errors import ConfigError
+from amtterm.transport.jump import parse_jumps
 from amtterm.transport.tls import is_fingerprint
 
 HOSTS_FILE_NAME: Final = "hosts.toml"
@@ -204,6 +205,10 @@ def _jump(value: Any, where: str, path: Path) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise _fail(path, where, f'must be a list of host names like ["bastion.example.net"], not {value!r}')
+    try:
+        parse_jumps(value)
+    except ValueError as exc:
+        raise _fail(path, where, f"is not a jump host list: {exc}") from None
     return tuple(item.strip() for item in value)
 
 

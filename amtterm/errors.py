@@ -8,6 +8,10 @@ The CLI prints it and exits non-zero; ``--debug`` adds the traceback.
     AmtError                          root; exit status 1 unless a subclass says otherwise
     +-- ConfigError                   hosts file, options, missing password, unreadable files
     +-- ConnectError                  TCP: refused, unreachable, timed out (listener disabled?)
+    |   +-- JumpError                 an SSH jump host: unreachable, closed the connection
+    |       +-- JumpAuthError         the jump host accepted none of our SSH keys (names host and user)
+    |       +-- JumpHostKeyError      the jump host's key changed, or is unknown and may not be trusted
+    |       +-- JumpForwardError      the jump host could not reach the next hop or the AMT device
     +-- TlsError                      handshake failed, protocol version refused
     |   +-- TlsPinMismatch            the device certificate differs from the pinned one
     |   +-- TlsUnknownCertificate     no pin yet and no way to ask (not a terminal, no --accept-new)
@@ -77,6 +81,22 @@ class ConfigError(AmtError):
 
 class ConnectError(AmtError):
     """The TCP connection could not be opened or was lost while opening."""
+
+
+class JumpError(ConnectError):
+    """An SSH jump host could not be used: unreachable, or it closed the connection."""
+
+
+class JumpAuthError(JumpError):
+    """SSH authentication on a jump host failed."""
+
+
+class JumpHostKeyError(JumpError):
+    """A jump host's SSH key changed, or is unknown and the SSH config says not to trust it."""
+
+
+class JumpForwardError(JumpError):
+    """The jump host refused or failed to open the TCP connection onwards (next hop or device)."""
 
 
 class TlsError(AmtError):

@@ -25,13 +25,22 @@ import enum
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from amtterm.errors import AmtError, AuthError, ConfigError, SessionBusy, TlsError
+from amtterm.errors import (
+    AmtError,
+    AuthError,
+    ConfigError,
+    JumpAuthError,
+    JumpHostKeyError,
+    SessionBusy,
+    TlsError,
+)
 from amtterm.session.sol import SolClient
 
 #: Pauses between reconnection attempts (seconds); the last one repeats.
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 #: Errors that retrying cannot fix (or must not try to).
-PERMANENT_ERRORS = (AuthError, TlsError, ConfigError)
+# A jump host that refused our keys, or whose key is not trusted, refuses them again next time.
+PERMANENT_ERRORS = (AuthError, TlsError, ConfigError, JumpAuthError, JumpHostKeyError)
 
 
 class Subscription:

@@ -38,6 +38,7 @@ from amtterm.redir.scsi import DriveKind
 from amtterm.session.ider_progress import IderProgress, ProgressMeter
 from amtterm.session.images import ImageDevice
 from amtterm.session.redirection import RedirectionPump
+from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 
 __all__ = ["IderProgress", "IderServer", "open_images"]
@@ -119,8 +120,10 @@ class IderServer:
         floppy: Path | None = None,
         on_progress: ProgressCallback | None = None,
         stall_after: float = 10.0,
+        via: JumpRoute | None = None,
     ) -> IderServer:
-        """Open the images, connect, authenticate and enable the drives.
+        """Open the images, connect (through the jump hosts of ``via``, if any), authenticate and
+        enable the drives.
 
         Raises:
             ConfigError: an image problem (before any connection is made).
@@ -129,7 +132,7 @@ class IderServer:
         """
         cd_device, floppy_device = open_images(cd, floppy)
         try:
-            stream = await open_stream(host, port, tls=tls)
+            stream = await open_stream(host, port, tls=tls, via=via)
         except BaseException:
             for image in (cd_device, floppy_device):
                 if image is not None:

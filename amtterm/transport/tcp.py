@@ -3,6 +3,10 @@
 This is where sockets are opened for the redirection ports. TLS trust is either a
 CA file (``-C``) or trust-on-first-use pinning in the known-hosts file, checked
 right after the handshake and before a single protocol byte is sent.
+
+With ``via=`` (a :class:`~amtterm.transport.jump.JumpRoute`) the TCP connection is a channel
+through SSH jump hosts (:mod:`amtterm.transport.ssh`) and everything above it stays the same:
+TLS runs end to end with the device, and the pin is keyed by the device's address and port.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import errno
 import socket
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amtterm.errors import ConnectError, TlsPinMismatch
 from amtterm.known_hosts import KnownHosts, verify_pin
 from amtterm.transport import tls as tlsmod
+
+if TYPE_CHECKING:
+    from amtterm.transport.jump import JumpRoute
 
 
 @dataclass(frozen=True)
@@ -43,16 +51,24 @@ class TlsOptions:
 
 @dataclass
 class Stream:
-    """An open connection: asyncio reader and writer, and the TLS fingerprint if any."""
+    """An open connection: asyncio reader and writer, and the TLS fingerprint if any.
+
+    Attributes:
+        closers: called by :meth:`close` after the writer (e.g. the SSH jump connections).
+    """
 
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     peer_fingerprint: str | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         """Close the connection without waiting."""
         if not self.writer.is_closing():
             self.writer.close()
+        closers, self.closers = self.closers, []
+        for closer in closers:
+            closer()
 
 
 def describe_os_error(exc: OSError, host: str, port: int, what: str) -> ConnectError:
@@ -88,50 +104,85 @@ async def open_stream(
     tls: TlsOptions | None,
     timeout: float = 10.0,
     what: str = "AMT redirection",
+    via: JumpRoute | None = None,
 ) -> Stream:
     """Connect to ``host:port``, with TLS and pin verification when ``tls`` is given.
 
+    Args:
+        host: the device's address (also the key of its TLS pin).
+        port: the port.
+        tls: how to trust its certificate; None for plain TCP.
+        timeout: seconds for connecting and the TLS handshake.
+        what: what the port is for, in sentences.
+        via: reach the device through these SSH jump hosts (the last one connects to it).
+
     Raises:
-        ConnectError: refused, unreachable, unresolvable, timed out.
+        ConnectError: refused, unreachable, unresolvable, timed out; JumpError and its
+            subclasses for the jump hosts.
         TlsError: handshake failed; TlsPinMismatch / TlsUnknownCertificate from pinning.
     """
     context: ssl.SSLContext | None = None
     if tls is not None:
         context = tlsmod.client_context(cafile=tls.cafile, legacy=tls.legacy)
+    closers: list[Callable[[], None]] = []
     try:
+        # A jump-host failure is a JumpError sentence of its own, raised before any TLS starts.
+        sock = await _jump_socket(via, host, port, closers) if via is not None else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=context, server_hostname=host if context else None),
+            asyncio.open_connection(
+                None if sock else host,
+                None if sock else port,
+                sock=sock,
+                ssl=context,
+                server_hostname=host if context else None,
+            ),
             timeout,
         )
-    except ssl.SSLError as exc:
-        assert tls is not None
-        raise tlsmod.describe_ssl_error(exc, host, port, cafile=tls.cafile, legacy=tls.legacy) from exc
-    except ConnectionResetError as exc:
-        # A device refusing our TLS version or ciphers often just resets during the handshake.
-        if tls is not None:
+    except BaseException as exc:
+        for closer in closers:
+            closer()
+        if isinstance(exc, ssl.SSLError):
+            assert tls is not None
             raise tlsmod.describe_ssl_error(exc, host, port, cafile=tls.cafile, legacy=tls.legacy) from exc
-        raise describe_os_error(exc, host, port, what) from exc
-    except (TimeoutError, OSError) as exc:
-        raise describe_os_error(exc, host, port, what) from exc
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    stream = Stream(reader, writer)
+        if isinstance(exc, ConnectionResetError) and tls is not None:
+            # A device refusing our TLS version or ciphers often just resets during the handshake.
+            raise tlsmod.describe_ssl_error(exc, host, port, cafile=tls.cafile, legacy=tls.legacy) from exc
+        if isinstance(exc, TimeoutError | OSError):
+            raise describe_os_error(exc, host, port, what) from exc
+        raise
+    stream = Stream(reader, writer, closers=closers)
+    sock_info = writer.get_extra_info("socket")
+    if sock_info is not None and sock_info.family in (socket.AF_INET, socket.AF_INET6):
+        sock_info.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if tls is not None:
-        ssl_object = writer.get_extra_info("ssl_object")
-        der = tlsmod.peer_certificate(ssl_object)
-        stream.peer_fingerprint = tlsmod.fingerprint(der)
-        if tls.pin is not None and stream.peer_fingerprint != tls.pin:
-            stream.close()
-            raise TlsPinMismatch(
-                f"The TLS certificate of {host}:{port} is {stream.peer_fingerprint}, but the hosts file "
-                f"pins {tls.pin}: if the device was re-provisioned, update tls_pin there."
-            )
-        if tls.cafile is None and tls.pin is None:
-            known = KnownHosts(tls.known_hosts) if tls.known_hosts else KnownHosts.default()
-            try:
-                verify_pin(known, host, port, der, accept_new=tls.accept_new, ask=tls.ask)
-            except BaseException:
-                stream.close()
-                raise
+        _check_certificate(stream, host, port, tls)
     return stream
+
+
+async def _jump_socket(
+    via: JumpRoute, host: str, port: int, closers: list[Callable[[], None]]
+) -> socket.socket:
+    from amtterm.transport.ssh import JumpChain  # asyncssh is imported only when a jump is used
+
+    chain = await JumpChain.open(via)
+    closers.append(chain.close)
+    return await chain.open_socket(host, port)
+
+
+def _check_certificate(stream: Stream, host: str, port: int, tls: TlsOptions) -> None:
+    """The pin (or known_hosts) check after the handshake; closes the stream when it fails."""
+    der = tlsmod.peer_certificate(stream.writer.get_extra_info("ssl_object"))
+    stream.peer_fingerprint = tlsmod.fingerprint(der)
+    if tls.pin is not None and stream.peer_fingerprint != tls.pin:
+        stream.close()
+        raise TlsPinMismatch(
+            f"The TLS certificate of {host}:{port} is {stream.peer_fingerprint}, but the hosts file "
+            f"pins {tls.pin}: if the device was re-provisioned, update tls_pin there."
+        )
+    if tls.cafile is None and tls.pin is None:
+        known = KnownHosts(tls.known_hosts) if tls.known_hosts else KnownHosts.default()
+        try:
+            verify_pin(known, host, port, der, accept_new=tls.accept_new, ask=tls.ask)
+        except BaseException:
+            stream.close()
+            raise

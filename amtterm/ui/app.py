@@ -128,10 +128,13 @@ class AmtApp(App[int], inherit_bindings=False):
         if trust is None:
             return
 
+        ssh = "SSH host key" in question  # a jump host's key, not a device's certificate
+        what = "Jump host key" if ssh else "Certificate"
+
         def answered(yes: bool | None) -> None:
             if yes:
                 trust.approve(question)
-                self.notify("Certificate trusted and pinned; connecting again.", timeout=5)
+                self.notify(f"{what} trusted and pinned; connecting again.", timeout=5)
                 for link in self.links:
                     if link.started and not link.running:
                         self.run_worker(link.reconnect_now(), exit_on_error=False)
@@ -139,12 +142,10 @@ class AmtApp(App[int], inherit_bindings=False):
                     self.console_screen.poll_power()
             else:
                 trust.forget(question)
-                self.notify("Certificate not trusted: nothing was recorded.", severity="warning")
+                self.notify(f"{what} not trusted: nothing was recorded.", severity="warning")
 
-        self.push_screen(
-            ConfirmScreen("Trust this device's certificate?", question, "Trust and pin", danger=False),
-            answered,
-        )
+        title = "Trust this jump host's SSH key?" if ssh else "Trust this device's certificate?"
+        self.push_screen(ConfirmScreen(title, question, "Trust and pin", danger=False), answered)
 
     # -- themes -----------------------------------------------------------------------------
 

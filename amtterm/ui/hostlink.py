@@ -34,6 +34,7 @@ from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
 from amtterm.session.sol import SolClient
 from amtterm.transport import tls as tlsmod
+from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 from amtterm.ui.keymap import Backspace, Enter, KeyMode
 from amtterm.ui.services import DeviceService
@@ -95,6 +96,7 @@ class HostProfile:
         enter: ``cr`` or ``crlf``.
         backspace: ``bs`` or ``del``.
         service: WS-Man for the panes (None: the panes say it is not available).
+        via: SSH jump hosts to reach the console through (None: connect directly).
     """
 
     name: str
@@ -110,6 +112,7 @@ class HostProfile:
     backspace: Backspace = "bs"
     service: DeviceService | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    via: JumpRoute | None = None
 
     @property
     def target(self) -> str:
@@ -188,7 +191,9 @@ class HostLink:
 
     async def _open_client(self) -> SolClient:
         profile = self.profile
-        stream: Stream = await open_stream(profile.address, profile.redir_port, tls=profile.tls)
+        stream: Stream = await open_stream(
+            profile.address, profile.redir_port, tls=profile.tls, via=profile.via
+        )
         if profile.tls_pin is not None and stream.peer_fingerprint != profile.tls_pin:
             stream.close()
             raise TlsPinMismatch(

@@ -13,12 +13,13 @@ by the client); :meth:`DeviceService.aclose` closes it. The TLS certificate is c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from amtterm.errors import AmtError, name_host
+from amtterm.errors import AmtError, ConnectError, name_host
 from amtterm.known_hosts import KnownHosts
 from amtterm.wsman import boot as wsboot
 from amtterm.wsman import operations as ops
@@ -31,6 +32,10 @@ from amtterm.wsman.results import (
     PowerActionResult,
     PowerStatus,
 )
+
+if TYPE_CHECKING:
+    from amtterm.transport.jump import JumpRoute
+    from amtterm.transport.ssh import JumpChain
 
 T = TypeVar("T")
 
@@ -63,6 +68,8 @@ class DeviceService:
         legacy: allow TLS 1.0/1.1.
         timeout: seconds for connecting and each reply.
         opener: builds the client (tests); :func:`amtterm.wsman.connect.open_client` by default.
+        via: SSH jump hosts: the client then talks through a forward opened on first use (and again
+            after a connection failure).
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class DeviceService:
         legacy: bool = False,
         timeout: float = 10.0,
         opener: Callable[..., WsmanClient] = open_client,
+        via: JumpRoute | None = None,
     ) -> None:
         self.target = target
         self._password = password
@@ -86,6 +94,9 @@ class DeviceService:
             CertificatePinner(target, known_hosts, accept_new=accept_new, ask=ask) if target.tls else None
         )
         self._client: WsmanClient | None = None
+        self._via = via
+        self._chain: JumpChain | None = None
+        self._opening = asyncio.Lock()
         #: Seconds the last request took (connect included), or None before any.
         self.round_trip: float | None = None
         #: The last power state read, or None.
@@ -101,24 +112,39 @@ class DeviceService:
         """The WS-Man certificate's fingerprint, once seen."""
         return self.pinner.fingerprint if self.pinner is not None else None
 
-    def _get_client(self) -> WsmanClient:
-        if self._client is None:
-            self._client = self._opener(
-                self.target,
-                self._password,
-                pinner=self.pinner,
-                legacy=self._legacy,
-                timeout=self._timeout,
-            )
-        return self._client
+    async def _get_client(self) -> WsmanClient:
+        async with self._opening:
+            if self._client is None:
+                extra: dict[str, str] = {}
+                if self._via is not None:
+                    from amtterm.transport.ssh import JumpChain
+
+                    chain = await JumpChain.open(self._via)
+                    try:
+                        extra["uds"] = await chain.forward_unix(self.target.address, self.target.wsman_port)
+                    except BaseException:
+                        await chain.aclose()
+                        raise
+                    self._chain = chain
+                self._client = self._opener(
+                    self.target,
+                    self._password,
+                    pinner=self.pinner,
+                    legacy=self._legacy,
+                    timeout=self._timeout,
+                    **extra,
+                )
+            return self._client
 
     async def _call(self, operation: Callable[[WsmanClient], Awaitable[T]]) -> T:
         started = time.monotonic()
         try:
-            return await operation(self._get_client())
+            return await operation(await self._get_client())
         except ServiceError:
             raise
         except Exception as exc:
+            if self._via is not None and isinstance(exc, ConnectError):
+                await self.aclose()  # the tunnel may be gone: open a new one next time
             raise ServiceError(name_host(describe_error(exc), self.target.name)) from exc
         finally:
             self.round_trip = time.monotonic() - started
@@ -158,6 +184,9 @@ class DeviceService:
     async def aclose(self) -> None:
         """Close the connection pool (the next call opens a new one)."""
         client, self._client = self._client, None
+        chain, self._chain = self._chain, None
         if client is not None:
             with contextlib.suppress(Exception):  # closing must never fail the caller
                 await client.aclose()
+        if chain is not None:
+            await chain.aclose()

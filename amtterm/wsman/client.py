@@ -106,6 +106,8 @@ class WsmanClient:
         on_peer_certificate: called with the device's DER certificate on TLS responses; it
             may raise (e.g. TlsPinMismatch) to stop before credentials are sent.
         timeout: seconds for connecting and for each reply.
+        uds: connect to this Unix socket instead of ``host:port`` (an SSH jump host's forward);
+            the URL, the Host header, TLS and every sentence still name the device.
     """
 
     def __init__(
@@ -119,6 +121,7 @@ class WsmanClient:
         verify: ssl.SSLContext | bool = True,
         on_peer_certificate: Callable[[bytes], None] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        uds: str | None = None,
     ) -> None:
         self.host = host
         self.port = port if port is not None else (HTTPS_PORT if tls else HTTP_PORT)
@@ -128,9 +131,12 @@ class WsmanClient:
         self.peer_certificate: bytes | None = None
         self._on_peer_certificate = on_peer_certificate
         self._lock = asyncio.Lock()
+        # With a transport of its own, httpx takes TLS settings from the transport, not the client.
+        transport = httpx.AsyncHTTPTransport(uds=uds, verify=verify) if uds is not None else None
         self._http = httpx.AsyncClient(
             auth=OneShotDigestAuth(user, password, self._inspect),
             verify=verify,
+            transport=transport,
             timeout=timeout,
             headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
         )

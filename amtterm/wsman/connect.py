@@ -13,15 +13,16 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from amtterm.config import HostEntry
-from amtterm.errors import TlsPinMismatch
+from amtterm.errors import ConfigError, TlsPinMismatch
 from amtterm.known_hosts import KnownHosts, endpoint_key, verify_pin
 from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT
 from amtterm.transport import tls as tlsmod
+from amtterm.transport.jump import JumpHost, parse_jumps
 from amtterm.wsman.client import DEFAULT_TIMEOUT, HTTP_PORT, HTTPS_PORT, WsmanClient
 
 
@@ -37,6 +38,7 @@ class Target:
         redir_port: the redirection port.
         cafile: verify the certificate with this CA instead of pinning.
         tls_pin: the pinned fingerprint from the hosts file, if any.
+        jump: SSH jump hosts to reach it through, outermost first (none: connect directly).
     """
 
     entry: HostEntry
@@ -46,6 +48,7 @@ class Target:
     redir_port: int
     cafile: Path | None
     tls_pin: str | None
+    jump: tuple[JumpHost, ...] = ()
 
     @property
     def name(self) -> str:
@@ -71,6 +74,7 @@ def resolve_target(
     cafile: Path | None = None,
     wsman_port: int | None = None,
     redir_port: int | None = None,
+    jump: Sequence[str] | None = None,
 ) -> Target:
     """Merge a hosts-file entry with command-line options (which win).
 
@@ -81,10 +85,18 @@ def resolve_target(
         cafile: ``-C``.
         wsman_port: ``--wsman-port``.
         redir_port: ``--redir-port``.
+        jump: ``--jump`` values; they replace the entry's ``jump`` (``none`` switches it off).
+
+    Raises:
+        ConfigError: a ``--jump`` value is malformed.
     """
     tls = False if plain else (entry.tls if entry.tls is not None else True)
     # The file's ports belong to the file's choice of TLS; -P against a TLS entry uses defaults.
     file_ports = entry.tls is None or entry.tls == tls
+    try:
+        hops = parse_jumps(jump if jump else entry.jump)
+    except ValueError as exc:
+        raise ConfigError(f"--jump: {exc}.") from None
     return Target(
         entry=entry,
         user=user or entry.user or "admin",
@@ -97,6 +109,7 @@ def resolve_target(
         or (REDIRECTION_TLS_PORT if tls else REDIRECTION_PORT),
         cafile=cafile or entry.cafile,
         tls_pin=entry.tls_pin if tls else None,
+        jump=hops,
     )
 
 
@@ -169,6 +182,7 @@ def open_client(
     context: ssl.SSLContext | None = None,
     legacy: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    uds: str | None = None,
 ) -> WsmanClient:
     """A WS-Man client for ``target`` (use it with ``async with``).
 
@@ -179,6 +193,7 @@ def open_client(
         context: a TLS context to reuse; built from the target's CA file when None.
         legacy: allow TLS 1.0/1.1 (``--tls-legacy``).
         timeout: seconds for connecting and for each reply.
+        uds: the Unix socket of an SSH forward to the device (see :func:`amtterm.transport.ssh.unix_forward`).
     """
     verify: ssl.SSLContext | bool = False
     if target.tls:
@@ -192,4 +207,5 @@ def open_client(
         verify=verify,
         on_peer_certificate=pinner if target.tls else None,
         timeout=timeout,
+        uds=uds,
     )
