@@ -6,6 +6,7 @@
     amtterm sim                 run a simulated AMT device
     amtterm power|boot|redirection|consent|info|doctor HOST ...   WS-Management (cli_wsman.py)
     amtterm known-hosts ...     list or forget pinned TLS certificates
+    amtterm expect HOST STEP... wait for screen text and send keys (cli_expect.py)
 
 Every failure is printed as one sentence, ``amtterm: ...``, with a non-zero exit
 status; ``--debug`` adds the traceback.
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amtterm import __version__
+from amtterm.cli_expect import add_expect_command
 from amtterm.cli_ider import add_ider_command
 from amtterm.cli_jump import add_jump_options, jump_hops, jump_route
 from amtterm.cli_replay import add_replay_command
@@ -470,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_wsman_commands(sub, common)
     add_ider_command(sub, common)
     add_replay_command(sub, common)
+    add_expect_command(sub, common)
     return parser
 
 

@@ -1,85 +1,22 @@
-"""``amtterm replay FILE``: play an asciicast v2 recording (``amtterm sol --record``) on this terminal.
+"""``amtterm replay FILE``: play an asciicast v2 recording (``--record`` of sol, the TUI or expect).
 
-Output events go to stdout with their timing, divided by ``--speed``; pauses longer than
-``--max-wait`` seconds are cut to it. Markers are shown on stderr as ``[marker: ...]``;
-recorded keystrokes are not replayed.
+On a terminal it plays in the terminal widget (:class:`amtterm.ui.replay.ReplayApp`): the
+recorded screen size, markers listed beside it, space pauses, + and - change the speed, n jumps
+to the next marker. ``--raw``, or a stdout or stdin that is not a terminal (scripts, pipes),
+plays it as before: output events to stdout with their timing, markers on stderr as
+``[marker: ...]``. Both divide the timing by ``--speed`` and cut pauses longer than
+``--max-wait``; recorded keystrokes are never replayed.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amtterm.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class CastEvent:
-    """One event of a recording: seconds since the start, code ("o", "m", "i", ...), text."""
-
-    time: float
-    code: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Cast:
-    """A parsed asciicast v2 file."""
-
-    header: dict[str, Any]
-    events: list[CastEvent]
-
-
-def load_cast(path: Path) -> Cast:
-    """Read and check an asciicast v2 file.
-
-    Raises:
-        ConfigError: missing, unreadable, not JSON lines, or not version 2 (one sentence).
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"No recording at {path}.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"Cannot read the recording {path}: {getattr(exc, 'strerror', None) or exc}."
-        ) from None
-    lines = text.splitlines()
-    try:
-        header = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
-        header = None
-    if not isinstance(header, dict):
-        raise ConfigError(f"{path} is not an asciicast recording: its first line is not a JSON header.")
-    if header.get("version") != 2:
-        raise ConfigError(
-            f"{path} is asciicast version {header.get('version')!r}; amtterm replay plays version 2 only."
-        )
-    events: list[CastEvent] = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            item = None
-        if (
-            not isinstance(item, list)
-            or len(item) != 3
-            or not isinstance(item[0], int | float)
-            or isinstance(item[0], bool)
-            or not isinstance(item[1], str)
-            or not isinstance(item[2], str)
-        ):
-            raise ConfigError(f"{path} is malformed at line {number}: expected [seconds, code, text].")
-        events.append(CastEvent(float(item[0]), item[1], item[2]))
-    return Cast(header, events)
+from amtterm.session.playback import Cast, Player, load_cast
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -99,16 +36,7 @@ async def play(
     """Play ``cast``'s output events with their timing, markers on stderr."""
     out = sys.stdout.fileno() if out_fd is None else out_fd
     err = sys.stderr.fileno() if err_fd is None else err_fd
-    previous = 0.0
-    for event in cast.events:
-        if event.code not in ("o", "m"):
-            continue
-        gap = max(0.0, event.time - previous)
-        previous = event.time
-        if max_wait is not None:
-            gap = min(gap, max_wait)
-        if gap > 0:
-            await asyncio.sleep(gap / speed)
+    async for event in Player(cast, speed=speed, max_wait=max_wait).play():
         if event.code == "o":
             _write(out, event.data.encode("utf-8", errors="replace"))
         else:
@@ -127,8 +55,23 @@ def _positive(text: str) -> float:
 
 async def _replay(args: argparse.Namespace) -> int:
     cast = load_cast(args.file)
-    await play(cast, speed=args.speed, max_wait=args.max_wait)
-    return 0
+    status = 0
+    if args.raw or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        await play(cast, speed=args.speed, max_wait=args.max_wait)
+    else:
+        from amtterm.ui.replay import ReplayApp
+
+        app = ReplayApp(cast, speed=args.speed, max_wait=args.max_wait, title=args.file.name)
+        await app.run_async()
+        status = app.return_code or 0
+    if cast.truncated:
+        print(
+            f"amtterm: warning: {args.file} is cut off at line {cast.truncated} (its recorder stopped "
+            "while writing); everything before that line was played.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return status
 
 
 def add_replay_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -136,9 +79,11 @@ def add_replay_command(sub: Any, common: argparse.ArgumentParser) -> None:
     replay = sub.add_parser(
         "replay",
         parents=[common],
-        help="play a console recording (amtterm sol --record FILE) on this terminal",
-        description="Play the output of an asciicast v2 recording with its timing; markers (power "
-        "changes) are shown on stderr. Keystrokes in the recording are not replayed.",
+        help="play a console recording (--record FILE) in the terminal widget, or raw",
+        description="Play an asciicast v2 recording with its timing in the terminal widget, markers "
+        "(power and boot events) listed beside it: space pauses, + and - change the speed, n jumps to "
+        "the next marker, q quits. With --raw, or when stdout is not a terminal, the output goes to "
+        "stdout as it was recorded and markers to stderr. Keystrokes in the recording are not replayed.",
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.cast)")
     replay.add_argument(
@@ -149,5 +94,10 @@ def add_replay_command(sub: Any, common: argparse.ArgumentParser) -> None:
         type=_positive,
         metavar="S",
         help="cut pauses longer than S seconds to S (default: keep them)",
+    )
+    replay.add_argument(
+        "--raw",
+        action="store_true",
+        help="write the output to this terminal as recorded (the default when stdout is no terminal)",
     )
     replay.set_defaults(func=_replay)

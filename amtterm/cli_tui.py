@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amtterm.cli_jump import add_jump_options, jump_route
+from amtterm.cli_recording import add_recording_arguments, attach_recorders
 from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for WS-Man replies")
     add_jump_options(group)
     add_display_arguments(parser)
+    add_recording_arguments(parser)
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +142,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         help="the simulated PC is a real QEMU machine with SeaBIOS (needs qemu-system-x86_64)",
     )
     add_display_arguments(parser)
+    add_recording_arguments(parser)
 
 
 def tui_argv(argv: Sequence[str], commands: Collection[str]) -> list[str]:
@@ -398,7 +401,9 @@ async def run_tui(args: argparse.Namespace) -> int:
                     ssh_config=args.ssh_config,
                 )
             )
-        return await _run(_app(args, links, trust), debug=args.debug)
+        app = _app(args, links, trust)
+        attach_recorders(args, links)
+        return await _run(app, debug=args.debug)
 
 
 async def run_demo_tui(args: argparse.Namespace) -> int:
@@ -431,6 +436,8 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="amtterm-demo-") as scratch:
             trust = TrustPrompt()
             links = demo_links(sim, display, known_hosts=Path(scratch) / "known_hosts", trust=trust)
-            return await _run(_app(args, links, trust), debug=args.debug)
+            app = _app(args, links, trust)
+            attach_recorders(args, links)
+            return await _run(app, debug=args.debug)
     finally:
         await sim.close()

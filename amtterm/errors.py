@@ -24,6 +24,7 @@ The CLI prints it and exits non-zero; ``--debug`` adds the traceback.
     +-- ProtocolError                 bytes on the wire broke the rules (sans-IO codec, redir/)
     |   +-- RemoteProtocolError       ... and the other side sent them (malformed, truncated, unknown)
     |   +-- LocalProtocolError        ... and our own caller asked for something invalid now
+    +-- ExpectTimeout                 amtterm expect: the awaited text did not appear in time
     +-- WsmanError                    WS-Management (wsman/): the device answered, but not as asked
         +-- WsmanFault                a SOAP fault; ``fault`` holds subcode, reason and detail
         |   +-- WsmanAccessDenied     wsman:AccessDenied (user consent missing, or no rights)
@@ -145,6 +146,30 @@ class RemoteProtocolError(ProtocolError):
 
 class LocalProtocolError(ProtocolError):
     """Our own code asked the codec for something invalid in its current state."""
+
+
+class ExpectTimeout(AmtError):
+    """Text awaited on a console (``amtterm expect``, :mod:`amtterm.expect`) did not appear in time.
+
+    ``str()`` is the sentence followed by the last lines of the screen; the CLI shows
+    :attr:`sentence` alone.
+
+    Attributes:
+        sentence: one sentence: what was awaited, on which host, for how long.
+        screen: the remote screen's rows when the time ran out.
+    """
+
+    exit_status = 3
+
+    def __init__(self, sentence: str, screen: list[str]) -> None:
+        shown = [row.rstrip() for row in screen]
+        while shown and not shown[-1]:
+            shown.pop()
+        tail = shown[-8:]
+        body = "\n".join(f"  | {row}" for row in tail) if tail else "  | (the screen is blank)"
+        super().__init__(f"{sentence}\nThe screen's last lines:\n{body}")
+        self.sentence = sentence
+        self.screen = list(screen)
 
 
 class WsmanError(AmtError):

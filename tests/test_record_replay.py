@@ -152,3 +152,31 @@ def test_power_off_is_a_marker(env: dict[str, str], tmp_path: Path) -> None:
         sim.stop()
     _, events = read_cast(cast)
     assert [event[2] for event in events if event[1] == "m"] == ["power on", "power off"]
+
+
+def test_replay_on_a_terminal_plays_in_the_widget(env: dict[str, str], tmp_path: Path) -> None:
+    cast = tmp_path / "w.cast"
+    cast.write_text(
+        '{"version": 2, "width": 80, "height": 25}\n[0.1, "m", "power on"]\n'
+        '[0.2, "o", "\\u001b[2J\\u001b[5;10H\\u2554\\u2550 Setup Utility \\u2550\\u2557"]\n'
+    )
+    term = PtyProcess([*amtterm_argv(), "replay", str(cast)], env=env, cols=120, rows=32)
+    try:
+        term.expect(b"Setup Utility", timeout=30)
+        term.expect(b"Markers", timeout=10)
+        term.expect(b"power on", timeout=10)
+        term.send(b"q")
+        assert term.wait(10) == 0
+    finally:
+        term.close()
+    assert b"Traceback" not in term.output
+
+
+def test_replay_of_a_cut_off_recording_plays_what_is_there(env: dict[str, str], tmp_path: Path) -> None:
+    cast = tmp_path / "cut.cast"
+    cast.write_text('{"version": 2, "width": 80, "height": 25}\n[0.1, "o", "hello"]\n[0.2, "o", "wor')
+    done = run_replay(cast, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello"
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("amtterm: warning: ") and "cut off at line 3" in done.stderr

@@ -171,6 +171,40 @@ _PARTIAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[()*+O#%])?\Z"
 _CURSOR_MOVE = re.compile(r"\x1b\[[0-9;]*[Hf]")
 
 
+class EscapeStripper:
+    """Decoded console text without its escape sequences, chunk by chunk.
+
+    A cursor move to another place on the screen becomes a line end (so words drawn in different
+    places do not run together); CR, BS and the other controls go, LF and tab stay. An escape
+    cut at the end of a chunk is held until the next one.
+    """
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def strip(self, text: str) -> str:
+        """The plain text of ``text`` (and of what the previous chunk left unfinished)."""
+        text = self._pending + text
+        partial = _PARTIAL.search(text)
+        if partial:
+            text, self._pending = text[: partial.start()], text[partial.start() :]
+        else:
+            self._pending = ""
+        out: list[str] = []
+        pos = 0
+        for match in _ESCAPE.finditer(text):
+            out.append(text[pos : match.start()])
+            if _CURSOR_MOVE.fullmatch(match.group()):
+                out.append("\n")
+            pos = match.end()
+        out.append(text[pos:])
+        return _CONTROLS.sub("", "".join(out))
+
+
+# C0 controls other than tab and LF, and DEL.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 class PlainLogWriter:
     """The console as plain text: escapes stripped, one line per line, for pasting into tickets."""
 

@@ -10,6 +10,12 @@ switches between hosts (each one a ConsoleSession feeding a ConsoleHub).
     link.send_paced([b"admin", b"\\r"])   # typed text: one piece per PACE_GAP, longer after Enter
     await link.close()
 
+Recording (``amtterm HOST --record FILE``): :meth:`HostLink.record` gives the host a recorder fed
+by its own lossless hub subscription, with markers at power changes the device reports, at the
+console's connects and disconnects, and wherever :meth:`HostLink.mark` is called (the panes mark
+the power and boot actions they send). Keys sent are offered to the recorder, which keeps them
+only when asked to record input.
+
 Keys are written by one task per host, in order, so a key pressed while a paste is still being
 typed lands after it. Off and cycle need the SOL session closed on AMT (ReturnValue 2 otherwise):
 :meth:`HostLink.suspended` closes it for the duration and reconnects afterwards.
@@ -32,6 +38,7 @@ from dataclasses import dataclass, field
 from amtterm.errors import AmtError, SessionTimeout, TlsPinMismatch
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
+from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
 from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpRoute
@@ -155,6 +162,12 @@ class HostLink:
         #: Keys that could not be sent because the console was not connected.
         self.dropped = 0
         self.closed = False
+        #: Where this host's console is recorded (None: not recorded).
+        self.recorder: Recorder | None = None
+        self._recording: asyncio.Task[None] | None = None
+        self._record_sub: Subscription | None = None
+        self._recorded_power: bool | None = None
+        self._recorded_connected = False
 
     # -- state ------------------------------------------------------------------------------
 
@@ -205,6 +218,7 @@ class HostLink:
         self.fingerprint = stream.peer_fingerprint
         client = SolClient(stream, profile.console, target=profile.target)
         client.power_listeners.append(self._power_seen)
+        client.power_listeners.append(self._power_marker)
         try:
             await asyncio.wait_for(client.start(), START_TIMEOUT)
         except TimeoutError:
@@ -222,6 +236,39 @@ class HostLink:
             word = "on" if power_on else "off"
             message = f"Connected to {self.profile.target}. The machine is {word}."
             self.hub.set_status(dataclasses.replace(status, power_on=power_on, message=message))
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record(self, recorder: Recorder) -> None:
+        """Record this host's console from now on (call before :meth:`start` to miss nothing).
+
+        The recorder is closed by :meth:`close`.
+        """
+        if self.recorder is not None:
+            raise ValueError(f"{self.name} is already being recorded")
+        self.recorder = recorder
+        self._record_sub = self.hub.subscribe("recorder", maxsize=512)
+        self._recording = asyncio.create_task(
+            record_subscription(self._record_sub, recorder), name=f"record-{self.name}"
+        )
+        self.hub.on_status(self._status_marker)
+
+    def mark(self, label: str) -> None:
+        """A marker in the recording (a power or boot action, an IDE-R event); nothing when not recording."""
+        if self.recorder is not None:
+            self.recorder.marker(label)
+
+    def _power_marker(self, power_on: bool) -> None:
+        # Each new session reports the power state again: only a change is a marker.
+        if self.recorder is not None and power_on is not self._recorded_power:
+            self._recorded_power = power_on
+            self.recorder.power(power_on)
+
+    def _status_marker(self, status: SessionStatus) -> None:
+        connected = status.state is SessionState.CONNECTED
+        if connected != self._recorded_connected:
+            self._recorded_connected = connected
+            self.mark("console connected" if connected else "console disconnected")
 
     async def _pause(self, seconds: float) -> None:
         """The back-off between attempts; :meth:`reconnect_now` cuts it short."""
@@ -294,6 +341,12 @@ class HostLink:
             self._writer = None
         if self._sub is not None:
             self._sub.close()
+        if self._record_sub is not None:
+            self._record_sub.close()
+        if self._recording is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recording
+            self._recording = None
         if self.service is not None:
             await self.service.aclose()
 
@@ -346,6 +399,8 @@ class HostLink:
             if not sent:
                 self.dropped += 1 + self.drop_pending()
                 continue
+            if self.recorder is not None:
+                self.recorder.input(data)
             if self._key_at is None:
                 self._key_at = time.monotonic()
             if gap:

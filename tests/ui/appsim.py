@@ -104,15 +104,21 @@ async def running_app(
     trust: TrustPrompt | None = None,
     size: tuple[int, int] = SIZE,
     theme: str | None = None,
+    prepare: Callable[[list[HostLink]], None] | None = None,
     **sim_changes: Any,
 ) -> AsyncIterator[Running]:
-    """Start the simulator and the app on it; stop both afterwards."""
+    """Start the simulator and the app on it; stop both afterwards.
+
+    ``prepare`` gets the links before the app starts (e.g. to record them).
+    """
     sim = await start_sim(sim_options(state_dir, hosts=hosts, **sim_changes), log=lambda _: None)
     try:
         known_hosts = tmp / "known_hosts"
         links = demo_links(sim, Display(), known_hosts=known_hosts, trust=trust)
         if password is not None or not accept_new:
             links = [_relink(link, password, accept_new) for link in links]
+        if prepare is not None:
+            prepare(links)
         app = AmtApp(links, trust=trust, check_tmux=False, power_poll=0, theme=theme)
         async with app.run_test(size=size, notifications=True) as pilot:
             try:

@@ -224,14 +224,19 @@ class PowerPane(Pane):
         self.say(f"Sending {action}...")
 
         async def work() -> str:
-            if action in NEEDS_SOL_CLOSED and link.running:
-                # AMT refuses off and cycle while a redirection session is open (ReturnValue 2).
-                async with link.suspended():
+            link.mark(f"power {action} requested")  # before: the recording shows what follows it
+            try:
+                if action in NEEDS_SOL_CLOSED and link.running:
+                    # AMT refuses off and cycle while a redirection session is open (ReturnValue 2).
+                    async with link.suspended():
+                        result = await service.power_action(action)
+                    sentence = result.message + " The console reconnects by itself."
+                else:
                     result = await service.power_action(action)
-                sentence = result.message + " The console reconnects by itself."
-            else:
-                result = await service.power_action(action)
-                sentence = result.message
+                    sentence = result.message
+            except ServiceError:
+                link.mark(f"power {action} failed")
+                raise
             with contextlib.suppress(ServiceError):
                 await service.power()
             self.show_link()
@@ -359,7 +364,13 @@ class BootPane(Pane):
         async def work() -> str:
             if then is not None and not link.running:
                 link.start()  # SOL attached before the reset, so POST is seen from its first line
-            result = await service.boot(target, sol=sol, then=then)
+            marker = f"next boot: {name}{' with SOL' if sol else ''}{f', then {then}' if then else ''}"
+            link.mark(f"{marker} requested")
+            try:
+                result = await service.boot(target, sol=sol, then=then)
+            except ServiceError:
+                link.mark(f"{marker} failed")
+                raise
             with contextlib.suppress(ServiceError):
                 await service.power()
             return result.message

@@ -1,0 +1,161 @@
+"""connect(): reach a host's SOL the way ``amtterm sol`` does and hand back a :class:`Console`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from amtterm.errors import ConfigError
+from amtterm.expect.console import Console
+from amtterm.session.recorder import Recorder
+from amtterm.session.sol import SolClient
+from amtterm.ui.keymap import Enter
+
+PASSWORD_ENV = "AMT_PASSWORD"
+
+
+@dataclass
+class ConnectOptions:
+    """How :func:`connect` reaches a host; the hosts file fills in what is left None.
+
+    Attributes:
+        port: the redirection port (16995 TLS, 16994 plain).
+        user: the AMT user (the hosts file's, else ``admin``).
+        password: the password (else ``AMT_PASSWORD``, else the hosts file's reference).
+        plain: plain TCP instead of TLS.
+        cafile: verify the certificate against this CA instead of pinning.
+        accept_new: pin an unknown certificate without asking.
+        ask: asked about an unknown certificate (None: it is refused unless ``accept_new``).
+        known_hosts: the pin file (the user's default when None).
+        tls_legacy: allow TLS 1.0/1.1.
+        legacy_auth: legacy plain auth (AMT 11 and older).
+        hosts_file: the hosts file (the default one when None).
+        peer_timeout: give up after this many seconds without a byte from the device.
+        size: the remote screen (columns, rows).
+        encoding: ``auto``, ``cp437`` or ``utf-8``.
+        fkeys: the F-key convention.
+        enter: what Enter sends.
+        recorder: records the session (see :class:`Console`).
+    """
+
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    plain: bool | None = None
+    cafile: Path | None = None
+    accept_new: bool = False
+    ask: Callable[[str], bool] | None = None
+    known_hosts: Path | None = None
+    tls_legacy: bool = False
+    legacy_auth: bool = False
+    hosts_file: Path | None = None
+    peer_timeout: float = 20.0
+    size: tuple[int, int] | None = None
+    encoding: str | None = None
+    fkeys: str | None = None
+    enter: Enter = "cr"
+    recorder: Recorder | None = None
+
+
+async def open_console(host: str, options: ConnectOptions) -> Console:
+    """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
+    from amtterm.config import load_hosts, stored_password
+    from amtterm.redir.connection import ConsoleConfig
+    from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
+    from amtterm.redir.messages import SolSettings
+    from amtterm.transport.tcp import TlsOptions, open_stream
+
+    entry = load_hosts(options.hosts_file).lookup(host)
+    plain = options.plain if options.plain is not None else entry.tls is False
+    port = options.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
+    user = options.user or entry.user or "admin"
+    password = options.password or os.environ.get(PASSWORD_ENV) or stored_password(entry)
+    if not password:
+        raise ConfigError(
+            f"No password for {user}@{entry.name}: set {PASSWORD_ENV}, or name a password_env or "
+            "password_command for it in the hosts file."
+        )
+    tls = None
+    if not plain:
+        tls = TlsOptions(
+            cafile=options.cafile or entry.cafile,
+            legacy=options.tls_legacy,
+            accept_new=options.accept_new,
+            ask=options.ask,
+            known_hosts=options.known_hosts,
+            pin=entry.tls_pin,
+        )
+    legacy = options.legacy_auth
+    config = ConsoleConfig(
+        user=user,
+        password=password,
+        auth_methods=(AuthType.PLAIN,) if legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP),
+        legacy_plain=legacy,
+        peer_timeout=options.peer_timeout,
+        sol_settings=SolSettings(max_tx_buffer=10000),
+    )
+    columns, rows = options.size or entry.screen or (80, 25)
+    stream = await open_stream(entry.address, port, tls=tls)
+    client = SolClient(stream, config, target=f"{entry.address}:{port}")
+    await client.start()
+    try:
+        return Console(
+            client,
+            columns=columns,
+            rows=rows,
+            encoding=options.encoding or entry.encoding or "auto",
+            key_mode=options.fkeys or entry.fkeys or "intel",
+            enter=options.enter,
+            recorder=options.recorder,
+            name=entry.name if entry.from_file else None,
+        )
+    except BaseException:
+        await client.close()
+        raise
+
+
+class Connecting:
+    """What :func:`connect` returns: await it for a Console, or use it with ``async with``."""
+
+    def __init__(self, host: str, options: ConnectOptions) -> None:
+        self._host = host
+        self._options = options
+        self._console: Console | None = None
+
+    def __await__(self) -> Generator[Any, None, Console]:
+        return open_console(self._host, self._options).__await__()
+
+    async def __aenter__(self) -> Console:
+        self._console = await open_console(self._host, self._options)
+        return self._console
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._console is not None:
+            await self._console.close()
+
+
+def connect(host: str, port: int | None = None, **options: Any) -> Connecting:
+    """Connect to a host's Serial-over-LAN console, as ``amtterm sol`` does.
+
+    ``host`` is a hosts-file name or an address; TLS on 16995 with digest auth and the
+    certificate pinned in known_hosts by default. The keyword options are the fields of
+    :class:`ConnectOptions` (``password``, ``plain``, ``accept_new``, ``size``, ``fkeys``...).
+
+        async with connect("127.0.0.1", 16994, plain=True, password=secret) as console:
+            await console.expect("Press F2")
+
+    Raises:
+        ConfigError: no password, a broken hosts file, an unknown option.
+        ConnectError, TlsError, AuthError, SessionBusy, ...: one sentence each, as ``amtterm sol``.
+    """
+    try:
+        settings = ConnectOptions(port=port, **options)
+    except TypeError as exc:
+        raise ConfigError(f"connect() got an unknown option: {exc}.") from None
+    return Connecting(host, settings)
