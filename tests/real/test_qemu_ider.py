@@ -99,7 +99,7 @@ def served_megabytes(progress: str) -> float:
     return float(figures[-1]) if figures else 0.0
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_ipxe_iso_served_over_ider_boots_to_the_ipxe_banner_on_sol(
     env: dict[str, str], qemu_sim: SimProcess
 ) -> None:
@@ -111,13 +111,14 @@ def test_ipxe_iso_served_over_ider_boots_to_the_ipxe_banner_on_sol(
                      env=run_env)  # fmt: skip
     ider = None
     try:
-        sol.expect(b"powered off", timeout=15)  # attached before the PC starts: nothing is missed
+        sol.expect(b"powered off", timeout=30)  # attached before the PC starts: nothing is missed
         ider = Ider(ider_argv(qemu_sim, "127.0.0.1", "--cd", str(IPXE_ISO), "--boot"), run_env)
-        sol.expect(b"SeaBIOS", timeout=30)
-        sol.expect(b"Booting from DVD/CD", timeout=30)
-        sol.expect(b"iPXE ISO boot image", timeout=30)  # ISOLINUX's menu title, from the image
-        sol.expect(b"Loading ipxe.krn... ok", timeout=30)
-        seen = sol.expect(b"Open Source Network Boot Firmware", timeout=30)
+        # Generous timeouts: QEMU emulates the CPU (TCG), several times slower on a loaded machine.
+        sol.expect(b"SeaBIOS", timeout=60)
+        sol.expect(b"Booting from DVD/CD", timeout=60)
+        sol.expect(b"iPXE ISO boot image", timeout=60)  # ISOLINUX's menu title, from the image
+        sol.expect(b"Loading ipxe.krn", timeout=60)
+        seen = sol.expect(b"Open Source Network Boot Firmware", timeout=90)
         assert re.search(rb"iPXE 1\.\d+\.\d+", seen), "no iPXE version line before the banner"
         progress = ider.drain()
         assert "boots into the IDE-R CD image with its text on SOL" in progress, progress
@@ -139,7 +140,7 @@ def installer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return installer_iso.build(tmp_path_factory.mktemp("iso") / "installer.iso")
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_installer_iso_over_ider_reaches_select_a_language_in_the_tui_and_enter_moves_on(
     env: dict[str, str], qemu_sim: SimProcess, installer: Path, tmp_path: Path
 ) -> None:
@@ -164,8 +165,8 @@ def test_installer_iso_over_ider_reaches_select_a_language_in_the_tui_and_enter_
         ider = Ider([*amtterm_argv(), "ider", "lab-pc", "--hosts-file", str(hosts), "--cd", str(installer),
                      "--boot"], run_env)  # fmt: skip
         tmux.wait_for("Booting from DVD/CD", timeout=60)
-        screen = tmux.wait_for("Select a language", timeout=200)
-        assert "Choose the language" in screen or "English" in screen, screen
+        tmux.wait_for("Select a language", timeout=240)
+        screen = tmux.wait_for("English", timeout=60)  # the dialog's list, drawn after its title
         assert "Traceback" not in screen
         progress = ider.drain()
         assert served_megabytes(progress) >= 40, progress  # the kernel and initrd came over IDE-R

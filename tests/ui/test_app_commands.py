@@ -78,6 +78,8 @@ async def test_unknown_certificate_is_asked_about_in_the_console(sim_state: Path
     async with running_app(sim_state, tmp_path, accept_new=False, trust=trust) as run:
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the question")
         assert run.link.status.state is SessionState.FAILED
+        # The dialog is pushed before it is drawn: wait for its text, not for the push alone.
+        await run.wait_for(lambda: "Trust this device's certificate?" in run.svg_text(), "the question drawn")
         question = run.svg_text()
         assert "Trust this device's certificate?" in question
         assert (run.sim.fingerprint or "")[:20] in question
