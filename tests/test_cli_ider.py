@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redir.eltorito import build_iso
+from tests.redir.eltorito import build_iso, floppy_image
 from tests.support.ptyproc import PtyProcess
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
 
@@ -146,6 +146,47 @@ def test_boot_serves_the_boot_image_and_the_console_shows_the_ider_boot(
         console.close()
         sim.stop()
     assert fingerprint(iso) == before
+
+
+def test_floppy_boot_reads_the_boot_sector_over_ider(env: dict[str, str], tmp_path: Path) -> None:
+    floppy = tmp_path / "boot.img"
+    floppy.write_bytes(floppy_image())
+    before = fingerprint(floppy)
+    sim = start_sim(env, wsman=True, tls=False)
+    assert sim.plain_port is not None
+    console = PtyProcess(
+        [*amtterm_argv(), "sol", "127.0.0.1", str(sim.plain_port), "-P"],
+        env=dict(env, AMT_PASSWORD=sim.password),
+    )
+    ider = None
+    try:
+        console.expect(b"BIOS Version", timeout=20)
+        mark = len(console.output)
+        ider = start_ider(env, sim, "--floppy", str(floppy), "--boot", "--stall-after", "60")
+        seen = wait_for_text(ider, "READ(10) LBA 0 x1", timeout=30)
+        assert "The machine boots into the IDE-R floppy image with its text on SOL now" in seen
+        console.expect(b"Booting from Floppy... (Intel(R) AMT IDE-R)", timeout=30, since=mark)
+        console.expect(b"Booting from IDE-R floppy: boot sector loaded over IDE-R", timeout=10, since=mark)
+        console.expect(b"Booting from Hard Disk", timeout=10, since=mark)
+    finally:
+        if ider is not None:
+            stop(ider)
+        console.send(b"\x1d")
+        console.close()
+        sim.stop()
+    assert fingerprint(floppy) == before
+
+
+def test_boot_without_consent_is_refused_before_any_ider_session(env: dict[str, str], iso: Path) -> None:
+    sim = start_sim(env, "--control-mode", "client", wsman=True, tls=False)
+    try:
+        result = run_ider(env, sim, "--cd", str(iso), "--boot")
+    finally:
+        sim.stop()
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr  # no "serving ..." line: nothing was started
+    assert "User consent is required" in result.stderr
+    assert "'amtterm consent 127.0.0.1 request'" in result.stderr  # the host as typed, not "HOST"
 
 
 def test_serving_without_boot_waits_for_a_reset_and_leaves_the_image_alone(

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError
+from amtterm.redir.ider import IderDrive
 from amtterm.sim.host import Host, IderMedia
 from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
@@ -204,6 +205,8 @@ class SimDevice:
             media.bootable = report.bootable
             media.boot_sectors = report.boot_sectors
             media.error = report.error
+            media.drive = "floppy" if report.drive is IderDrive.FLOPPY else "cd"
+            media.ready = True
             media.reports += 1
         self.log(
             f"IDE-R: BIOS read {report.volume_id or 'the drive'}: "
@@ -217,9 +220,12 @@ class SimDevice:
         if owner is None or owner.ider is None:
             return
         firmware = owner.ider
+        # The BIOS reads the drive it was told to boot from: the floppy for an ider-floppy boot.
+        boot = getattr(self.host, "boot_target", None)
+        firmware.host.drive = IderDrive.FLOPPY if boot == "ider-floppy" else IderDrive.CD
         media = self.ider_media
         if media is not None:
-            media.volume_id, media.bootable, media.error = "", False, None
+            media.volume_id, media.bootable, media.error, media.ready = "", False, None, False
 
         async def reset() -> None:
             with contextlib.suppress(ConnectionError, OSError, AmtError):

@@ -38,9 +38,13 @@ class IderMedia:
         boot_sectors: that image's sector count (512-byte units).
         error: why the redirected drive is not bootable, or None.
         reports: how many boot reads have finished (one per reset with IDE-R enabled).
+        ready: the BIOS's reads since the last reset have finished (the fields above are current).
+        drive: the drive those reads were from: ``cd`` or ``floppy``.
     """
 
     def __init__(self) -> None:
+        self.ready = False
+        self.drive = "cd"
         self.attached = False
         self.volume_id = ""
         self.bootable = False
@@ -50,6 +54,7 @@ class IderMedia:
 
     def forget(self) -> None:
         """The session ended: no medium any more."""
+        self.ready = False
         self.attached = False
         self.volume_id = ""
         self.bootable = False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from amtterm.redir.ider import IderDrive
 from amtterm.sim.ider_firmware import IderFirmware, IderReadError
 from amtterm.sim.nbd import NbdServer, NbdSourceError
 
@@ -64,7 +65,7 @@ class IderCdSource:
         """READ CAPACITY over IDE-R, waiting (bounded) for the BIOS's reads to finish first."""
         firmware = self._firmware()
         try:
-            blocks, block_size = await asyncio.wait_for(firmware.capacity(), READY_TIMEOUT)
+            blocks, block_size = await asyncio.wait_for(firmware.capacity(IderDrive.CD), READY_TIMEOUT)
         except IderReadError as exc:
             raise NbdSourceError(str(exc)) from exc
         except TimeoutError as exc:
@@ -97,7 +98,7 @@ class IderCdSource:
         try:
             while done < count:
                 step = min(READ_CHUNK_BLOCKS, count - done)
-                parts.append(await firmware.read(lba + done, step))
+                parts.append(await firmware.read(lba + done, step, IderDrive.CD))
                 self.commands += 1
                 done += step
         except IderReadError as exc:

@@ -88,13 +88,13 @@ class IderFirmware:
         await done
         return pending.result
 
-    async def read(self, lba: int, count: int) -> bytes:
+    async def read(self, lba: int, count: int, drive: IderDrive | None = None) -> bytes:
         """Read ``count`` blocks from ``lba`` of the redirected drive (after the boot script).
 
         Raises:
             IderReadError: the console answered with a check condition, or the session ended.
         """
-        result = await self.command(Command(read10(lba, count), self.host.drive))
+        result = await self.command(Command(read10(lba, count), drive or self.host.drive))
         if result is None:
             raise IderReadError(f"The IDE-R session ended before blocks {lba}+{count} were read.")
         if not result.ok:
@@ -104,13 +104,13 @@ class IderFirmware:
             )
         return result.data
 
-    async def capacity(self) -> tuple[int, int]:
+    async def capacity(self, drive: IderDrive | None = None) -> tuple[int, int]:
         """READ CAPACITY(10) of the redirected drive: (block count, block size).
 
         Raises:
             IderReadError: no medium, a check condition, or the session ended.
         """
-        result = await self.command(Command(READ_CAPACITY, self.host.drive))
+        result = await self.command(Command(READ_CAPACITY, drive or self.host.drive))
         if result is None:
             raise IderReadError("The IDE-R session ended before the drive's capacity was read.")
         if not result.ok or len(result.data) < 8:

@@ -88,8 +88,9 @@ class IderHost:
         script: Callable[[], Script] | None = None,
     ) -> None:
         self.conn = conn
+        #: The drive the BIOS boots from; the simulator may change it before a reset.
         self.drive = drive
-        self._make_script = script or (cd_boot_script if drive is IderDrive.CD else floppy_boot_script)
+        self._custom_script = script
         self.phase = "idle"
         self.enabled = False
         self.report: BootReport | None = None
@@ -117,7 +118,8 @@ class IderHost:
                 self._announce_reset()
         elif isinstance(event, ev.IderResetAcknowledged) and self.phase == "resetting":
             self.phase = "booting"
-            self._script = self._make_script()
+            default = cd_boot_script if self.drive is IderDrive.CD else floppy_boot_script
+            self._script = (self._custom_script or default)()
             self._advance(None)
         elif isinstance(event, ev.IderCommandCompleted):
             self._on_completed(event)

@@ -97,6 +97,10 @@ class BootSequence(ScriptStage):
         if device == "ider-floppy":
             yield "Booting from Floppy... (Intel(R) AMT IDE-R)\r\n"
             where = "IDE-R floppy"
+            media = getattr(self.ctx, "ider_media", None)
+            if isinstance(media, IderMedia) and media.attached:
+                yield from self._ider_floppy(media)
+                return
         elif device == "ider-cd":
             yield "Booting from CD-ROM... (Intel(R) AMT IDE-R)\r\n"
             where = "IDE-R CD-ROM"
@@ -111,11 +115,27 @@ class BootSequence(ScriptStage):
         yield f"{where}: No bootable medium found.\r\n\r\n"
         yield 0.5
 
-    def _ider_cd(self, media: IderMedia) -> Iterator[ScriptStep]:
+    def _ider_reads(self, media: IderMedia) -> Iterator[ScriptStep]:
+        """Wait (bounded) for the BIOS's reads over IDE-R since the reset."""
         waited = 0.0
-        while media.attached and not media.volume_id and media.error is None and waited < IDER_WAIT:
+        while media.attached and not media.ready and waited < IDER_WAIT:
             yield IDER_POLL
             waited += IDER_POLL
+
+    def _ider_floppy(self, media: IderMedia) -> Iterator[ScriptStep]:
+        yield from self._ider_reads(media)
+        if media.ready and media.drive == "floppy" and media.bootable:
+            yield "Booting from IDE-R floppy: boot sector loaded over IDE-R (512 bytes).\r\n"
+            yield 0.5
+            yield "This simulated PC cannot run the boot sector; trying the next device.\r\n\r\n"
+        elif media.error is not None:
+            yield f"IDE-R floppy: {media.error}\r\n\r\n"
+        else:
+            yield "IDE-R floppy: No bootable medium found.\r\n\r\n"
+        yield 0.5
+
+    def _ider_cd(self, media: IderMedia) -> Iterator[ScriptStep]:
+        yield from self._ider_reads(media)
         if media.bootable:
             yield f"Booting from IDE-R CD-ROM: {media.volume_id or '(no volume id)'}\r\n"
             yield f"El Torito boot image loaded over IDE-R ({media.boot_sectors} sectors).\r\n"
