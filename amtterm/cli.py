@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from amtterm import __version__
 from amtterm.cli_ider import add_ider_command
 from amtterm.cli_replay import add_replay_command
+from amtterm.cli_share import add_share_commands
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import _positive, add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
@@ -463,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_wsman_commands(sub, common)
     add_ider_command(sub, common)
     add_replay_command(sub, common)
+    add_share_commands(sub, common)
     return parser
 
 
