@@ -35,6 +35,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _write_quietly(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        _write_all(fd, data)
+
+
 class OwnerConsole:
     """The owner's side of a shared console on this terminal.
 
@@ -72,9 +77,13 @@ class OwnerConsole:
         self._ended: asyncio.Future[AmtError | None] | None = None
 
     def note(self, sentence: str) -> None:
-        """One line on the owner's stderr, between the console's bytes."""
-        with contextlib.suppress(OSError):
-            os.write(self.err_fd, f"\r\n[amtterm share: {sentence}]\r\n".encode())
+        """One line on the owner's stderr, between the console's bytes.
+
+        Written from a thread: a terminal that does not read (scroll lock, a stopped pager)
+        must not stop the event loop, and with it every viewer.
+        """
+        data = f"\r\n[amtterm share: {sentence}]\r\n".encode()
+        asyncio.get_running_loop().run_in_executor(None, _write_quietly, self.err_fd, data)
 
     def _status(self, status: SessionStatus) -> None:
         if status.state in (SessionState.RECONNECTING, SessionState.CONNECTING):

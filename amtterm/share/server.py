@@ -244,20 +244,18 @@ class ShareServer:
     # -- telling people -----------------------------------------------------------------------
 
     def status_line(self, viewer: ViewerSession) -> str:
-        """The last row of ``viewer``'s window: host, who types, who watches, their own role."""
+        """The last row of ``viewer``'s window: host, who types, who watches, their own role (or a note)."""
         names = ", ".join(v.name for v in self.viewers)
         if viewer.hub_name == self.hub.keyboard:
-            role = "you have the keyboard (Ctrl-] k gives it back)"
+            role = "you have the keyboard: Ctrl-] k gives it back"
         elif viewer.asked:
-            role = "asked for the keyboard"
+            role = "you asked for the keyboard"
         else:
-            role = "read-only (Ctrl-] k asks for the keyboard)"
+            role = "read-only: Ctrl-] k asks for the keyboard"
         state = self.hub.status
-        session = "" if state.state is SessionState.CONNECTED else f" | {state.state.value}"
-        note = f" | {viewer.note}" if viewer.note else ""
+        session = "" if state.state is SessionState.CONNECTED else f" ({state.state.value})"
         return (
-            f" amtterm share: {self.title}{session} | keyboard: {self.holder} | watching: {names}"
-            f" | {role}{note} "
+            f" {self.title}{session} | keyboard: {self.holder} | watching: {names} | {viewer.note or role} "
         )
 
     def refresh(self) -> None:

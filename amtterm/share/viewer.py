@@ -143,7 +143,7 @@ class ViewerSession(asyncssh.SSHServerSession[bytes]):
             elif action == "help":
                 self.show_note(VIEWER_HELP)
             elif action == "refused":
-                self.show_note("read-only: your keys do not reach the console")
+                self.show_note("read-only: your keys were not sent")
 
     def eof_received(self) -> bool:
         """The viewer closed their input: end the session."""
