@@ -275,9 +275,9 @@ async def run_attach(args: argparse.Namespace) -> int:
     from amtterm.share.client import ShareAddress, ShareClient
 
     _quiet_asyncssh(args.debug)
+    address = ShareAddress.parse(args.url)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ConfigError("amtterm attach needs a terminal; without one, use 'ssh -p PORT HOST'.")
-    address = ShareAddress.parse(args.url)
     client = await ShareClient.connect(
         address,
         identities=args.identity,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,7 @@ class ShareClient:
             conn = await asyncssh.connect(
                 address.host,
                 address.port,
-                username=address.user or None,
+                username=address.user or getpass.getuser(),
                 client_factory=lambda: _Client(check),
                 known_hosts=lambda *_: ([], [], []),
                 client_keys=[str(p) for p in identities] if identities else (),

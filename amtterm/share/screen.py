@@ -142,24 +142,44 @@ class ShareScreen:
         width = self.columns - start if width is None else width
         key = (y, start, width)
         cached = self._rows.get(key)
-        if cached is not None:
-            return cached
-        line = self.screen.buffer[y]
-        out: list[str] = []
-        last: str | None = None
-        for x in range(start, start + width):
-            char = line[x]
-            if char.data == "":  # the right half of a wide character
-                continue
-            attrs = sgr(char)
-            if attrs != last:
-                out.append(attrs)
-                last = attrs
-            out.append(char.data if char.data.isprintable() else " ")
-        out.append(RESET)
-        text = "".join(out)
-        self._rows[key] = text
-        return text
+        if cached is None:
+            cached = self._rows[key] = render_row(self.screen, y, start, width)
+        return cached
+
+    def seed(self, other: Any) -> None:
+        """Start from what another pyte screen shows (sharing a console that already runs).
+
+        Args:
+            other: a ``pyte.Screen`` (e.g. the TUI's), of any size: what fits is copied.
+        """
+        columns, rows = min(int(other.columns), self.columns), min(int(other.lines), self.rows)
+        parts = [CLEAR]
+        for y in range(rows):
+            parts.append(f"\x1b[{y + 1};1H{render_row(other, y, 0, columns)}")
+        cursor = other.cursor
+        parts.append(f"\x1b[{min(cursor.y, rows - 1) + 1};{min(cursor.x, columns - 1) + 1}H")
+        self.stream.feed("".join(parts))
+        self._rows.clear()
+        self.screen.dirty.clear()
+        self.version += 1
+
+
+def render_row(screen: Any, y: int, start: int, width: int) -> str:
+    """Row ``y`` of a pyte screen, ``width`` cells from ``start``, as text with SGR sequences."""
+    line = screen.buffer[y]
+    out: list[str] = []
+    last: str | None = None
+    for x in range(start, start + width):
+        char = line[x]
+        if char.data == "":  # the right half of a wide character
+            continue
+        attrs = sgr(char)
+        if attrs != last:
+            out.append(attrs)
+            last = attrs
+        out.append(char.data if char.data.isprintable() else " ")
+    out.append(RESET)
+    return "".join(out)
 
 
 class Canvas:

@@ -3,7 +3,7 @@
     sharing = Sharing(say=app.notify, changed=screen.update_status)
     sentence = await sharing.toggle(link)       # start sharing (or stop, when shared already)
     sentence = sharing.hand(link)               # keyboard to the viewer who asked, or back
-    sharing.summary(link)                       # "shared on 127.0.0.1:40123: 2 watching ..."
+    sharing.summary(link)                       # "shared on 127.0.0.1:40123, 2 watching ..."
     await sharing.close()
 
 No Textual here either: the console screen calls these and shows the sentences. The server is
@@ -18,6 +18,7 @@ import getpass
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from amtterm.errors import AmtError
 from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
@@ -58,8 +59,13 @@ class Sharing:
         """The share of ``link``, if it is shared."""
         return self.servers.get(link.name)
 
-    async def toggle(self, link: HostLink) -> str:
+    async def toggle(self, link: HostLink, shown: Any = None) -> str:
         """Share ``link`` (or stop sharing it); returns the sentence for the owner.
+
+        Args:
+            link: the host.
+            shown: the pyte screen the console shows for it now, so that the first viewer does
+                not wait for the remote to draw again.
 
         Raises:
             AmtError: the keys or the address are unusable (one sentence).
@@ -82,6 +88,8 @@ class Sharing:
             authorized=authorized,
             screen=ShareScreen(*profile.screen, encoding=profile.encoding),
         )
+        if shown is not None:
+            server.screen.seed(shown)
         host, port = await server.start(*self.listen)
         server.listeners.append(self.say)
         server.changed.append(self.changed)
@@ -117,7 +125,7 @@ class Sharing:
         host, port = server.address
         count = len(server.viewers)
         keyboard = "" if link.hub.keyboard == TUI else f", keyboard: {server.holder}"
-        return f"shared on {host}:{port}: {count} watching{keyboard}"
+        return f"shared on {host}:{port}, {count} watching{keyboard}"
 
     def holder(self, link: HostLink) -> str | None:
         """Who has the keyboard when it is not the owner, else None."""

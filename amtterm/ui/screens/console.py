@@ -221,7 +221,7 @@ class ConsoleScreen(Screen[None]):
     def update_status(self, note: str = "") -> None:
         """Repaint the status line for the host on screen."""
         shared = self.sharing.summary(self.link)
-        self.query_one(StatusLine).show(self.link, self.view(), "  ".join(filter(None, (shared, note))))
+        self.query_one(StatusLine).show(self.link, self.view(), note, shared=shared)
 
     def poll_power(self) -> None:
         """Ask every host with WS-Man for its power state (the list and the Power pane show it)."""
@@ -540,7 +540,7 @@ class ConsoleScreen(Screen[None]):
     async def action_share(self) -> None:
         """Share the host on screen over SSH (or stop sharing it)."""
         try:
-            sentence = await self.sharing.toggle(self.link)
+            sentence = await self.sharing.toggle(self.link, self.view().emulator.screen)
         except AmtError as exc:
             self.app.notify(str(exc), severity="error", timeout=10)
             return
