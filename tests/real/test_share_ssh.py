@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ptyproc import PtyProcess
 from tests.support.sharing import Share, Viewer, authorize, make_key, start_share
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
 
@@ -184,3 +185,32 @@ def test_host_key_is_the_same_across_restarts(env: dict[str, str], sim: SimProce
             share.owner.close()
     assert fingerprints[0] == fingerprints[1]
     assert (tmp_path / "state" / "share" / "ssh_host_ed25519_key").exists()
+
+
+def test_amtterm_attach_asks_about_the_host_key_once(
+    env: dict[str, str], sim: SimProcess, tmp_path: Path
+) -> None:
+    erin = make_key(tmp_path, "erin")
+    share = start_share(env, sim, authorize(tmp_path, erin))
+    try:
+        argv = [*amtterm_argv(), "attach", f"ssh://127.0.0.1:{share.port}", "-i", str(erin)]
+        first = PtyProcess(argv, env=env, cols=100, rows=32)
+        try:
+            first.expect(share.fingerprint.encode(), timeout=20)  # asked, with the printed fingerprint
+            first.send(b"y\r")
+            first.expect(b"watching: erin", timeout=20)
+            first.send(b"\x1dq")
+            assert first.wait(10) == 0
+        finally:
+            first.close()
+        again = PtyProcess(argv, env=env, cols=100, rows=32)
+        try:
+            again.expect(b"watching: erin", timeout=20)
+            assert b"Trust it?" not in again.output
+            again.send(b"\x1dq")
+            assert again.wait(10) == 0
+        finally:
+            again.close()
+        assert share.stop() == 0
+    finally:
+        share.owner.close()
