@@ -30,6 +30,7 @@ from amtterm.cli_expect import add_expect_command
 from amtterm.cli_ider import add_ider_command
 from amtterm.cli_jump import add_jump_options, jump_hops, jump_route
 from amtterm.cli_replay import add_replay_command
+from amtterm.cli_share import add_share_commands
 from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
 from amtterm.cli_wsman import _positive, add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
@@ -473,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ider_command(sub, common)
     add_replay_command(sub, common)
     add_expect_command(sub, common)
+    add_share_commands(sub, common)
     return parser
 
 

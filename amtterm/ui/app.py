@@ -170,6 +170,8 @@ class AmtApp(App[int], inherit_bindings=False):
         if self._links_closed:
             return
         self._links_closed = True
+        if self.console_screen is not None:
+            await self.console_screen.sharing.close()
         await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
 
     async def action_quit(self) -> None:

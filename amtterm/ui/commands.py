@@ -48,6 +48,8 @@ COMMANDS: Final[tuple[Command, ...]] = (
     Command(("b",), "send_break", "Send a serial Break"),
     Command(("B", "shift+b"), "reset_to_bios", "Reset into BIOS setup with SOL (asks first)"),
     Command(("t",), "cycle_theme", "Next theme", "theme"),
+    Command(("S", "shift+s"), "share", "Share this console over SSH, read-only (again: stop)"),
+    Command(("K", "shift+k"), "hand_keyboard", "Keyboard to the viewer who asked for it, or back"),
 )
 #: Digits jump to the n-th host.
 HOST_DIGITS: Final = tuple(str(n) for n in range(1, 10))

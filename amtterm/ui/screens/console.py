@@ -27,11 +27,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select, Static
 
+from amtterm.errors import AmtError
 from amtterm.session.console import SessionStatus
 from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command
 from amtterm.ui.hostlink import HostLink
 from amtterm.ui.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.ui.screens.help import HelpScreen
+from amtterm.ui.share import Sharing
 from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
 from amtterm.ui.widgets.hostlist import HostList
 from amtterm.ui.widgets.keybar import KeyBar
@@ -99,6 +101,9 @@ class ConsoleScreen(Screen[None]):
         self._hosts_choice: bool | None = None
         #: The keyboard was moved to the side column on purpose (prefix f): it stays there.
         self._side_keyboard = False
+        #: Shares of hosts over SSH (prefix S), and whether the owner was told whose keyboard it is.
+        self.sharing = Sharing(self._share_note, self._share_changed)
+        self._told_keyboard = False
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -215,7 +220,8 @@ class ConsoleScreen(Screen[None]):
 
     def update_status(self, note: str = "") -> None:
         """Repaint the status line for the host on screen."""
-        self.query_one(StatusLine).show(self.link, self.view(), note)
+        shared = self.sharing.summary(self.link)
+        self.query_one(StatusLine).show(self.link, self.view(), note, shared=shared)
 
     def poll_power(self) -> None:
         """Ask every host with WS-Man for its power state (the list and the Power pane show it)."""
@@ -247,9 +253,18 @@ class ConsoleScreen(Screen[None]):
         return self.links[int((view.id or "console-0").rsplit("-", 1)[1])]
 
     def on_terminal_view_send(self, message: TerminalView.Send) -> None:
-        """A key for the remote."""
+        """A key for the remote (not while a viewer of the shared console holds the keyboard)."""
         self.query_one(PrefixFooter).waiting(False)
-        self._link_of(message.terminal).send_key(message.data)
+        link = self._link_of(message.terminal)
+        holder = self.sharing.holder(link)
+        if holder is not None:
+            if not self._told_keyboard:
+                self._told_keyboard = True
+                shown = describe_key(self.prefix)
+                self.app.notify(f"The keyboard is with {holder}: {shown} K takes it back.")
+            return
+        self._told_keyboard = False
+        link.send_key(message.data)
 
     def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
         """The prefix key: the footer waits for the command key."""
@@ -521,6 +536,28 @@ class ConsoleScreen(Screen[None]):
         cycle = getattr(self.app, "cycle_theme", None)
         if cycle is not None:
             cycle()
+
+    async def action_share(self) -> None:
+        """Share the host on screen over SSH (or stop sharing it)."""
+        try:
+            sentence = await self.sharing.toggle(self.link, self.view().emulator.screen)
+        except AmtError as exc:
+            self.app.notify(str(exc), severity="error", timeout=10)
+            return
+        self.app.notify(sentence, timeout=30)
+
+    def action_hand_keyboard(self) -> None:
+        """The keyboard to the viewer who asked for it, or back."""
+        self.app.notify(self.sharing.hand(self.link), timeout=6)
+        self.update_status()
+
+    def _share_note(self, sentence: str) -> None:
+        if self.is_attached:
+            self.app.notify(sentence, timeout=6)
+
+    def _share_changed(self) -> None:
+        if self.is_attached:
+            self.call_later(self.update_status)
 
     def apply_palette(self, palette: TerminalPalette) -> None:
         """Recolour every console (theme change)."""

@@ -40,13 +40,15 @@ class StatusLine(Static):
     }
     """
 
-    def show(self, link: HostLink, view: TerminalView, note: str = "") -> None:
-        """Repaint for ``link`` shown in ``view``."""
+    def show(self, link: HostLink, view: TerminalView, note: str = "", *, shared: str = "") -> None:
+        """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first."""
         status = link.status
         state = status.state if link.started else SessionState.IDLE
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{link.name} ", "bold")
         text.append(f"{state.value}", f"bold {session_state_style(state)}")
+        if shared:
+            text.append(f"  [{shared}]", "bold magenta")
         sentence = status.message if link.started else "Not connected yet."
         text.append(f"  {sentence}")
         if link.dropped:

@@ -1,0 +1,296 @@
+"""``amtterm share HOST`` and ``amtterm attach ssh://HOST:PORT``: one console, several people.
+
+    amtterm share pc42                          the console here, shared on 127.0.0.1 (a free port)
+    amtterm share pc42 --listen 0.0.0.0:2222    ... on every address, port 2222
+    ssh -p 2222 buildhost                       a colleague watches (read-only until given the keyboard)
+    amtterm attach ssh://buildhost:2222         ... or watches in amtterm's own console
+
+The owner holds the one SOL session AMT allows; viewers attach over SSH with a key from the
+authorized-keys file. The owner's password is asked before sharing starts and goes nowhere
+else. Wiring (amtterm.cli): ``add_share_commands(sub, common)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from amtterm.errors import AmtError, ConfigError
+
+#: The owner's name on the hub (viewers are ``ssh:NAME``, so no viewer can be it).
+OWNER = "owner"
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``ADDR:PORT``, ``[v6]:PORT``, ``PORT`` or ``ADDR`` (port 0) for --listen (argparse type)."""
+    host, port_text = "127.0.0.1", "0"
+    if text.startswith("["):
+        inside, _, rest = text[1:].partition("]")
+        host, port_text = inside, rest.lstrip(":") or "0"
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        host = host or "127.0.0.1"
+    elif text.isdigit():
+        port_text = text
+    else:
+        host = text
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not ADDR:PORT: {text!r} (e.g. 127.0.0.1:2222)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {port}")
+    return host, port
+
+
+def add_share_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register ``share`` and ``attach``."""
+    from amtterm.cli import ENTER_CHOICES, _add_connection_options
+
+    share = sub.add_parser(
+        "share",
+        parents=[common],
+        help="show a console here and share it over SSH (read-only viewers, hand-off of the keyboard)",
+        description="Open the Serial-over-LAN console of HOST on this terminal, as 'amtterm sol' does, and "
+        "let colleagues watch it with plain 'ssh -p PORT ADDR' (or 'amtterm attach'). Viewers are "
+        "read-only until you give them the keyboard. After Enter: ~? lists your escapes, ~w who is "
+        "watching, ~g gives the keyboard to whoever asked, ~t takes it back, ~. quits.",
+    )
+    share.add_argument("host", help="a name from the hosts file, or an AMT host name or address")
+    share.add_argument("port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)")
+    _add_connection_options(share)
+    share.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
+    share.add_argument(
+        "--listen",
+        type=listen_address,
+        default=("127.0.0.1", 0),
+        metavar="ADDR:PORT",
+        help="where viewers connect (default 127.0.0.1:0, loopback on a free port; the port is printed)",
+    )
+    share.add_argument(
+        "--authorized-keys",
+        type=Path,
+        metavar="FILE",
+        help="public keys allowed to watch, OpenSSH format; the comment names the viewer "
+        "(default: share_authorized_keys in the config directory)",
+    )
+    share.add_argument(
+        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
+    )
+    share.add_argument(
+        "--enter", choices=sorted(ENTER_CHOICES), default="cr", help="what Enter sends (default cr)"
+    )
+    share.add_argument(
+        "--charset", choices=["raw", "cp437"], help="how this terminal shows the console (as amtterm sol)"
+    )
+    share.add_argument(
+        "--encoding",
+        choices=["auto", "cp437", "utf-8"],
+        help="how viewers' screens read the console's bytes (default: the hosts file's, else auto)",
+    )
+    share.add_argument(
+        "--screen",
+        type=_screen,
+        help="remote screen size viewers see: 80x25 (default, or the hosts file's), 80x24 or 100x30",
+    )
+    share.set_defaults(func=run_share)
+
+    attach = sub.add_parser(
+        "attach",
+        parents=[common],
+        help="watch a console someone shares (amtterm share), in amtterm's console",
+        description="Attach to a console shared with 'amtterm share' (or the console's Ctrl-] S) and show "
+        "it in the terminal widget. Read-only until its owner gives you the keyboard: Ctrl-] k asks for "
+        "it (and gives it back), Ctrl-] q leaves.",
+    )
+    attach.add_argument("url", metavar="ssh://[USER@]HOST:PORT", help="where the console is shared")
+    attach.add_argument(
+        "-i",
+        "--identity",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="private key (default: ssh's own)",
+    )
+    attach.add_argument(
+        "--known-hosts",
+        type=Path,
+        metavar="FILE",
+        help="host keys of shares seen before (default: share_known_hosts in the config directory)",
+    )
+    attach.add_argument(
+        "--accept-new", action="store_true", help="remember an unknown share's host key without asking"
+    )
+    from amtterm.cli_tui import _prefix
+
+    attach.add_argument(
+        "--prefix", type=_prefix, default="ctrl+right_square_bracket", metavar="KEY", help="the command key"
+    )
+    attach.add_argument(
+        "--fkeys",
+        choices=("intel", "alternate", "vt100+", "xterm"),
+        default="intel",
+        help="F-key convention of the remote's BIOS (default intel: ESC [ O P ...)",
+    )
+    attach.set_defaults(func=run_attach)
+
+
+def _screen(text: str) -> tuple[int, int]:
+    from amtterm.cli import _size
+
+    return _size(text)
+
+
+def _quiet_asyncssh(debug: bool) -> None:
+    # asyncssh logs every connection and failed log-on; on the owner's console that is noise.
+    logger = logging.getLogger("asyncssh")
+    if not debug:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+async def run_share(args: argparse.Namespace) -> int:
+    """``amtterm share HOST``: the console here, and an SSH server for viewers.
+
+    Raises:
+        AmtError: the console could not be opened, the address is in use, the keys are unusable.
+    """
+    from amtterm.cli import (
+        CONSOLE_SOL_SETTINGS,
+        PASSWORD_ENV,
+        ask_on_terminal,
+        read_password,
+        terminal_available,
+    )
+    from amtterm.config import load_hosts, stored_password
+    from amtterm.redir.connection import ConsoleConfig
+    from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
+    from amtterm.session.console import ConsoleHub, ConsoleSession
+    from amtterm.session.sol import SolClient
+    from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
+    from amtterm.share.owner import OwnerConsole
+    from amtterm.share.screen import ShareScreen
+    from amtterm.share.server import ShareServer
+    from amtterm.transport.tcp import TlsOptions, open_stream
+
+    _quiet_asyncssh(args.debug)
+    entry = load_hosts(args.hosts_file).lookup(args.host)
+    # Keys first: a missing file is said before anyone types a password.
+    authorized = AuthorizedKeys.load(args.authorized_keys or default_authorized_keys())
+    host_key = load_host_key()
+    user = args.user or entry.user or "admin"
+    plain = bool(args.plain) or entry.tls is False
+    port = args.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
+    stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
+    password = stored or read_password(args, user, entry.name)
+    tls = None
+    if not plain:
+        tls = TlsOptions(
+            cafile=args.cafile or entry.cafile,
+            legacy=args.tls_legacy,
+            accept_new=args.accept_new,
+            ask=ask_on_terminal if terminal_available() else None,
+            pin=entry.tls_pin,
+        )
+    methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
+    config = ConsoleConfig(
+        user=user,
+        password=password,
+        auth_methods=methods,
+        legacy_plain=args.legacy,
+        sol_settings=CONSOLE_SOL_SETTINGS,
+    )
+    host = entry.address
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    async def open_client() -> SolClient:
+        stream = await open_stream(host, port, tls=tls)
+        client = SolClient(stream, config, target=target)
+        await client.start()
+        return client
+
+    first: list[SolClient] = [await open_client()]  # a wrong password or a busy session ends here
+
+    async def reopen() -> SolClient:
+        return first.pop() if first else await open_client()
+
+    hub = ConsoleHub()
+    hub.grant_keyboard(OWNER)
+    columns, rows = args.screen or entry.screen or (80, 25)
+    encoding = args.encoding or entry.encoding or "auto"
+    server = ShareServer(
+        hub,
+        owner=OWNER,
+        owner_name=f"{getpass.getuser()} (owner)",
+        title=entry.name,
+        host_key=host_key,
+        authorized=authorized,
+        screen=ShareScreen(columns, rows, encoding=encoding),
+    )
+    session = ConsoleSession(reopen, hub, target=target)
+    try:
+        listen_host, listen_port = await server.start(*args.listen)
+    except AmtError:
+        await first[0].close()
+        raise
+    task = asyncio.create_task(session.run())
+    shown = f"[{listen_host}]" if ":" in listen_host else listen_host
+    print(
+        f"amtterm share: sharing {entry.name} on {shown}:{listen_port} (ssh -p {listen_port} {listen_host}), "
+        f"host key {fingerprint(host_key)}, {len(authorized)} authorized key"
+        f"{'s' if len(authorized) != 1 else ''}; after Enter, ~? lists your escapes.\r",
+        file=sys.stderr,
+        flush=True,
+    )
+    charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
+    console = OwnerConsole(hub, server, owner=OWNER, enter=args.enter, charset=charset)
+    try:
+        error = await console.run()
+    finally:
+        await server.close()
+        await session.stop()
+        try:
+            await asyncio.wait_for(task, 5)
+        except (TimeoutError, AmtError):
+            task.cancel()
+    if error is not None:
+        raise error
+    return 0
+
+
+async def run_attach(args: argparse.Namespace) -> int:
+    """``amtterm attach ssh://HOST:PORT``: a shared console in amtterm's terminal widget.
+
+    Raises:
+        AmtError: a bad address, the share refused the key, an unknown or changed host key.
+    """
+    from amtterm.cli import ask_on_terminal, terminal_available
+    from amtterm.share.client import ShareAddress, ShareClient
+
+    _quiet_asyncssh(args.debug)
+    address = ShareAddress.parse(args.url)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError("amtterm attach needs a terminal; without one, use 'ssh -p PORT HOST'.")
+    client = await ShareClient.connect(
+        address,
+        identities=args.identity,
+        known_hosts=args.known_hosts,
+        accept_new=args.accept_new,
+        ask=ask_on_terminal if terminal_available() else None,
+    )
+    from amtterm.ui.attach import AttachApp
+
+    app = AttachApp(client, prefix=args.prefix, key_mode=args.fkeys)
+    app.show_tracebacks = args.debug
+    try:
+        await app.run_async()
+    finally:
+        await client.close()
+    return app.return_code or 0
