@@ -21,7 +21,7 @@ from amtterm.session.ider import IderServer
 from amtterm.session.ider_job import IderRequest
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.ui.screens.confirm import ConfirmScreen
-from amtterm.ui.screens.image_picker import ImagePickerScreen
+from amtterm.ui.screens.image_picker import ImagePickerScreen, complete_path
 from amtterm.ui.widgets.ider_pane import IderPane
 from tests.redir.eltorito import build_iso
 from tests.ui.appsim import Running, running_app
@@ -216,3 +216,21 @@ async def test_a_wrong_password_is_one_sentence_in_the_pane(
         sentence = "Wrong user name or password for 'admin'"
         await run.wait_for(lambda: sentence in pane_text(run), "the sentence", timeout=20)
         assert "Traceback" not in run.svg_text()
+
+
+def test_path_completion_offers_directories_and_images_only(tmp_path: Path) -> None:
+    (tmp_path / "isos").mkdir()
+    (tmp_path / "install.iso").write_bytes(b"")
+    (tmp_path / "install.txt").write_text("")
+    (tmp_path / ".hidden.iso").write_bytes(b"")
+    (tmp_path / "FLOPPY.IMA").write_bytes(b"")
+    base = f"{tmp_path}/"
+    assert complete_path(base + "ins") == base + "install.iso"
+    assert complete_path(base + "is") == base + "isos/"
+    assert complete_path(base + "i") == base + "isos/"  # directories first
+    assert complete_path(base + "FL") == base + "FLOPPY.IMA"
+    assert complete_path(base + ".h") == base + ".hidden.iso"  # hidden only once a dot is typed
+    assert complete_path(base + "install.t") is None
+    assert complete_path(base + "install.iso") is None  # already complete
+    assert complete_path(f"{tmp_path}/nowhere/x") is None
+    assert complete_path("") is None
