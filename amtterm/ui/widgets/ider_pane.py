@@ -83,6 +83,9 @@ def phase_line(job: IderJob) -> Text:
     line = Text()
     line.append("● ", PHASE_STYLE.get(phase, "bold"))
     line.append(words.get(phase, phase), PHASE_STYLE.get(phase, "bold"))
+    names = " + ".join(path.name for path in (job.request.cd, job.request.floppy) if path is not None)
+    if names and phase in ("connecting", "serving", "stalled"):
+        line.append(f" {names}")
     if progress is not None and progress.last_command and phase in ("serving", "stalled"):
         line.append(f"\nlast: {progress.last_command}", "dim")
     return line
