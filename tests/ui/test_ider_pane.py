@@ -160,14 +160,17 @@ async def test_the_picker_lists_images_and_sets_the_field(sim_state: Path, tmp_p
     [
         (bytes(5000), "is 5000 bytes, not a whole number of 2048-byte sectors, so it is not an ISO."),
         (None, "does not exist; check the path."),
+        ("dir", "is a directory, not an ISO image; give the image file."),
     ],
-    ids=["wrong-size", "missing"],
+    ids=["wrong-size", "missing", "directory"],
 )
 async def test_a_bad_image_is_one_sentence_in_the_pane(
-    sim_state: Path, tmp_path: Path, content: bytes | None, expected: str
+    sim_state: Path, tmp_path: Path, content: bytes | str | None, expected: str
 ) -> None:
     image = tmp_path / "bad.iso"
-    if content is not None:
+    if content == "dir":
+        image.mkdir()
+    elif isinstance(content, bytes):
         image.write_bytes(content)
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
