@@ -113,7 +113,8 @@ async def test_boot_from_it_shows_the_boot_on_the_console_and_the_progress_in_th
         assert field.value == str(iso)  # type: ignore[attr-defined]
         await press_button(run, "#ider-boot")
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
-        assert "Boot sim from" in run.svg_text()
+        # The dialog is pushed before it is drawn: wait for its text, not for the push alone.
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
         await run.pilot.press("y")
         # The console, a separate SOL session, shows the PC booting from the redirected CD.
         await run.wait_text("Booting from IDE-R CD-ROM: PANE_TEST", timeout=30)
@@ -146,6 +147,7 @@ async def test_the_picker_lists_images_and_sets_the_field(sim_state: Path, tmp_p
         await fill(run, "#ider-cd", str(iso.parent) + "/")
         await press_button(run, "#ider-browse-cd")
         await run.wait_for(lambda: isinstance(run.app.screen, ImagePickerScreen), "the picker")
+        await run.wait_for(lambda: "install.iso" in run.svg_text(), "the tree to list the directory")
         shown = run.svg_text()
         assert "install.iso" in shown and "notes.txt" not in shown
         await run.pilot.press("down", "enter")  # the tree's root, then its only image
