@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from amtterm.errors import AmtError, SessionTimeout, TlsPinMismatch
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
-from amtterm.session.ider_job import BootStep, IderJob, IderRequest
+from amtterm.session.ider_job import BootStep, CheckStep, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress
 from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
@@ -336,6 +336,7 @@ class HostLink:
         self,
         request: IderRequest,
         *,
+        check: CheckStep | None = None,
         boot: BootStep | None = None,
         on_progress: Callable[[IderProgress], None] | None = None,
         on_message: Callable[[str], None] | None = None,
@@ -357,6 +358,7 @@ class HostLink:
             config=profile.console,
             name=profile.name,
             via=profile.via,
+            check=check,
             boot=boot,
             on_progress=on_progress,
             on_message=on_message,

@@ -239,3 +239,19 @@ def test_path_completion_offers_directories_and_images_only(tmp_path: Path) -> N
     assert complete_path(base + "install.iso") is None  # already complete
     assert complete_path(f"{tmp_path}/nowhere/x") is None
     assert complete_path("") is None
+
+
+async def test_a_boot_that_needs_consent_is_refused_before_anything_is_served(
+    sim_state: Path, tmp_path: Path, iso: Path
+) -> None:
+    async with running_app(sim_state, tmp_path, control_mode="client") as run:
+        await run.wait_text("DemoTech BIOS Version")
+        await fill(run, "#ider-cd", str(iso))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
+        await run.pilot.press("y")
+        await run.wait_for(lambda: "consent" in pane_text(run).lower(), "the consent sentence")
+        job = run.link.ider
+        assert job is not None and job.state == "failed"
+        assert run.sim.hosts[0].device.ider_owner is None  # no IDE-R session was opened
+        assert "Traceback" not in run.svg_text()

@@ -305,22 +305,35 @@ class IderPane(Pane):
         """Start the host's IDE-R job in a worker; its sentences come to this pane."""
         service = link.service
 
+        async def check_step(device: str) -> None:
+            assert service is not None
+            await service.check_boot(device, sol=True, then="reset")  # consent, redirection: before serving
+
         async def boot_step(device: str) -> str:
             assert service is not None
             if not link.running:
                 link.start()  # SOL attached before the reset, so the boot is seen from POST on
+            link.mark(f"{device} boot with SOL and reset requested")
             result = await service.boot(device, sol=True, then="reset")
             return result.message
 
         def said(text: str) -> None:
             self._report(link, text, error=False, notify=False)
 
-        job = link.ider_job(request, boot=boot_step if request.boot else None, on_message=said)
+        booting = request.boot and service is not None
+        job = link.ider_job(
+            request,
+            check=check_step if booting else None,
+            boot=boot_step if booting else None,
+            on_message=said,
+        )
 
         async def work() -> str | None:
+            link.mark(f"IDE-R: serving {request.served}")
             try:
                 await job.run()
             finally:
+                link.mark(f"IDE-R: {job.state}")
                 self.show_link()
             if job.state == "ended":
                 return f"The IDE-R session with {link.name} ended."
