@@ -152,15 +152,15 @@ async def ider_command(args: argparse.Namespace) -> int:
     from amtterm.cli_jump import jump_route
     from amtterm.cli_wsman import Passwords, _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
-    from amtterm.redir.constants import IderStartTiming, SessionType
-    from amtterm.session.ider import IderServer, open_images
+    from amtterm.session.ider_job import IderJob, IderRequest
     from amtterm.transport.tcp import TlsOptions
     from amtterm.wsman import boot
 
+    request = IderRequest(
+        cd=args.cd, floppy=args.floppy, timing=args.timing, boot=args.boot, stall_after=args.stall_after
+    )
     # Check the images before asking for anything: one sentence, nothing opened for writing.
-    for image in open_images(args.cd, args.floppy):
-        if image is not None:
-            image.close()
+    request.check()
     if args.stall_after <= 0:
         raise ConfigError("--stall-after must be a positive number of seconds.")
 
@@ -176,40 +176,38 @@ async def ider_command(args: argparse.Namespace) -> int:
             ask=cli.ask_on_terminal if cli.terminal_available() else None,
             pin=target.tls_pin,
         )
-    config = ConsoleConfig(
-        user=target.user,
-        password=password,
-        session_type=SessionType.IDER,
-        ider_timing=IderStartTiming.IMMEDIATELY if args.timing == "now" else IderStartTiming.ON_RESET,
-    )
     printer = ProgressPrinter(sys.stderr)
-    device = "ider-cd" if args.cd is not None else "ider-floppy"
     async with contextlib.AsyncExitStack() as stack:
         wsman = None
         if args.boot:
-            # Consent and the redirection switches first: refused, nothing was started.
             wsman = await stack.enter_async_context(connect(args, target, passwords))
+
+        async def check_step(device: str) -> None:
+            assert wsman is not None
             await boot.check_boot(wsman.client, device, sol=True, then="reset")
-        server = await IderServer.open(
+
+        async def boot_step(device: str) -> str:
+            assert wsman is not None
+            result = await boot.boot_override(wsman.client, device, sol=True, then="reset")
+            return f"{wsman.label}: {result.message}"
+
+        job = IderJob(
+            request,
             target.address,
             target.redir_port,
             tls=tls,
-            config=config,
-            cd=args.cd,
-            floppy=args.floppy,
-            on_progress=printer.update,
-            stall_after=args.stall_after,
+            config=ConsoleConfig(user=target.user, password=password),
+            name=target.name,
             via=jump_route(args, target.jump, ask=cli.ask_on_terminal if cli.terminal_available() else None),
+            check=check_step if wsman is not None else None,
+            boot=boot_step if wsman is not None else None,
+            on_progress=printer.update,
+            on_message=printer.message,
+            hint="; stop with Ctrl-C",
         )
         try:
-            served = " and ".join(str(path) for path in (args.cd, args.floppy) if path is not None)
-            printer.message(f"serving {served} to {target.name} over IDE-R; stop with Ctrl-C.")
-            if wsman is not None:
-                result = await boot.boot_override(wsman.client, device, sol=True, then="reset")
-                printer.message(f"{wsman.label}: {result.message}")
-            await server.wait_closed()
+            await job.run()
         finally:
-            await server.close()
             printer.finish()
     return 0
 

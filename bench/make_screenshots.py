@@ -10,7 +10,8 @@ Writes SVG (Textual's own screenshots) and, when ``rsvg-convert`` is installed (
 * ``power``       the Power pane asking before a reset;
 * ``light``       the light theme on the setup screen;
 * ``bios-blue``   the classic BIOS-blue theme;
-* ``help``        the command help behind the prefix key.
+* ``help``        the command help behind the prefix key;
+* ``ider``        the IDE-R pane serving an ISO while the console shows the PC booting from it.
 
 Nothing leaves the machine: loopback ports only, a temporary certificate pin file.
 """
@@ -29,11 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from textual.widgets import Input  # noqa: E402
+
 from amtterm.cli_tui import Display, demo_links  # noqa: E402
 from amtterm.sim.app import SimOptions, start_sim  # noqa: E402
 from amtterm.ui.app import AmtApp  # noqa: E402
 from amtterm.ui.screens.confirm import ConfirmScreen  # noqa: E402
 from amtterm.ui.screens.console import ConsoleScreen  # noqa: E402
+from amtterm.ui.widgets.ider_pane import IderPane  # noqa: E402
+from tests.redir.eltorito import build_iso  # noqa: E402
+
+#: Blocks of the screenshot's ISO, and how many of them the simulated OS has read when shot.
+ISO_BLOCKS, ISO_READ = 2400, 1100
 
 
 async def wait_until(pilot: object, check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -100,6 +108,26 @@ async def make(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.press("ctrl+right_square_bracket", "h")
                 await pilot.pause(0.2)
                 await save("help")
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+                iso = Path(scratch) / "isos" / "debian-12-amd64-netinst.iso"
+                iso.parent.mkdir()
+                iso.write_bytes(build_iso(volume_id="Debian 12 amd64 n", total_blocks=ISO_BLOCKS))
+                pane = screen.query_one(IderPane)
+                field = pane.query_one("#ider-cd", Input)
+                field.value = str(iso)
+                field.cursor_position = len(field.value)
+                pane.start(boot=True)
+                await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the boot question")
+                await pilot.press("y")
+                await wait_until(pilot, lambda: shows("Booting from IDE-R CD-ROM"), "the IDE-R boot", 30.0)
+                owner = sim.hosts[0].device.ider_owner
+                assert owner is not None and owner.ider is not None
+                await owner.ider.read(0, ISO_READ)  # as an installer reads its packages
+                pane.scroll_visible(animate=False)
+                await pilot.pause(0.6)
+                await save("ider")
                 await app.close_links()
         finally:
             await sim.close()

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from amtterm.errors import AmtError, SessionTimeout, TlsPinMismatch
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
+from amtterm.session.ider_job import BootStep, CheckStep, IderJob, IderRequest
+from amtterm.session.ider_progress import IderProgress
 from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
 from amtterm.transport import tls as tlsmod
@@ -168,6 +170,8 @@ class HostLink:
         self._record_sub: Subscription | None = None
         self._recorded_power: bool | None = None
         self._recorded_connected = False
+        #: The IDE-R job of this host (the IDE-R pane's), kept while the user switches hosts.
+        self.ider: IderJob | None = None
 
     # -- state ------------------------------------------------------------------------------
 
@@ -328,10 +332,45 @@ class HostLink:
             if was_running and not self.closed:
                 self.start()
 
+    def ider_job(
+        self,
+        request: IderRequest,
+        *,
+        check: CheckStep | None = None,
+        boot: BootStep | None = None,
+        on_progress: Callable[[IderProgress], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> IderJob:
+        """A new IDE-R job for this host (its second redirection session, beside SOL).
+
+        It reaches the device as the console does: same address, port, credentials and TLS
+        trust (a ``tls_pin`` from the hosts file included).
+        """
+        profile = self.profile
+        tls = profile.tls
+        if tls is not None and profile.tls_pin is not None:
+            tls = dataclasses.replace(tls, pin=profile.tls_pin)
+        self.ider = IderJob(
+            request,
+            profile.address,
+            profile.redir_port,
+            tls=tls,
+            config=profile.console,
+            name=profile.name,
+            via=profile.via,
+            check=check,
+            boot=boot,
+            on_progress=on_progress,
+            on_message=on_message,
+        )
+        return self.ider
+
     async def close(self) -> None:
         """Stop everything for good (app exit)."""
         if self.closed:
             return
+        if self.ider is not None:
+            await self.ider.stop()
         await self.stop()
         self.closed = True
         if self._writer is not None:

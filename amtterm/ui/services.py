@@ -163,6 +163,10 @@ class DeviceService:
         """Set the one-time boot override (``bios``, ``pxe``, ... ``clear``), then power on/reset."""
         return await self._call(lambda client: wsboot.boot_override(client, target, sol=sol, then=then))
 
+    async def check_boot(self, target: str, *, sol: bool = False, then: str | None = None) -> None:
+        """Raise (ServiceError) what :meth:`boot` would refuse (consent, redirection); changes nothing."""
+        await self._call(lambda client: wsboot.check_boot(client, target, sol=sol, then=then))
+
     async def info(self) -> DeviceInfo:
         """AMT version, control mode, names, power and redirection state."""
         info = await self._call(ops.device_info)

@@ -1,4 +1,4 @@
-"""The side panes: Power, Boot, Info and IDE-R, for the host the console shows.
+"""The side panes: Power, Boot, Info (and IDE-R, in ider_pane.py), for the host the console shows.
 
 Each pane is bound to one :class:`~amtterm.ui.hostlink.HostLink` at a time (:meth:`Pane.bind`,
 called on every host switch). WS-Man requests run in Textual workers through the host's
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from rich.table import Table
@@ -25,7 +24,9 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 from amtterm.session.console import SessionState
 from amtterm.ui.hostlink import HostLink
 from amtterm.ui.screens.confirm import ConfirmScreen
-from amtterm.ui.services import NEEDS_SOL_CLOSED, ServiceError, describe_error
+from amtterm.ui.services import NEEDS_SOL_CLOSED, ServiceError
+from amtterm.ui.widgets.ider_pane import IderPane
+from amtterm.ui.widgets.pane import Pane
 from amtterm.wsman.results import ConsentStatus, DeviceInfo
 
 #: (label, target) of the boot pane's choices, in the order shown.
@@ -62,74 +63,6 @@ def power_word(link: HostLink) -> str:
     if sol is None:
         return "?"
     return "on" if sol else "off"
-
-
-class Pane(Vertical):
-    """A titled box in the side column, bound to the host on show."""
-
-    DEFAULT_CSS = """
-    Pane {
-        height: auto;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
-        padding: 0 1;
-        margin-bottom: 1;
-    }
-    Pane .buttons { height: auto; }
-    Pane .buttons Button { margin: 0 1 0 0; min-width: 0; }
-    Pane .message { color: $text-muted; height: auto; }
-    Pane .message.error { color: $error; }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.link: HostLink | None = None
-
-    def bind(self, link: HostLink | None) -> None:
-        """Show ``link``'s host from now on."""
-        self.link = link
-        self.show_link()
-
-    def show_link(self) -> None:
-        """Repaint from what is known locally (no request)."""
-
-    def say(self, text: str, *, error: bool = False) -> None:
-        """Put one sentence in the pane's message line."""
-        for message in self.query(".message").results(Static):
-            message.update(text)
-            message.set_class(error, "error")
-
-    def run_request(
-        self,
-        work: Callable[[], Awaitable[str | None]],
-        *,
-        group: str,
-        exclusive: bool = False,
-        notify: bool = True,
-    ) -> None:
-        """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane."""
-        link = self.link
-
-        async def guarded() -> None:
-            try:
-                sentence = await work()
-            except ServiceError as exc:
-                self._report(link, str(exc), error=True, notify=notify)
-            except Exception as exc:  # never a traceback in the console
-                self._report(link, describe_error(exc), error=True, notify=notify)
-            else:
-                if sentence:
-                    self._report(link, sentence, error=False, notify=notify)
-
-        self.run_worker(guarded(), group=group, exclusive=exclusive, exit_on_error=False)
-
-    def _report(self, link: HostLink | None, sentence: str, *, error: bool, notify: bool) -> None:
-        if link is self.link:
-            self.say(sentence, error=error)
-        if notify and self.is_attached:
-            name = f"{link.name}: " if link is not None else ""
-            self.app.notify(name + sentence, severity="error" if error else "information", timeout=8)
 
 
 class PowerPane(Pane):
@@ -524,20 +457,6 @@ def _consent_text(consent: ConsentStatus) -> str:
     if consent.required == "none":
         return "not required"
     return f"required ({consent.required}), {'given' if consent.granted else consent.state}"
-
-
-class IderPane(Pane):
-    """A placeholder: IDE-R comes with a later release."""
-
-    BORDER_TITLE = "IDE-R"
-
-    def compose(self) -> ComposeResult:
-        """What the pane will do."""
-        yield Static(
-            "Booting this machine from an ISO or floppy image over the network (IDE-R) comes in a "
-            "later release; this pane will then show MB/s, ETA and stalls.",
-            classes="note",
-        )
 
 
 class SidePanes(VerticalScroll):

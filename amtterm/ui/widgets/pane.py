@@ -1,0 +1,84 @@
+"""Pane: the titled box of the side column, bound to one host at a time.
+
+Each pane is bound to one :class:`~amtterm.ui.hostlink.HostLink` at a time (:meth:`Pane.bind`,
+called on every host switch). Requests run in Textual workers (:meth:`Pane.run_request`); a
+failure is one sentence in the pane's message line and a notification, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from amtterm.ui.hostlink import HostLink
+from amtterm.ui.services import ServiceError, describe_error
+
+
+class Pane(Vertical):
+    """A titled box in the side column, bound to the host on show."""
+
+    DEFAULT_CSS = """
+    Pane {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    Pane .buttons { height: auto; }
+    Pane .buttons Button { margin: 0 1 0 0; min-width: 0; }
+    Pane .message { color: $text-muted; height: auto; }
+    Pane .message.error { color: $error; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.link: HostLink | None = None
+
+    def bind(self, link: HostLink | None) -> None:
+        """Show ``link``'s host from now on."""
+        self.link = link
+        self.show_link()
+
+    def show_link(self) -> None:
+        """Repaint from what is known locally (no request)."""
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Put one sentence in the pane's message line."""
+        for message in self.query(".message").results(Static):
+            message.update(text)
+            message.set_class(error, "error")
+
+    def run_request(
+        self,
+        work: Callable[[], Awaitable[str | None]],
+        *,
+        group: str,
+        exclusive: bool = False,
+        notify: bool = True,
+    ) -> None:
+        """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane."""
+        link = self.link
+
+        async def guarded() -> None:
+            try:
+                sentence = await work()
+            except ServiceError as exc:
+                self._report(link, str(exc), error=True, notify=notify)
+            except Exception as exc:  # never a traceback in the console
+                self._report(link, describe_error(exc), error=True, notify=notify)
+            else:
+                if sentence:
+                    self._report(link, sentence, error=False, notify=notify)
+
+        self.run_worker(guarded(), group=group, exclusive=exclusive, exit_on_error=False)
+
+    def _report(self, link: HostLink | None, sentence: str, *, error: bool, notify: bool) -> None:
+        if link is self.link:
+            self.say(sentence, error=error)
+        if notify and self.is_attached:
+            name = f"{link.name}: " if link is not None else ""
+            self.app.notify(name + sentence, severity="error" if error else "information", timeout=8)
