@@ -255,3 +255,16 @@ async def test_a_boot_that_needs_consent_is_refused_before_anything_is_served(
         assert job is not None and job.state == "failed"
         assert run.sim.hosts[0].device.ider_owner is None  # no IDE-R session was opened
         assert "Traceback" not in run.svg_text()
+
+
+async def test_prefix_i_puts_the_keyboard_in_the_cd_field(sim_state: Path, tmp_path: Path, iso: Path) -> None:
+    """Keyboard only, as over SSH at 3 a.m.: Ctrl-] i, type the path, and the keys land in the field."""
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("Press F2 for Setup")
+        await run.command("i")
+        field = pane_of(run).query_one("#ider-cd", Input)
+        await run.wait_for(lambda: field.has_focus, "the CD field to have the keyboard")
+        await run.pilot.press(*str(iso))
+        await run.pilot.pause()
+        assert field.value == str(iso)
+        assert "/" not in run.view.text()  # nothing typed went to the remote console

@@ -413,15 +413,19 @@ class ConsoleScreen(Screen[None]):
             panes.bind(self.link)
         self.view().focus()
 
-    def action_focus_panes(self) -> None:
-        """Move the keyboard to the side panes."""
+    def action_focus_panes(self, selector: str | None = None) -> None:
+        """Move the keyboard to the side panes (to ``selector``'s widget, else the first control)."""
         panes = self.query_one(SidePanes)
         if not panes.display:
             self._panes_choice = True
             self._fit()
         panes.bind(self.link)
         self._side_keyboard = True
-        panes.focus_first()
+        panes.focus_first(selector)
+
+    def action_focus_ider(self) -> None:
+        """The keyboard to the IDE-R pane's CD image field: one step to "serve this ISO"."""
+        self.action_focus_panes("#ider-cd")
 
     def action_toggle_hosts(self) -> None:
         """Show or hide the host list; shown, it takes the keyboard."""

@@ -484,9 +484,9 @@ class SidePanes(VerticalScroll):
         for pane in self.query(Pane).results():
             pane.show_link()
 
-    def focus_first(self) -> None:
-        """Put the keyboard on the first enabled control of the panes."""
-        for widget in self.query("Button, Select, Checkbox, Input").results():
+    def focus_first(self, selector: str | None = None) -> None:
+        """Put the keyboard on the first enabled control of the panes (matching ``selector``)."""
+        for widget in self.query(selector or "Button, Select, Checkbox, Input").results():
             if widget.focusable:
                 widget.focus()
                 return
