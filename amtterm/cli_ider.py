@@ -51,8 +51,11 @@ class ProgressPrinter:
         state = "STALLED" if progress.stalled else progress.phase
         eta = f", ETA {progress.eta_seconds:.0f} s" if progress.eta_seconds is not None else ""
         stalled = ""
-        if progress.stalled and progress.since_last_command is not None:
-            stalled = f", nothing asked for {progress.since_last_command:.0f} s"
+        if progress.stalled:
+            waited = progress.quiet_for or 0.0
+            stalled = f", {progress.pending_bytes / 1e6:.3f} MB of a read not taken for {waited:.0f} s"
+        elif progress.idle and progress.since_last_command is not None:
+            stalled = f", the PC has asked for nothing for {progress.since_last_command:.0f} s"
         return (
             f"IDE-R [{state}] {progress.bytes_served / 1e6:.3f} MB served, {progress.mb_per_s:.2f} MB/s, "
             f"{progress.sectors_served} sectors{eta}{stalled} - {progress.last_command or 'no command yet'}"
@@ -141,7 +144,8 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "--stall-after",
         type=float,
         default=10.0,
-        help="say 'stalled' after this many seconds without a request from the host (default 10)",
+        help="after this many quiet seconds say 'idle' (the host asks for nothing) or 'stalled' (a read "
+        "in flight is not taken) (default 10)",
     )
     ider.set_defaults(func=ider_command, timing="on-reset")
 

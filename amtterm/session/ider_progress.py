@@ -56,7 +56,9 @@ class IderProgress:
 
     Attributes:
         phase: "starting", "waiting" (drives enabled, the host has asked for nothing yet),
-            "serving", "stalled" (serving, but nothing asked for ``stall_after`` s), "ended".
+            "serving", "idle" (the host has asked for nothing for ``stall_after`` s: normal once
+            its boot loader has what it needs), "stalled" (a read is in flight but no byte of it
+            went out for ``stall_after`` s: the network or the device is not taking data), "ended".
         commands: commands answered.
         bytes_served: data bytes sent to the host (all commands).
         sectors_served: blocks sent by READ commands.
@@ -66,6 +68,8 @@ class IderProgress:
         eta_seconds: time to send them at the current rate, or None.
         since_last_command: seconds since the host's last command, or None before the first.
         stalled: see phase.
+        idle: see phase.
+        quiet_for: seconds since the last command or byte either way, or None before the first.
         last_command: e.g. ``READ(10) LBA 16 x1``.
         errors: commands answered with a check condition.
         coverage: share of the CD image's blocks read at least once (0 to 1).
@@ -84,6 +88,8 @@ class IderProgress:
     last_command: str
     errors: int
     coverage: float
+    idle: bool = False
+    quiet_for: float | None = None
 
     def line(self) -> str:
         """One terminal line."""
@@ -106,6 +112,7 @@ class ProgressMeter:
         self._phase = "starting"
         self._enabled_at: float | None = None
         self._last_command_at: float | None = None
+        self._last_progress_at: float | None = None  # a command, or bytes of one, went either way
         self._last_command = ""
         self._commands = 0
         self._errors = 0
@@ -123,7 +130,7 @@ class ProgressMeter:
 
     def command(self, command: ev.IderCommand) -> None:
         """The host asked for something."""
-        self._last_command_at = self.clock()
+        self._last_command_at = self._last_progress_at = self.clock()
         self._last_command = describe_command(command.cdb)
         self._phase = "serving"
 
@@ -131,11 +138,13 @@ class ProgressMeter:
         """``count`` bytes of a streamed read went out."""
         self.pending = max(0, self.pending - count)
         self._bytes += count
-        self._recent.append((self.clock(), count))
+        self._last_progress_at = self.clock()
+        self._recent.append((self._last_progress_at, count))
 
     def served(self, served: ServedCommand, *, streamed: bool = False) -> None:
         """A command was finished; a ``streamed`` read's bytes were already counted by :meth:`sent`."""
         self._commands += 1
+        self._last_progress_at = self.clock()
         if not served.ok:
             self._errors += 1
         if not streamed and served.data_bytes:
@@ -173,10 +182,13 @@ class ProgressMeter:
             span = min(RATE_WINDOW, max(now - self._enabled_at, 0.001))
         rate = sum(count for _, count in self._recent) / span
         since = None if self._last_command_at is None else now - self._last_command_at
-        stalled = self._phase == "serving" and since is not None and since >= self.stall_after
+        quiet = None if self._last_progress_at is None else now - self._last_progress_at
+        serving = self._phase == "serving" and quiet is not None and quiet >= self.stall_after
+        stalled = serving and self.pending > 0
+        idle = serving and not self.pending
         eta = self.pending / rate if self.pending and rate > 0 else None
         return IderProgress(
-            phase="stalled" if stalled else self._phase,
+            phase="stalled" if stalled else "idle" if idle else self._phase,
             commands=self._commands,
             bytes_served=self._bytes,
             sectors_served=self._sectors,
@@ -186,6 +198,8 @@ class ProgressMeter:
             eta_seconds=eta,
             since_last_command=since,
             stalled=stalled,
+            idle=idle,
+            quiet_for=quiet,
             last_command=self._last_command,
             errors=self._errors,
             coverage=self._seen_count / self._cd_blocks if self._cd_blocks else 0.0,

@@ -103,7 +103,7 @@ async def test_serves_the_whole_boot_image_and_counts_it(device: Device, tmp_pat
     assert hashlib.sha256(iso.read_bytes()).hexdigest() == before
 
 
-async def test_waiting_for_the_reset_then_stalled(device: Device, tmp_path: Path) -> None:
+async def test_waiting_for_the_reset_then_idle_once_the_bios_has_read_it(device: Device, tmp_path: Path) -> None:
     iso = tmp_path / "boot.iso"
     iso.write_bytes(build_iso())
     server = await IderServer.open(
@@ -116,10 +116,11 @@ async def test_waiting_for_the_reset_then_stalled(device: Device, tmp_path: Path
         await device.firmwares[0].host_reset()
         await asyncio.wait_for(device.boots, 10)
         await asyncio.sleep(0.4)
-        stalled = server.progress()
-        since = stalled.since_last_command
-        assert stalled.phase == "stalled" and stalled.stalled and since is not None and since >= 0.3
-        assert "STALLED" in stalled.line()
+        # The BIOS has what it needs and asks for nothing more: idle, not a stall (nothing is stuck).
+        idle = server.progress()
+        since = idle.since_last_command
+        assert idle.phase == "idle" and idle.idle and not idle.stalled and since is not None and since >= 0.3
+        assert "[idle]" in idle.line()
     finally:
         await server.close()
 
@@ -191,8 +192,21 @@ def test_progress_meter_with_a_fake_clock() -> None:
     assert (snap.bytes_served, snap.sectors_served, snap.commands, snap.coverage) == (8192, 4, 1, 0.4)
     now[0] = 107.0
     snap = meter.snapshot()
-    assert snap.stalled and snap.mb_per_s == 0 and snap.elapsed == 7.0
-    assert snap.line() == "[STALLED] 4 sectors, 0.0 MB, 0.00 MB/s - READ(10) LBA 2 x4"
+    # Everything asked for went out, and the host asks for nothing more: idle, not stalled
+    # (a boot loader that has its kernel reads nothing further).
+    assert snap.idle and not snap.stalled and snap.phase == "idle"
+    assert snap.mb_per_s == 0 and snap.elapsed == 7.0
+    assert snap.line() == "[idle] 4 sectors, 0.0 MB, 0.00 MB/s - READ(10) LBA 2 x4"
+    # A read in flight whose bytes stop going out is a stall.
+    meter.command(ev.IderCommand(read10(6, 2), 0xB0, False, 0, 3))
+    meter.pending = 4096
+    meter.sent(1024)
+    now[0] = 111.0
+    assert not meter.snapshot().stalled  # 4 s quiet, under stall_after
+    now[0] = 113.0
+    snap = meter.snapshot()
+    assert snap.stalled and not snap.idle and snap.quiet_for == 6.0 and snap.pending_bytes == 3072
+    assert snap.line().startswith("[STALLED] ")
 
 
 @pytest.mark.parametrize(

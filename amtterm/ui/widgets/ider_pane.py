@@ -41,6 +41,7 @@ PHASE_STYLE = {
     "waiting": "bold cyan",
     "serving": "bold green",
     "stalled": "bold red",
+    "idle": "bold cyan",
     "ended": "dim",
     "stopped": "dim",
     "failed": "bold red",
@@ -76,6 +77,7 @@ def phase_line(job: IderJob) -> Text:
         "waiting": "waiting: the PC has not asked for anything yet",
         "serving": "serving",
         "stalled": "STALLED",
+        "idle": "idle",
         "ended": "session ended",
         "stopped": "stopped",
         "failed": "failed",
@@ -84,9 +86,9 @@ def phase_line(job: IderJob) -> Text:
     line.append("● ", PHASE_STYLE.get(phase, "bold"))
     line.append(words.get(phase, phase), PHASE_STYLE.get(phase, "bold"))
     names = " + ".join(path.name for path in (job.request.cd, job.request.floppy) if path is not None)
-    if names and phase in ("connecting", "serving", "stalled"):
+    if names and phase in ("connecting", "serving", "stalled", "idle"):
         line.append(f" {names}")
-    if progress is not None and progress.last_command and phase in ("serving", "stalled"):
+    if progress is not None and progress.last_command and phase in ("serving", "stalled", "idle"):
         line.append(f"\nlast: {progress.last_command}", "dim")
     return line
 
@@ -195,10 +197,15 @@ class IderPane(Pane):
             return
         bar.update(total=100, progress=round(progress.coverage * 100, 1))
         lines.update("\n".join(figures(progress, job.image_bytes)))
-        if progress.stalled and progress.since_last_command is not None:
+        if progress.stalled:
             stall.update(
-                f"⚠ The PC has asked for nothing for {progress.since_last_command:.0f} s: it may be "
-                "rebooting, hung, or booting from another device."
+                f"⚠ {progress.pending_bytes / 1e6:.2f} MB of a read have not gone out for "
+                f"{progress.quiet_for or 0:.0f} s: the network or the AMT device is not taking data."
+            )
+        elif progress.idle and progress.since_last_command is not None:
+            stall.update(
+                f"The PC has asked for nothing for {progress.since_last_command:.0f} s: normal once its "
+                "boot loader has what it needs; else it is rebooting, hung or booting elsewhere."
             )
         else:
             stall.update("")
