@@ -31,7 +31,15 @@ from amtterm.cli_ider import add_ider_command
 from amtterm.cli_jump import add_jump_options, jump_hops, jump_route
 from amtterm.cli_replay import add_replay_command
 from amtterm.cli_share import add_share_commands
-from amtterm.cli_tui import add_demo_arguments, add_tui_arguments, run_demo_tui, run_tui, tui_argv
+from amtterm.cli_tui import (
+    add_demo_arguments,
+    add_tui_arguments,
+    first_word,
+    run_demo_tui,
+    run_tui,
+    tui_argv,
+    value_options,
+)
 from amtterm.cli_wsman import _positive, add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
@@ -499,9 +507,12 @@ def _parse(
 
     Plain argparse stops filling positionals at the first option, so ``power pc42 -P on`` would
     leave ``on`` over; the sub-command's own ``parse_intermixed_args`` takes them in any order.
-    Sub-commands it cannot handle (nested sub-commands) are parsed the usual way.
+    Sub-commands it cannot handle (nested sub-commands) are parsed the usual way. Options before
+    the command word are read with the ``tui`` parser's (as :func:`tui_argv` does), so that the
+    value of one (``amtterm -J bastion tui pc42``) is not taken for the command.
     """
-    index = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    tui = commands.get("tui")
+    index = first_word(words, value_options(tui) if tui is not None else ())
     if index is None or words[index] not in commands or any(w in ("-h", "--help") for w in words[:index]):
         return parser.parse_args(words)
     command = words[index]

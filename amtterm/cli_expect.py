@@ -2,6 +2,7 @@
 
     amtterm expect pc42 --wait "Press F2" --send F2 --wait "Save & Exit" --screen
     amtterm expect pc42 --script enter-setup.txt --timeout 60
+    amtterm expect pc42 -J admin@bastion --wait "Press F2"     # through SSH jump hosts, as sol -J
 
 The steps run in the order given on the command line:
 
@@ -194,10 +195,12 @@ def _print_screen(console: Any) -> None:
 async def run_expect(args: argparse.Namespace) -> int:
     """``amtterm expect``: connect, run the steps, print the screen if asked."""
     from amtterm import cli
+    from amtterm.cli_jump import jump_hops
     from amtterm.config import load_hosts, stored_password
     from amtterm.expect import ConnectOptions, open_console
 
     steps = plan(args)
+    jump_hops(args.jump)  # a malformed --jump is its own sentence, before anything connects
     entry = load_hosts(args.hosts_file).lookup(args.host)
     user = args.user or entry.user or "admin"
     given = args.password or os.environ.get(cli.PASSWORD_ENV)
@@ -219,6 +222,8 @@ async def run_expect(args: argparse.Namespace) -> int:
         fkeys=args.fkeys,
         enter=args.enter,
         recorder=recorder,
+        jump=args.jump,
+        ssh_config=args.ssh_config,
     )
     try:
         console = await open_console(args.host, options)

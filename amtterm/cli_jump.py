@@ -12,7 +12,6 @@ config (``~/.ssh/config``, or ``--ssh-config FILE`` like ``ssh -F``) and the SSH
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,12 +38,15 @@ def add_jump_options(parser: Any) -> None:
     )
 
 
-def jump_hops(cli: Sequence[str] | None, from_file: Sequence[str] = ()) -> tuple[JumpHost, ...]:
+def jump_hops(
+    cli: Sequence[str] | None, from_file: Sequence[str] = (), *, name: str = "--jump"
+) -> tuple[JumpHost, ...]:
     """The hops to use: ``--jump`` when given, else the hosts file's ``jump``.
 
     Args:
         cli: the ``--jump`` values (None when the option was not given).
         from_file: the host's ``jump`` in the hosts file (already checked there).
+        name: what the user wrote ``cli`` as, for the sentence (``jump=`` from Python).
 
     Raises:
         ConfigError: a ``--jump`` value is malformed.
@@ -52,11 +54,11 @@ def jump_hops(cli: Sequence[str] | None, from_file: Sequence[str] = ()) -> tuple
     try:
         return parse_jumps(cli if cli else from_file)
     except ValueError as exc:
-        raise ConfigError(f"--jump: {exc}.") from None
+        raise ConfigError(f"{name}: {exc}.") from None
 
 
 def jump_route(
-    args: argparse.Namespace,
+    args: object,
     hops: Sequence[JumpHost],
     *,
     ask: Callable[[str], bool] | None,
@@ -65,7 +67,8 @@ def jump_route(
     """The route for ``hops`` with the command's ssh config, or None when there are no hops.
 
     Args:
-        args: the parsed options (``--ssh-config``).
+        args: the parsed options, or anything else with an ``ssh_config`` attribute
+            (:class:`amtterm.expect.ConnectOptions`); None or missing = ``~/.ssh/config``.
         hops: from :func:`jump_hops` (or a resolved target's ``jump``).
         ask: asks about an unknown jump-host key (``StrictHostKeyChecking ask``); None = refuse it.
         timeout: seconds for each SSH step.
@@ -73,6 +76,5 @@ def jump_route(
     if not hops:
         return None
     config = getattr(args, "ssh_config", None)
-    return JumpRoute(
-        tuple(hops), config=config.expanduser() if config is not None else None, ask=ask, timeout=timeout
-    )
+    path = Path(config).expanduser() if config is not None else None
+    return JumpRoute(tuple(hops), config=path, ask=ask, timeout=timeout)

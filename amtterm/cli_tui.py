@@ -11,7 +11,8 @@ Passwords are found before the screen opens (``-p``, the hosts file's reference,
 
 Wiring (amtterm.cli): ``add_tui_arguments(tui_parser)`` + ``set_defaults(func=run_tui)``,
 ``add_demo_arguments(demo_parser)`` + ``set_defaults(func=run_demo_tui)``, and
-``argv = tui_argv(argv, commands)`` before parsing, so that ``amtterm HOST`` means ``amtterm tui HOST``.
+``argv = tui_argv(argv, commands)`` before parsing (``commands``: the sub-parsers by name), so that
+``amtterm HOST`` means ``amtterm tui HOST``, with options before HOST too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,15 +146,54 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     add_recording_arguments(parser)
 
 
-def tui_argv(argv: Sequence[str], commands: Collection[str]) -> list[str]:
+def value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The option strings of ``parser`` that take a value (``-J``, ``--hosts-file``), from its actions."""
+    return frozenset(
+        option for action in parser._actions if action.nargs != 0 for option in action.option_strings
+    )
+
+
+def first_word(words: Sequence[str], takes_value: Collection[str]) -> int | None:
+    """The index of the first word that is neither an option nor the value of one, or None.
+
+    Args:
+        words: command-line words.
+        takes_value: the option strings whose value is the next word (see :func:`value_options`);
+            ``--opt=value`` and ``-Jvalue`` carry theirs inside, and in ``-PJ host`` the last
+            letter's option takes the next word.
+    """
+    skip = False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+        elif not word.startswith("-") or word == "-":
+            return index
+        elif word.startswith("--"):
+            skip = "=" not in word and word in takes_value
+        else:  # -J, -Jvalue, -PJ (flags, then one that takes the next word)
+            for at in range(1, len(word)):
+                if f"-{word[at]}" in takes_value:
+                    skip = at == len(word) - 1
+                    break
+    return None
+
+
+def tui_argv(
+    argv: Sequence[str], commands: Mapping[str, argparse.ArgumentParser] | Collection[str]
+) -> list[str]:
     """``amtterm HOST ...`` is ``amtterm tui HOST ...``: insert ``tui`` when the first word is no command.
+
+    Options may stand before HOST (``amtterm -J bastion pc42``): the values of the ``tui``
+    parser's options that take one are skipped, so ``bastion`` is not taken for the host.
 
     Args:
         argv: the arguments after the program name.
-        commands: the sub-command names.
+        commands: the sub-commands by name (the ``tui`` one tells which options take a value);
+            a plain collection of names skips no values.
     """
     words = list(argv)
-    first = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    tui = commands.get("tui") if isinstance(commands, Mapping) else None
+    first = first_word(words, value_options(tui) if tui is not None else ())
     if first is None or words[first] in commands:
         return words
     # Options before HOST (amtterm --debug pc42) stay in front of "tui".

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,10 @@ class ConnectOptions:
         fkeys: the F-key convention.
         enter: what Enter sends.
         recorder: records the session (see :class:`Console`).
+        jump: SSH jump hosts, ``[user@]host[:port]``, outermost first (as ``--jump``); they replace
+            the hosts file's ``jump``, and ``["none"]`` switches it off. None: the hosts file's.
+        ssh_config: the OpenSSH client config for the jump hosts (``ssh -F``; default
+            ``~/.ssh/config``). An unknown jump-host key is asked about through ``ask``.
     """
 
     port: int | None = None
@@ -59,10 +63,13 @@ class ConnectOptions:
     fkeys: str | None = None
     enter: Enter = "cr"
     recorder: Recorder | None = None
+    jump: Sequence[str] | None = None
+    ssh_config: Path | None = None
 
 
 async def open_console(host: str, options: ConnectOptions) -> Console:
     """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
+    from amtterm.cli_jump import jump_hops, jump_route
     from amtterm.config import load_hosts, stored_password
     from amtterm.redir.connection import ConsoleConfig
     from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
@@ -70,6 +77,8 @@ async def open_console(host: str, options: ConnectOptions) -> Console:
     from amtterm.transport.tcp import TlsOptions, open_stream
 
     entry = load_hosts(options.hosts_file).lookup(host)
+    jump = [options.jump] if isinstance(options.jump, str) else options.jump  # jump="bastion" too
+    hops = jump_hops(jump, entry.jump, name="jump")
     plain = options.plain if options.plain is not None else entry.tls is False
     port = options.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
     user = options.user or entry.user or "admin"
@@ -99,7 +108,8 @@ async def open_console(host: str, options: ConnectOptions) -> Console:
         sol_settings=SolSettings(max_tx_buffer=10000),
     )
     columns, rows = options.size or entry.screen or (80, 25)
-    stream = await open_stream(entry.address, port, tls=tls)
+    route = jump_route(options, hops, ask=options.ask)
+    stream = await open_stream(entry.address, port, tls=tls, via=route)
     client = SolClient(stream, config, target=f"{entry.address}:{port}")
     await client.start()
     try:
@@ -145,14 +155,19 @@ def connect(host: str, port: int | None = None, **options: Any) -> Connecting:
 
     ``host`` is a hosts-file name or an address; TLS on 16995 with digest auth and the
     certificate pinned in known_hosts by default. The keyword options are the fields of
-    :class:`ConnectOptions` (``password``, ``plain``, ``accept_new``, ``size``, ``fkeys``...).
+    :class:`ConnectOptions` (``password``, ``plain``, ``accept_new``, ``size``, ``fkeys``,
+    ``jump``, ``ssh_config``...).
 
         async with connect("127.0.0.1", 16994, plain=True, password=secret) as console:
             await console.expect("Press F2")
 
+        async with connect("pc42", jump=["admin@bastion.example.net"]) as console:  # as sol -J
+            ...
+
     Raises:
         ConfigError: no password, a broken hosts file, an unknown option.
-        ConnectError, TlsError, AuthError, SessionBusy, ...: one sentence each, as ``amtterm sol``.
+        ConnectError, TlsError, AuthError, SessionBusy, JumpError, ...: one sentence each, as
+            ``amtterm sol``.
     """
     try:
         settings = ConnectOptions(port=port, **options)

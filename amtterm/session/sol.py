@@ -223,6 +223,6 @@ class SolClient:
             await self._pump.flush()
 
     async def close(self, timeout: float = 2.0) -> None:
-        """End SOL and the session politely, then close the connection."""
+        """End SOL and the session politely, then close the connection (and its jump hosts)."""
         await self._pump.end_politely(self._task, timeout)
-        self.stream.close()
+        await self.stream.aclose()

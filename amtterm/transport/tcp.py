@@ -15,7 +15,7 @@ import asyncio
 import errno
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,12 +55,15 @@ class Stream:
 
     Attributes:
         closers: called by :meth:`close` after the writer (e.g. the SSH jump connections).
+        finishers: awaited by :meth:`aclose` after :meth:`close` (e.g. until the jump hosts
+            acknowledged the disconnect); each must end by itself in bounded time.
     """
 
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     peer_fingerprint: str | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    finishers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def close(self) -> None:
         """Close the connection without waiting."""
@@ -69,6 +72,13 @@ class Stream:
         closers, self.closers = self.closers, []
         for closer in closers:
             closer()
+
+    async def aclose(self) -> None:
+        """Close the connection and wait for what lies under it (the SSH jump connections) to end."""
+        self.close()
+        finishers, self.finishers = self.finishers, []
+        for finish in finishers:
+            await finish()
 
 
 def describe_os_error(exc: OSError, host: str, port: int, what: str) -> ConnectError:
@@ -125,9 +135,10 @@ async def open_stream(
     if tls is not None:
         context = tlsmod.client_context(cafile=tls.cafile, legacy=tls.legacy)
     closers: list[Callable[[], None]] = []
+    finishers: list[Callable[[], Awaitable[None]]] = []
     try:
         # A jump-host failure is a JumpError sentence of its own, raised before any TLS starts.
-        sock = await _jump_socket(via, host, port, closers) if via is not None else None
+        sock = await _jump_socket(via, host, port, closers, finishers) if via is not None else None
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(
                 None if sock else host,
@@ -150,7 +161,7 @@ async def open_stream(
         if isinstance(exc, TimeoutError | OSError):
             raise describe_os_error(exc, host, port, what) from exc
         raise
-    stream = Stream(reader, writer, closers=closers)
+    stream = Stream(reader, writer, closers=closers, finishers=finishers)
     sock_info = writer.get_extra_info("socket")
     if sock_info is not None and sock_info.family in (socket.AF_INET, socket.AF_INET6):
         sock_info.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -160,12 +171,17 @@ async def open_stream(
 
 
 async def _jump_socket(
-    via: JumpRoute, host: str, port: int, closers: list[Callable[[], None]]
+    via: JumpRoute,
+    host: str,
+    port: int,
+    closers: list[Callable[[], None]],
+    finishers: list[Callable[[], Awaitable[None]]],
 ) -> socket.socket:
     from amtterm.transport.ssh import JumpChain  # asyncssh is imported only when a jump is used
 
     chain = await JumpChain.open(via)
     closers.append(chain.close)
+    finishers.append(chain.aclose)
     return await chain.open_socket(host, port)
 
 
