@@ -103,7 +103,7 @@ async def test_serves_the_whole_boot_image_and_counts_it(device: Device, tmp_pat
     assert hashlib.sha256(iso.read_bytes()).hexdigest() == before
 
 
-async def test_waiting_for_the_reset_then_idle_once_the_bios_has_read_it(device: Device, tmp_path: Path) -> None:
+async def test_waiting_for_the_reset_then_idle_once_read(device: Device, tmp_path: Path) -> None:
     iso = tmp_path / "boot.iso"
     iso.write_bytes(build_iso())
     server = await IderServer.open(
