@@ -1,6 +1,6 @@
 """Make the README's screenshots: the console app driven against the in-process simulator.
 
-    /work/venv/bin/python bench/make_screenshots.py [--out screenshots] [--size 132x40]
+    .venv/bin/python bench/make_screenshots.py [--out screenshots] [--size 132x40]
 
 Writes SVG (Textual's own screenshots) and, when ``rsvg-convert`` is installed (Debian:
 ``apt install librsvg2-bin``), a PNG beside each:
