@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from amtterm import __version__
 from amtterm.cli_expect import add_expect_command
 from amtterm.cli_ider import add_ider_command
-from amtterm.cli_jump import add_jump_options, jump_hops, jump_route
+from amtterm.cli_jump import add_jump_options, jump_hops
 from amtterm.cli_replay import add_replay_command
 from amtterm.cli_share import add_share_commands
 from amtterm.cli_tui import (
@@ -42,18 +42,13 @@ from amtterm.cli_tui import (
 )
 from amtterm.cli_wsman import _positive, add_wsman_commands
 from amtterm.errors import AmtError, ConfigError
-from amtterm.redir.connection import ConsoleConfig
-from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
-from amtterm.redir.messages import SolSettings
 
 if TYPE_CHECKING:
+    from amtterm.config import HostEntry
+    from amtterm.session.connect import SolEndpoint
     from amtterm.session.recorder import ConsoleRecorder
 
 PASSWORD_ENV = "AMT_PASSWORD"
-
-#: Debian amtterm's SOL settings, but with MeshCommander's 10000-byte transmit buffer
-#: (proven on real firmware): ten times fewer messages for a screenful of output.
-CONSOLE_SOL_SETTINGS = SolSettings(max_tx_buffer=10000)
 
 
 # -- shared helpers -----------------------------------------------------------------------------
@@ -131,46 +126,55 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     add_jump_options(parser)
 
 
+def cli_password(args: argparse.Namespace, entry: HostEntry) -> Callable[[str], str]:
+    """The password of ``sol`` and ``share``, for the resolved user: -p (warned about),
+    AMT_PASSWORD, the hosts file's password_env / password_command, else a prompt."""
+    from amtterm.config import stored_password
+
+    def password(user: str) -> str:
+        stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
+        return stored or read_password(args, user, entry.name)
+
+    return password
+
+
+def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) -> SolEndpoint:
+    """The SOL endpoint of ``sol`` and ``share``: their connection options over the hosts file.
+
+    A malformed ``--jump`` is said before the password is asked for.
+    """
+    from amtterm.session.connect import resolve_sol
+
+    hops = jump_hops(args.jump, entry.jump)
+    return resolve_sol(
+        entry,
+        cli_password(args, entry),
+        user=args.user,
+        plain=True if args.plain else None,
+        port=args.port,
+        cafile=args.cafile,
+        tls_legacy=args.tls_legacy,
+        accept_new=args.accept_new,
+        ask=ask_on_terminal if terminal_available() else None,
+        legacy_auth=args.legacy,
+        hops=hops,
+        ssh_config=args.ssh_config,
+        **choices,
+    )
+
+
 async def _sol(args: argparse.Namespace) -> int:
-    from amtterm.config import load_hosts, stored_password
+    from amtterm.config import load_hosts
     from amtterm.rawmode import run_raw
-    from amtterm.session.sol import SolClient
-    from amtterm.transport.tcp import TlsOptions, open_stream
+    from amtterm.session.connect import open_sol
 
     entry = load_hosts(args.hosts_file).lookup(args.host)
-    host = entry.address
-    hops = jump_hops(args.jump, entry.jump)
-    user = args.user or entry.user or "admin"
-    plain = bool(args.plain) or entry.tls is False
-    port = args.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
-    stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
-    password = stored or read_password(args, user, entry.name)
-    tls = None
-    if not plain:
-        tls = TlsOptions(
-            cafile=args.cafile or entry.cafile,
-            legacy=args.tls_legacy,
-            accept_new=args.accept_new,
-            ask=ask_on_terminal if terminal_available() else None,
-            pin=entry.tls_pin,
-        )
-    methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
-    config = ConsoleConfig(
-        user=user,
-        password=password,
-        auth_methods=methods,
-        legacy_plain=args.legacy,
-        peer_timeout=args.timeout,
-        sol_settings=CONSOLE_SOL_SETTINGS,
-    )
-    ask = ask_on_terminal if terminal_available() else None
-    route = jump_route(args, hops, ask=ask)
-    stream = await open_stream(host, port, tls=tls, via=route)
-    client = SolClient(stream, config, target=f"{host}:{port}")
-    await client.start()
+    endpoint = resolve_cli_sol(args, entry, peer_timeout=args.timeout)
+    client = await open_sol(endpoint)
     if args.verbose:
+        route = endpoint.route
         through = f" through {route}" if route is not None else ""
-        note = f"amtterm: connected to {host}:{port}{through}; quit with Ctrl-] or ~.\r"
+        note = f"amtterm: connected to {endpoint.address}:{endpoint.port}{through}; quit with Ctrl-] or ~.\r"
         print(note, file=sys.stderr, flush=True)
     charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm.errors import ConfigError
-from amtterm.transport.jump import JumpHost, JumpRoute, parse_jumps
+from amtterm.transport.jump import JumpHost, JumpRoute, parse_jumps, route_through
 
 __all__ = ["add_jump_options", "jump_hops", "jump_route"]
 
@@ -73,8 +73,4 @@ def jump_route(
         ask: asks about an unknown jump-host key (``StrictHostKeyChecking ask``); None = refuse it.
         timeout: seconds for each SSH step.
     """
-    if not hops:
-        return None
-    config = getattr(args, "ssh_config", None)
-    path = Path(config).expanduser() if config is not None else None
-    return JumpRoute(tuple(hops), config=path, ask=ask, timeout=timeout)
+    return route_through(hops, config=getattr(args, "ssh_config", None), ask=ask, timeout=timeout)

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -162,64 +161,26 @@ async def run_share(args: argparse.Namespace) -> int:
     Raises:
         AmtError: the console could not be opened, the address is in use, the keys are unusable.
     """
-    from amtterm.cli import (
-        CONSOLE_SOL_SETTINGS,
-        PASSWORD_ENV,
-        ask_on_terminal,
-        read_password,
-        terminal_available,
-    )
-    from amtterm.config import load_hosts, stored_password
-    from amtterm.redir.connection import ConsoleConfig
-    from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
+    from amtterm.cli import resolve_cli_sol
+    from amtterm.config import load_hosts
+    from amtterm.session.connect import open_sol
     from amtterm.session.console import ConsoleHub, ConsoleSession
     from amtterm.session.sol import SolClient
     from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
     from amtterm.share.owner import OwnerConsole
     from amtterm.share.screen import ShareScreen
     from amtterm.share.server import ShareServer
-    from amtterm.transport.tcp import TlsOptions, open_stream
 
     _quiet_asyncssh(args.debug)
     entry = load_hosts(args.hosts_file).lookup(args.host)
     # Keys first: a missing file is said before anyone types a password.
     authorized = AuthorizedKeys.load(args.authorized_keys or default_authorized_keys())
     host_key = load_host_key()
-    user = args.user or entry.user or "admin"
-    plain = bool(args.plain) or entry.tls is False
-    port = args.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
-    stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
-    password = stored or read_password(args, user, entry.name)
-    tls = None
-    if not plain:
-        tls = TlsOptions(
-            cafile=args.cafile or entry.cafile,
-            legacy=args.tls_legacy,
-            accept_new=args.accept_new,
-            ask=ask_on_terminal if terminal_available() else None,
-            pin=entry.tls_pin,
-        )
-    methods = (AuthType.PLAIN,) if args.legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
-    config = ConsoleConfig(
-        user=user,
-        password=password,
-        auth_methods=methods,
-        legacy_plain=args.legacy,
-        sol_settings=CONSOLE_SOL_SETTINGS,
-    )
-    host = entry.address
-    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    async def open_client() -> SolClient:
-        stream = await open_stream(host, port, tls=tls)
-        client = SolClient(stream, config, target=target)
-        await client.start()
-        return client
-
-    first: list[SolClient] = [await open_client()]  # a wrong password or a busy session ends here
+    endpoint = resolve_cli_sol(args, entry)
+    first: list[SolClient] = [await open_sol(endpoint)]  # a wrong password or a busy session ends here
 
     async def reopen() -> SolClient:
-        return first.pop() if first else await open_client()
+        return first.pop() if first else await open_sol(endpoint)
 
     hub = ConsoleHub()
     hub.grant_keyboard(OWNER)
@@ -234,7 +195,7 @@ async def run_share(args: argparse.Namespace) -> int:
         authorized=authorized,
         screen=ShareScreen(columns, rows, encoding=encoding),
     )
-    session = ConsoleSession(reopen, hub, target=target)
+    session = ConsoleSession(reopen, hub, target=endpoint.target)
     try:
         listen_host, listen_port = await server.start(*args.listen)
     except AmtError:

@@ -258,22 +258,13 @@ def make_link(
         ssh_config: the OpenSSH client config for the target's jump hosts (default ~/.ssh/config).
     """
     from amtterm.known_hosts import KnownHosts
-    from amtterm.redir.connection import ConsoleConfig
-    from amtterm.redir.constants import AuthType
-    from amtterm.redir.messages import SolSettings
+    from amtterm.session.connect import console_config
     from amtterm.transport.tcp import TlsOptions
     from amtterm.ui.hostlink import HostLink, HostProfile
     from amtterm.ui.keymap import check_mode
     from amtterm.ui.services import DeviceService
 
-    methods = (AuthType.PLAIN,) if legacy_auth else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP)
-    console = ConsoleConfig(
-        user=target.user,
-        password=password,
-        auth_methods=methods,
-        legacy_plain=legacy_auth,
-        sol_settings=SolSettings(max_tx_buffer=10000),
-    )
+    console = console_config(target.user, password, legacy_auth=legacy_auth)
     tls = None
     if target.tls:
         if target.tls_pin is not None and target.cafile is None:

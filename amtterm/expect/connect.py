@@ -12,7 +12,6 @@ from typing import Any
 from amtterm.errors import ConfigError
 from amtterm.expect.console import Console
 from amtterm.session.recorder import Recorder
-from amtterm.session.sol import SolClient
 from amtterm.ui.keymap import Enter
 
 PASSWORD_ENV = "AMT_PASSWORD"
@@ -69,49 +68,42 @@ class ConnectOptions:
 
 async def open_console(host: str, options: ConnectOptions) -> Console:
     """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
-    from amtterm.cli_jump import jump_hops, jump_route
+    from amtterm.cli_jump import jump_hops
     from amtterm.config import load_hosts, stored_password
-    from amtterm.redir.connection import ConsoleConfig
-    from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
-    from amtterm.redir.messages import SolSettings
-    from amtterm.transport.tcp import TlsOptions, open_stream
+    from amtterm.session.connect import open_sol, resolve_sol
 
     entry = load_hosts(options.hosts_file).lookup(host)
     jump = [options.jump] if isinstance(options.jump, str) else options.jump  # jump="bastion" too
     hops = jump_hops(jump, entry.jump, name="jump")
-    plain = options.plain if options.plain is not None else entry.tls is False
-    port = options.port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
-    user = options.user or entry.user or "admin"
-    password = options.password or os.environ.get(PASSWORD_ENV) or stored_password(entry)
-    if not password:
-        raise ConfigError(
-            f"No password for {user}@{entry.name}: set {PASSWORD_ENV}, or name a password_env or "
-            "password_command for it in the hosts file."
-        )
-    tls = None
-    if not plain:
-        tls = TlsOptions(
-            cafile=options.cafile or entry.cafile,
-            legacy=options.tls_legacy,
-            accept_new=options.accept_new,
-            ask=options.ask,
-            known_hosts=options.known_hosts,
-            pin=entry.tls_pin,
-        )
-    legacy = options.legacy_auth
-    config = ConsoleConfig(
-        user=user,
-        password=password,
-        auth_methods=(AuthType.PLAIN,) if legacy else (AuthType.DIGEST, AuthType.DIGEST_NO_QOP),
-        legacy_plain=legacy,
+
+    def no_prompt(user: str) -> str:
+        # The Python API never asks: the option, AMT_PASSWORD or the hosts file, else a sentence.
+        password = options.password or os.environ.get(PASSWORD_ENV) or stored_password(entry)
+        if not password:
+            raise ConfigError(
+                f"No password for {user}@{entry.name}: set {PASSWORD_ENV}, or name a password_env or "
+                "password_command for it in the hosts file."
+            )
+        return password
+
+    endpoint = resolve_sol(
+        entry,
+        no_prompt,
+        user=options.user,
+        plain=options.plain,
+        port=options.port,
+        cafile=options.cafile,
+        tls_legacy=options.tls_legacy,
+        accept_new=options.accept_new,
+        ask=options.ask,
+        known_hosts=options.known_hosts,
+        legacy_auth=options.legacy_auth,
         peer_timeout=options.peer_timeout,
-        sol_settings=SolSettings(max_tx_buffer=10000),
+        hops=hops,
+        ssh_config=options.ssh_config,
     )
     columns, rows = options.size or entry.screen or (80, 25)
-    route = jump_route(options, hops, ask=options.ask)
-    stream = await open_stream(entry.address, port, tls=tls, via=route)
-    client = SolClient(stream, config, target=f"{entry.address}:{port}")
-    await client.start()
+    client = await open_sol(endpoint)
     try:
         return Console(
             client,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NO_JUMP", "JumpHost", "JumpRoute", "parse_jump", "parse_jumps"]
+__all__ = ["NO_JUMP", "JumpHost", "JumpRoute", "parse_jump", "parse_jumps", "route_through"]
 
 #: The spec that switches the hosts file's jump hosts off (as ``ssh -J none``).
 NO_JUMP = "none"
@@ -146,3 +146,25 @@ class JumpRoute:
     def last(self) -> JumpHost:
         """The jump host that connects to the device."""
         return self.hops[-1]
+
+
+def route_through(
+    hops: Iterable[JumpHost],
+    *,
+    config: str | Path | None = None,
+    ask: Callable[[str], bool] | None = None,
+    timeout: float = 15.0,
+) -> JumpRoute | None:
+    """The route through ``hops``, or None when there are none (connect directly).
+
+    Args:
+        hops: the jump hosts, outermost first.
+        config: the OpenSSH client config (``~`` is expanded); None = ``~/.ssh/config``.
+        ask: asks about an unknown jump-host key; None = refuse it.
+        timeout: seconds for each SSH step.
+    """
+    route = tuple(hops)
+    if not route:
+        return None
+    path = Path(config).expanduser() if config is not None else None
+    return JumpRoute(route, config=path, ask=ask, timeout=timeout)
