@@ -92,3 +92,13 @@ def test_share_help_lists_the_hand_off_escapes(env: dict[str, str]) -> None:
     text = run(env, "share", "--help").stdout
     for word in ("--listen", "--authorized-keys", "~g", "~t", "~w", "~."):
         assert word in text
+
+
+def test_malformed_jump_is_said_before_any_password(env: dict[str, str], tmp_path: Path) -> None:
+    # No AMT_PASSWORD and no terminal: a password question would be a different sentence.
+    keys = authorized(tmp_path)
+    result = run(env, "share", "127.0.0.1", "--authorized-keys", str(keys), "-J", "bastion:99999")
+    assert result.returncode == 2
+    assert one_sentence(result) == (
+        "amtterm: --jump: the port of jump host 'bastion:99999' must be a number from 1 to 65535."
+    )

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.real.test_jump_cli import closed_cleanly, forwarded_to, one_sentence
 from tests.support.ptyproc import PtyProcess
 from tests.support.sharing import Share, Viewer, authorize, make_key, start_share
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
+from tests.support.sshd import SshClientFiles, Sshd, closed_port
 
 pytestmark = pytest.mark.real
 
@@ -214,3 +216,54 @@ def test_amtterm_attach_asks_about_the_host_key_once(
         assert share.stop() == 0
     finally:
         share.owner.close()
+
+
+def test_viewer_sees_post_through_a_share_whose_console_goes_through_a_jump_host(
+    env: dict[str, str], wsman_sim: SimProcess, jump_a: Sshd, ssh_client: SshClientFiles, tmp_path: Path
+) -> None:
+    ssh_client.trust(jump_a)
+    alice = make_key(tmp_path, "alice")
+    via = ["--ssh-config", str(ssh_client.config), "--jump", jump_a.spec]
+    share = start_share(ssh_client.env(env), wsman_sim, authorize(tmp_path, alice), *via)
+    viewer = None
+    try:
+        pause_at_post(env, wsman_sim, share)
+        viewer = Viewer(env, tmp_path, alice, share.port)
+        window = viewer.wait_text(PAUSED)
+        assert "F2 for Setup" in window and "watching: alice" in window
+        # The console came through the jump host: sshd forwarded to the simulator's port.
+        assert forwarded_to(jump_a, int(wsman_sim.plain_port or 0))
+        viewer.send(b"\x1dq")
+        assert viewer.proc.wait(10) == 0
+        assert share.stop() == 0
+    finally:
+        if viewer is not None:
+            viewer.close()
+        share.owner.close()
+    assert b"Traceback" not in share.owner.output
+    assert closed_cleanly(jump_a)
+
+
+def test_share_takes_the_hosts_file_jump_and_says_when_it_is_down(
+    env: dict[str, str], sim: SimProcess, tmp_path: Path
+) -> None:
+    # A direct connection would work (the simulator is on loopback): only the jump can fail it.
+    hosts, down = tmp_path / "hosts.toml", closed_port()
+    hosts.write_text(
+        f'[hosts.lab]\naddress = "127.0.0.1"\ntls = false\nredir_port = {sim.plain_port}\n'
+        f'jump = ["127.0.0.1:{down}"]\n'
+    )
+    authorized = authorize(tmp_path, make_key(tmp_path, "alice"))
+    argv = [*amtterm_argv(), "share", "lab", "--hosts-file", str(hosts), "--authorized-keys", str(authorized)]
+    result = subprocess.run(
+        argv,
+        env=dict(env, AMT_PASSWORD=sim.password),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    text = one_sentence(result)
+    assert f"@127.0.0.1:{down} refused the connection: is sshd running there" in text
+    assert "sharing" not in result.stderr
