@@ -127,7 +127,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cli_password(args: argparse.Namespace, entry: HostEntry) -> Callable[[str], str]:
-    """The password of ``sol`` and ``share``, for the resolved user: -p (warned about),
+    """The password of ``sol``, ``share`` and ``expect`` for the resolved user: -p (warned about),
     AMT_PASSWORD, the hosts file's password_env / password_command, else a prompt."""
     from amtterm.config import stored_password
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 import traceback
@@ -196,15 +195,14 @@ async def run_expect(args: argparse.Namespace) -> int:
     """``amtterm expect``: connect, run the steps, print the screen if asked."""
     from amtterm import cli
     from amtterm.cli_jump import jump_hops
-    from amtterm.config import load_hosts, stored_password
+    from amtterm.config import load_hosts
     from amtterm.expect import ConnectOptions, open_console
 
     steps = plan(args)
     jump_hops(args.jump)  # a malformed --jump is its own sentence, before anything connects
     entry = load_hosts(args.hosts_file).lookup(args.host)
     user = args.user or entry.user or "admin"
-    given = args.password or os.environ.get(cli.PASSWORD_ENV)
-    password = (None if given else stored_password(entry)) or cli.read_password(args, user, entry.name)
+    password = cli.cli_password(args, entry)(user)
     recorder = cli._open_recorder(args, args.encoding or "auto", title=f"amtterm expect {entry.name}")
     options = ConnectOptions(
         port=args.port,
