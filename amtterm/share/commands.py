@@ -22,9 +22,9 @@ prefix of amtterm's console), because ssh itself takes the ``~`` escapes (``~.``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
-CTRL_RBRACKET: Final = 0x1D
+from amtterm.rawmode import CTRL_RBRACKET, EscapeKeys
 
 #: Owner actions besides typing: quit, help, who, give (with an optional viewer number), take.
 OwnerAction = Literal["quit", "help", "who", "give", "take"]
@@ -45,53 +45,22 @@ class OwnerInput:
     actions: list[tuple[OwnerAction, int | None]] = field(default_factory=list)
 
 
-@dataclass
 class OwnerKeys:
-    """The owner's key filter: Enter translation and the ``~`` escapes.
+    """The owner's key filter: Enter translation and the ``~`` escapes (see ``OWNER_HELP``).
 
     Args:
         enter: what Enter (CR) sends.
         translate_lf: also send LF as Enter (input from a script, not a terminal).
     """
 
-    enter: bytes = b"\r"
-    translate_lf: bool = False
-    at_line_start: bool = True
-    pending_tilde: bool = False
+    def __init__(self, enter: bytes = b"\r", translate_lf: bool = False) -> None:
+        escapes: dict[int, str] = dict(_OWNER_ESCAPES)
+        self._keys = EscapeKeys(escapes, digits="give", enter=enter, translate_lf=translate_lf)
 
     def feed(self, data: bytes) -> OwnerInput:
         """Filter one read of the owner's keyboard; stops at a quit."""
-        result = OwnerInput()
-        out = bytearray()
-        for byte in data:
-            if byte == CTRL_RBRACKET:
-                result.actions.append(("quit", None))
-                break
-            if self.pending_tilde:
-                self.pending_tilde = False
-                action = _OWNER_ESCAPES.get(byte)
-                if action is not None or ord("1") <= byte <= ord("9"):
-                    number = byte - ord("0") if action is None else None
-                    result.actions.append((action or "give", number))
-                    self.at_line_start = True
-                    if action == "quit":
-                        break
-                    continue
-                out.append(ord("~"))
-                if byte == ord("~"):
-                    self.at_line_start = False
-                    continue
-            if byte == ord("~") and self.at_line_start:
-                self.pending_tilde = True
-                continue
-            if byte == 0x0D or (byte == 0x0A and self.translate_lf):
-                out += self.enter
-                self.at_line_start = True
-                continue
-            out.append(byte)
-            self.at_line_start = byte == 0x0A
-        result.remote = bytes(out)
-        return result
+        remote, actions = self._keys.feed(data)
+        return OwnerInput(remote, [(cast(OwnerAction, action), number) for action, number in actions])
 
 
 _OWNER_ESCAPES: Final[dict[int, OwnerAction]] = {
