@@ -104,7 +104,8 @@ def resolve_sol(
             ask, or raise a ConfigError when there is none).
         user: else the entry's user, else ``admin``.
         plain: True plain TCP, False TLS; None: the entry's choice (TLS unless it says plain).
-        port: else the entry's ``redir_port``, else 16994 plain / 16995 TLS.
+        port: else the entry's ``redir_port`` (when the entry's ``tls`` agrees with ``plain``),
+            else 16994 plain / 16995 TLS.
         cafile: verify the certificate with this CA (else the entry's; else pinning).
         tls_legacy: allow TLS 1.0/1.1.
         accept_new: pin an unknown certificate without asking.
@@ -121,7 +122,10 @@ def resolve_sol(
     """
     name = user or entry.user or "admin"
     plain = plain if plain is not None else entry.tls is False
-    port = port or entry.redir_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
+    # The entry's port belongs to its own TLS choice: -P on a TLS entry dials the plain default
+    # (as WS-Man's resolve_target does), not the TLS port in plain TCP.
+    file_port = entry.redir_port if entry.tls is None or entry.tls == (not plain) else None
+    port = port or file_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
     secret = password if isinstance(password, str) else password(name)
     tls = None
     if not plain:
