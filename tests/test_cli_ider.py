@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -107,19 +108,31 @@ def fingerprint(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
 
 
-def test_boot_serves_the_boot_image_and_the_console_shows_the_ider_boot(
-    env: dict[str, str], iso: Path
-) -> None:
-    before = fingerprint(iso)
+@pytest.fixture
+def watched(env: dict[str, str]) -> Iterator[tuple[SimProcess, PtyProcess]]:
+    """A simulator with WS-Man and an `amtterm sol` console on it, past the start of POST."""
     sim = start_sim(env, wsman=True, tls=False)
     assert sim.plain_port is not None
     console = PtyProcess(
         [*amtterm_argv(), "sol", "127.0.0.1", str(sim.plain_port), "-P"],
         env=dict(env, AMT_PASSWORD=sim.password),
     )
-    ider = None
     try:
         console.expect(b"BIOS Version", timeout=20)  # powered on with the first console
+        yield sim, console
+    finally:
+        console.send(b"\x1d")
+        console.close()
+        sim.stop()
+
+
+def test_boot_serves_the_boot_image_and_the_console_shows_the_ider_boot(
+    env: dict[str, str], iso: Path, watched: tuple[SimProcess, PtyProcess]
+) -> None:
+    before = fingerprint(iso)
+    sim, console = watched
+    ider = None
+    try:
         mark = len(console.output)
         ider = start_ider(env, sim, "--cd", str(iso), "--boot", "--stall-after", "60")
         seen = wait_for_text(ider, "READ(10) LBA 20 x1", timeout=30)
@@ -142,25 +155,18 @@ def test_boot_serves_the_boot_image_and_the_console_shows_the_ider_boot(
     finally:
         if ider is not None:
             stop(ider)
-        console.send(b"\x1d")
-        console.close()
-        sim.stop()
     assert fingerprint(iso) == before
 
 
-def test_floppy_boot_reads_the_boot_sector_over_ider(env: dict[str, str], tmp_path: Path) -> None:
+def test_floppy_boot_reads_the_boot_sector_over_ider(
+    env: dict[str, str], tmp_path: Path, watched: tuple[SimProcess, PtyProcess]
+) -> None:
     floppy = tmp_path / "boot.img"
     floppy.write_bytes(floppy_image())
     before = fingerprint(floppy)
-    sim = start_sim(env, wsman=True, tls=False)
-    assert sim.plain_port is not None
-    console = PtyProcess(
-        [*amtterm_argv(), "sol", "127.0.0.1", str(sim.plain_port), "-P"],
-        env=dict(env, AMT_PASSWORD=sim.password),
-    )
+    sim, console = watched
     ider = None
     try:
-        console.expect(b"BIOS Version", timeout=20)
         mark = len(console.output)
         ider = start_ider(env, sim, "--floppy", str(floppy), "--boot", "--stall-after", "60")
         seen = wait_for_text(ider, "READ(10) LBA 0 x1", timeout=30)
@@ -171,9 +177,6 @@ def test_floppy_boot_reads_the_boot_sector_over_ider(env: dict[str, str], tmp_pa
     finally:
         if ider is not None:
             stop(ider)
-        console.send(b"\x1d")
-        console.close()
-        sim.stop()
     assert fingerprint(floppy) == before
 
 
