@@ -2,6 +2,6 @@
 
 import sys
 
-from amtterm.cli import main
+from amtterm.entry import main
 
 sys.exit(main())
