@@ -2,6 +2,6 @@
 
 import sys
 
-from amtterm.entry import main
+from amtterm.cli.entry import main
 
 sys.exit(main())

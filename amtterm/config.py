@@ -374,4 +374,3 @@ def stored_password(
             )
         return value
     return None
-

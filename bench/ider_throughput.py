@@ -1,7 +1,7 @@
 """Benchmark: serving a 50 MB ISO over IDE-R through the simulator, against a plain loopback copy.
 
 The in-process simulator's firmware side (:meth:`amtterm.sim.ider_firmware.IderFirmware.read`)
-reads the whole image over IDE-R, as a BIOS or an OS would, from an :class:`IderServer` (what
+reads the whole image over IDE-R, as a BIOS or an OS would, from an :class:`IderSession` (what
 ``amtterm ider`` and the TUI's IDE-R pane run) on loopback, over plain TCP and over TLS, in
 reads of 64 KB (a BIOS, an installer's typical request) and of the largest one READ(10) carries
 here (``--max-read``, 2 MB by default). Each read's data is checked against the image (SHA-256).
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from amtterm.redir.connection import ConsoleConfig  # noqa: E402
 from amtterm.redir.constants import IderStartTiming, SessionType  # noqa: E402
-from amtterm.session.ider import IderServer  # noqa: E402
+from amtterm.session.ider import IderSession  # noqa: E402
 from amtterm.sim.app import RunningSim, SimOptions, start_sim  # noqa: E402
 from amtterm.sim.ider_firmware import IderFirmware  # noqa: E402
 from amtterm.transport import tls as tlsmod  # noqa: E402
@@ -114,7 +114,7 @@ async def ider_runs(
     config = ConsoleConfig(
         "admin", PASSWORD, session_type=SessionType.IDER, ider_timing=IderStartTiming.IMMEDIATELY
     )
-    server = await IderServer.open("127.0.0.1", port, tls=tls, config=config, cd=image)
+    server = await IderSession.open("127.0.0.1", port, tls=tls, config=config, cd=image)
     results = []
     try:
         firmware = await wait_for_firmware(sim)

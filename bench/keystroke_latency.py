@@ -9,7 +9,7 @@ that a busy machine disturbs both alike:
   simulator's host and its firmware-like pacing);
 * **app**: the console app (headless Textual, ``AmtApp``) gets the key as its terminal driver
   would deliver it; the time runs until the echo has been fed into the TerminalView (key
-  dispatch, the prefix check, the key map, the HostLink writer, ConsoleHub, the SOL client,
+  dispatch, the prefix check, the key map, the HostController writer, ConsoleHub, the SOL client,
   then back through the hub and the output worker). Painting follows at the next frame
   (Textual draws at most 60 frames a second), which is not included.
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
-from amtterm.cli_tui import Display, demo_links  # noqa: E402
+from amtterm.cli.tui import Display, demo_links  # noqa: E402
 from amtterm.redir.connection import ConsoleConfig  # noqa: E402
 from amtterm.session.sol import SolClient  # noqa: E402
 from amtterm.sim.app import SimHost, SimOptions, start_sim  # noqa: E402

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual.widgets import Input  # noqa: E402
 
-from amtterm.cli_tui import Display, demo_links  # noqa: E402
+from amtterm.cli.tui import Display, demo_links  # noqa: E402
 from amtterm.sim.app import SimOptions, start_sim  # noqa: E402
 from amtterm.ui.app import AmtApp  # noqa: E402
 from amtterm.ui.screens.confirm import ConfirmScreen  # noqa: E402

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from amtterm.cli import _parse, build_parser
-from amtterm.cli_tui import tui_argv
+from amtterm.cli.main import _parse, build_parser
+from amtterm.cli.tui import tui_argv
 from tests.support.simproc import amtterm_argv
 
 
@@ -94,9 +94,7 @@ def test_amtterm_jump_before_the_host_reaches_the_console(env: dict[str, str], t
     hosts = tmp_path / "hosts.toml"
     hosts.write_text('[hosts.pc42]\naddress = "127.0.0.1"\n')
     argv = [*amtterm_argv(), "-J", "bastion", "--hosts-file", str(hosts), "--accept-new", "pc42"]
-    done = subprocess.run(
-        argv, env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-    )
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("amtterm: The console needs a terminal"), done.stderr
     assert "usage:" not in done.stderr

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from amtterm import cli
+from amtterm.cli import common
+from amtterm.cli import main as cli
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,7 +50,7 @@ def amtterm(
     """Run ``amtterm ARGS`` in this process with the test's private config dir; no terminal."""
     monkeypatch.setenv("AMTTERM_CONFIG_DIR", env["AMTTERM_CONFIG_DIR"])
     monkeypatch.setenv("AMTTERM_STATE_DIR", env["AMTTERM_STATE_DIR"])
-    monkeypatch.setattr(cli, "terminal_available", lambda: False)
+    monkeypatch.setattr(common, "terminal_available", lambda: False)
 
     def run(*argv: str, password: str | None = "Sim-Pass-123!") -> Run:
         if password is None:

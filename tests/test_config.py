@@ -9,7 +9,7 @@ import pytest
 
 from amtterm.config import HostEntry, load_hosts, parse_hosts, stored_password
 from amtterm.errors import ConfigError
-from amtterm.wsman.connect import resolve_target
+from amtterm.wsman.target import resolve_target
 
 PIN = "SHA256:" + "x" * 43
 FILE = Path("/home/u/.config/amtterm/hosts.toml")

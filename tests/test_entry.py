@@ -17,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from amtterm.entry import DEPENDENCY_MODULES, quiet_dependency_warnings
+from amtterm.cli.entry import DEPENDENCY_MODULES, quiet_dependency_warnings
 
 AMTTERM = Path(sys.executable).parent / "amtterm"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from amtterm.errors import ConfigError, TlsPinMismatch, TlsUnknownCertificate
-from amtterm.known_hosts import KnownHosts, endpoint_key, forget, parse_host_port, verify_pin
 from amtterm.paths import config_dir, state_dir
+from amtterm.transport.known_hosts import KnownHosts, endpoint_key, forget, parse_host_port, verify_pin
 from amtterm.transport.tls import fingerprint
 
 CERT_A = b"certificate A (any bytes hash the same way DER does)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amtterm.rawmode import KeyFilter, cp437_to_utf8
+from amtterm.terminal.escape import KeyFilter, cp437_to_utf8
 
 
 def test_enter_is_sent_as_cr_by_default_and_as_configured() -> None:

@@ -9,7 +9,7 @@
         print(console.screen_text())
 
 asyncio only (no Textual): usable from scripts, from pytest, and by ``amtterm expect``
-(:mod:`amtterm.cli_expect`). The console keeps a pyte screen of the remote's fixed size (80x25
+(:mod:`amtterm.cli.expect`). The console keeps a pyte screen of the remote's fixed size (80x25
 unless told otherwise), fed through the same decoder as the TUI's terminal (UTF-8, CP437 or a
 guess), so box drawing and CP437 text read as the BIOS meant them.
 
@@ -29,8 +29,8 @@ with what was awaited and the screen's last lines.
 """
 
 from amtterm.errors import ExpectTimeout
-from amtterm.expect.connect import Connecting, ConnectOptions, connect, open_console
-from amtterm.expect.console import Console, ExpectMatch, key_bytes
+from amtterm.expect.api import Connecting, ConnectOptions, connect, open_console
+from amtterm.expect.scripted import Console, ExpectMatch, key_bytes
 
 __all__ = [
     "ConnectOptions",

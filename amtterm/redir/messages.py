@@ -138,6 +138,7 @@ __all__ = [
     "gap_after",
 ]
 
+
 def _version(frame: bytes, offset: int) -> tuple[int, int]:
     return (frame[offset], frame[offset + 1])
 

@@ -47,6 +47,7 @@ class MemoryDevice:
         """A slice of ``data``."""
         return self.data[lba * self.block_size : (lba + count) * self.block_size]
 
+
 Sense = tuple[int, int, int]
 GOOD: Sense = (0, 0, 0)
 NO_MEDIUM: Sense = (0x02, 0x3A, 0x00)

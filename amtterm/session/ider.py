@@ -1,6 +1,6 @@
-"""IderServer: serve a CD image (and / or a floppy image) to an AMT host over IDE-R.
+"""IderSession: serve a CD image (and / or a floppy image) to an AMT host over IDE-R.
 
-    server = await IderServer.open(host, port, tls=None, config=config, cd=Path("boot.iso"),
+    server = await IderSession.open(host, port, tls=None, config=config, cd=Path("boot.iso"),
                                    on_progress=show)   # returns once the device enabled the drives
     await server.wait_closed()                           # serves until the session ends
     await server.close()                                 # 0x42 / 0x43 / 0x12, then TCP close
@@ -41,7 +41,7 @@ from amtterm.session.redirection import RedirectionPump
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 
-__all__ = ["IderProgress", "IderServer", "open_images"]
+__all__ = ["IderProgress", "IderSession", "open_images"]
 
 #: Reads longer than this are sent in pieces of this size, each flushed before the next.
 STREAM_PIECE = 256 * 1024
@@ -69,7 +69,7 @@ def open_images(cd: Path | None, floppy: Path | None) -> tuple[ImageDevice | Non
     return cd_device, floppy_device
 
 
-class IderServer:
+class IderSession:
     """One IDE-R session, console side, serving images read-only.
 
     Args:
@@ -121,7 +121,7 @@ class IderServer:
         on_progress: ProgressCallback | None = None,
         stall_after: float = 10.0,
         via: JumpRoute | None = None,
-    ) -> IderServer:
+    ) -> IderSession:
         """Open the images, connect (through the jump hosts of ``via``, if any), authenticate and
         enable the drives.
 

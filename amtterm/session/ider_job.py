@@ -32,7 +32,7 @@ from typing import Literal
 from amtterm.errors import AmtError, ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import IderStartTiming, SessionType
-from amtterm.session.ider import IderProgress, IderServer, open_images
+from amtterm.session.ider import IderProgress, IderSession, open_images
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import TlsOptions
 
@@ -140,7 +140,7 @@ class IderJob:
         self._on_progress = on_progress
         self._on_message = on_message
         self._hint = hint
-        self.server: IderServer | None = None
+        self.server: IderSession | None = None
         #: "idle", "connecting", "serving", "stopped" (by :meth:`stop`), "ended", "failed".
         self.state = "idle"
         #: The latest progress snapshot, once the drives are enabled.
@@ -185,7 +185,7 @@ class IderJob:
             self.image_bytes = self.request.check()
             if self.request.boot and self._check is not None:
                 await self._check(self.request.boot_device)
-            server = await IderServer.open(
+            server = await IderSession.open(
                 self.address,
                 self.port,
                 tls=self.tls,

@@ -1,6 +1,6 @@
 """Progress accounting of an IDE-R session: what was served, how fast, what is left, stalls.
 
-:class:`ProgressMeter` is fed by :class:`amtterm.session.ider.IderServer` and reads
+:class:`ProgressMeter` is fed by :class:`amtterm.session.ider.IderSession` and reads
 time from the clock it is given (tests pass their own); :class:`IderProgress` is
 the frozen snapshot a terminal line or a TUI progress bar shows.
 """

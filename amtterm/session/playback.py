@@ -6,7 +6,7 @@
         ...
     player.toggle_pause(); player.faster(); player.skip_to_marker(); player.skip_to_end()
 
-``amtterm replay`` uses it twice: raw to the terminal (:mod:`amtterm.cli_replay`) and in the
+``amtterm replay`` uses it twice: raw to the terminal (:mod:`amtterm.cli.replay`) and in the
 terminal widget (:mod:`amtterm.ui.replay`). A recording whose last line was cut off (the
 recorder's process was killed while writing it) still plays up to that line; ``truncated`` says
 so. Recorded keystrokes (``"i"``) are never played.

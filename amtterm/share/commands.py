@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
-from amtterm.rawmode import CTRL_RBRACKET, EscapeKeys
+from amtterm.terminal.escape import CTRL_RBRACKET, EscapeKeys
 
 #: Owner actions besides typing: quit, help, who, give (with an optional viewer number), take.
 OwnerAction = Literal["quit", "help", "who", "give", "take"]

@@ -21,10 +21,10 @@ import tty
 from typing import Any
 
 from amtterm.errors import AmtError
-from amtterm.rawmode import cp437_to_utf8
 from amtterm.session.console import ConsoleHub, SessionState, SessionStatus
 from amtterm.share.commands import OWNER_HELP, OwnerKeys
 from amtterm.share.server import ShareServer
+from amtterm.terminal.escape import cp437_to_utf8
 
 ENTER_BYTES = {"cr": b"\r", "crlf": b"\r\n", "lf": b"\n"}
 

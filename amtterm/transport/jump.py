@@ -19,11 +19,22 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NO_JUMP", "JumpHost", "JumpRoute", "parse_jump", "parse_jumps", "route_through"]
+from amtterm.errors import ConfigError
+
+__all__ = [
+    "NO_JUMP",
+    "JumpHost",
+    "JumpRoute",
+    "jump_hops",
+    "jump_route",
+    "parse_jump",
+    "parse_jumps",
+    "route_through",
+]
 
 #: The spec that switches the hosts file's jump hosts off (as ``ssh -J none``).
 NO_JUMP = "none"
@@ -168,3 +179,41 @@ def route_through(
         return None
     path = Path(config).expanduser() if config is not None else None
     return JumpRoute(route, config=path, ask=ask, timeout=timeout)
+
+
+def jump_hops(
+    cli: Sequence[str] | None, from_file: Sequence[str] = (), *, name: str = "--jump"
+) -> tuple[JumpHost, ...]:
+    """The hops to use: ``--jump`` when given, else the hosts file's ``jump``.
+
+    Args:
+        cli: the ``--jump`` values (None when the option was not given).
+        from_file: the host's ``jump`` in the hosts file (already checked there).
+        name: what the user wrote ``cli`` as, for the sentence (``jump=`` from Python).
+
+    Raises:
+        ConfigError: a ``--jump`` value is malformed.
+    """
+    try:
+        return parse_jumps(cli if cli else from_file)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}.") from None
+
+
+def jump_route(
+    args: object,
+    hops: Sequence[JumpHost],
+    *,
+    ask: Callable[[str], bool] | None,
+    timeout: float = 15.0,
+) -> JumpRoute | None:
+    """The route for ``hops`` with the command's ssh config, or None when there are no hops.
+
+    Args:
+        args: the parsed options, or anything else with an ``ssh_config`` attribute
+            (:class:`amtterm.expect.ConnectOptions`); None or missing = ``~/.ssh/config``.
+        hops: from :func:`jump_hops` (or a resolved target's ``jump``).
+        ask: asks about an unknown jump-host key (``StrictHostKeyChecking ask``); None = refuse it.
+        timeout: seconds for each SSH step.
+    """
+    return route_through(hops, config=getattr(args, "ssh_config", None), ask=ask, timeout=timeout)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amtterm.errors import ConnectError, TlsPinMismatch
-from amtterm.known_hosts import KnownHosts, verify_pin
 from amtterm.transport import tls as tlsmod
+from amtterm.transport.known_hosts import KnownHosts, verify_pin
 
 if TYPE_CHECKING:
     from amtterm.transport.jump import JumpRoute

@@ -6,7 +6,7 @@ Facts this module is built on (``../shared/protocol/redirection.md`` section 8,
 * AMT presents a **self-signed RSA certificate** made at provisioning. It rarely names the address
   a console dials, so hostname checking is off everywhere; trust comes either from a CA file the
   user names (``-C CAFILE``) or from a trust-on-first-use pin of the leaf's SHA-256
-  (:mod:`amtterm.known_hosts`).
+  (:mod:`amtterm.transport.known_hosts`).
 * **Versions**: AMT 12.0 added TLS 1.2 and removed TLS 1.0; CSME 15/16 removed TLS 1.1. Older
   firmware speaks only TLS 1.0/1.1, lacks secure renegotiation (RFC 5746) and may offer only RSA
   key exchange. ``legacy=True`` opens all of that up.
@@ -331,7 +331,7 @@ def client_context(*, cafile: Path | None = None, legacy: bool = False) -> ssl.S
     Args:
         cafile: verify the device's chain against the CA certificates in this PEM file. Without
             it no verification happens during the handshake (``CERT_NONE``) and the caller must
-            pin the certificate with :func:`amtterm.known_hosts.verify_pin`.
+            pin the certificate with :func:`amtterm.transport.known_hosts.verify_pin`.
         legacy: for firmware before AMT 12: also allow TLS 1.0/1.1 (with ``@SECLEVEL=0``, which
             OpenSSL 3 needs for them) and unsafe legacy renegotiation
             (``OP_LEGACY_SERVER_CONNECT``, servers without RFC 5746).

@@ -1,6 +1,6 @@
 """AmtApp: the Textual application of ``amtterm HOST``, ``amtterm tui`` and ``amtterm demo``.
 
-The app owns the hosts (one :class:`~amtterm.ui.hostlink.HostLink` each), the themes and the
+The app owns the hosts (one :class:`~amtterm.session.host.HostController` each), the themes and the
 certificate questions; the :class:`~amtterm.ui.screens.console.ConsoleScreen` does the rest.
 
 Textual's own keys are gone: Ctrl-Q, Ctrl-C and Ctrl-P (quit, copy, command palette) belong to
@@ -19,8 +19,8 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import BindingType
 
-from amtterm.ui.hostlink import HostLink, TrustPrompt
-from amtterm.ui.keymap import tmux_escape_time_warning
+from amtterm.session.host import HostController, TrustPrompt
+from amtterm.terminal.keymap import tmux_escape_time_warning
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
@@ -64,7 +64,7 @@ class AmtApp(App[int], inherit_bindings=False):
 
     def __init__(
         self,
-        links: Sequence[HostLink],
+        links: Sequence[HostController],
         *,
         themes: Mapping[str, AmtTheme] | None = None,
         theme: str | None = None,

@@ -31,9 +31,9 @@ from amtterm.errors import (
     TlsUnknownCertificate,
 )
 from amtterm.wsman import operations
-from amtterm.wsman.connect import CertificatePinner, Target
 from amtterm.wsman.operations import Transport
 from amtterm.wsman.results import DeviceInfo
+from amtterm.wsman.target import CertificatePinner, Target
 
 Status = Literal["ok", "warn", "fail", "skip"]
 #: Connects to ``(address, port)`` and closes again; raises ConnectError.

@@ -1,4 +1,4 @@
-"""`amtterm expect --jump` and ``amtterm.expect.connect(jump=...)`` through real OpenSSH sshd jump hosts.
+"""`amtterm expect --jump` and ``amtterm.expect.api(jump=...)`` through real OpenSSH sshd jump hosts.
 
 The device is a real `amtterm sim` process on loopback; what proves the jump is used is sshd's log of
 the direct-tcpip request to the simulator's port. HOME, the ssh config, known_hosts and the key live

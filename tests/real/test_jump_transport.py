@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from amtterm.errors import JumpAuthError, JumpError, JumpForwardError, JumpHostKeyError
-from amtterm.known_hosts import KnownHosts
 from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpRoute, parse_jumps
+from amtterm.transport.known_hosts import KnownHosts
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 from tests.support.sshd import SshClientFiles, Sshd, closed_port, keygen
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from amtterm.cli_tui import Display, make_link
+from amtterm.cli.tui import Display, make_link
 from amtterm.config import HostEntry
 from amtterm.session.console import SessionState
+from amtterm.session.host import TrustPrompt
 from amtterm.sim.app import start_sim
 from amtterm.ui.app import AmtApp
-from amtterm.ui.hostlink import TrustPrompt
 from amtterm.ui.screens.confirm import ConfirmScreen
-from amtterm.wsman.connect import resolve_target
+from amtterm.wsman.target import resolve_target
 from tests.support.sshd import SshClientFiles, Sshd
 from tests.ui.appsim import PASSWORD, SIZE, Running, sim_options, svg_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from amtterm.config import HostEntry
-from amtterm.session.connect import resolve_sol
+from amtterm.session.endpoint import resolve_sol
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""IderServer against an in-process IDE-R device (device codec + the simulator's BIOS script) on loopback."""
+"""IderSession against an in-process IDE-R device (device codec + the simulator's BIOS script) on loopback."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import IderStartTiming, SessionType
 from amtterm.redir.ider import GOOD, IderDrive
 from amtterm.redir.ider_drives import ServedCommand
-from amtterm.session.ider import STREAM_PIECE, IderProgress, IderServer
+from amtterm.session.ider import STREAM_PIECE, IderProgress, IderSession
 from amtterm.session.ider_progress import ProgressMeter, describe_command
 from amtterm.sim.ider_firmware import IderFirmware, IderReadError, serve_ider_connection
 from amtterm.sim.ider_host import BootReport, read10
@@ -75,7 +75,7 @@ async def test_serves_the_whole_boot_image_and_counts_it(device: Device, tmp_pat
     iso.write_bytes(build_iso(BOOT, total_blocks=400))
     before = hashlib.sha256(iso.read_bytes()).hexdigest()
     seen: list[IderProgress] = []
-    server = await IderServer.open(
+    server = await IderSession.open(
         "127.0.0.1", device.port, tls=None, config=config(), cd=iso, on_progress=seen.append
     )
     try:
@@ -106,7 +106,7 @@ async def test_serves_the_whole_boot_image_and_counts_it(device: Device, tmp_pat
 async def test_waiting_for_the_reset_then_idle_once_read(device: Device, tmp_path: Path) -> None:
     iso = tmp_path / "boot.iso"
     iso.write_bytes(build_iso())
-    server = await IderServer.open(
+    server = await IderSession.open(
         "127.0.0.1", device.port, tls=None, config=config(IderStartTiming.ON_RESET), cd=iso, stall_after=0.3
     )
     try:
@@ -129,7 +129,7 @@ async def test_wrong_password_is_one_sentence(device: Device, tmp_path: Path) ->
     iso = tmp_path / "boot.iso"
     iso.write_bytes(build_iso())
     with pytest.raises(AuthError, match=r"^Wrong user name or password for 'admin' on 127\.0\.0\.1:\d+\.$"):
-        await IderServer.open("127.0.0.1", device.port, tls=None, config=config(password="nope"), cd=iso)
+        await IderSession.open("127.0.0.1", device.port, tls=None, config=config(password="nope"), cd=iso)
 
 
 def _refuse_open(*args: object, **kwargs: object) -> int:
@@ -169,7 +169,7 @@ async def test_bad_images_fail_before_any_connection(
     floppy = path if kind == "floppy" else None
     # Port 1 would refuse a connection: a ConfigError proves none was tried.
     with pytest.raises(ConfigError, match=match) as caught:
-        await IderServer.open("127.0.0.1", 1, tls=None, config=config(), cd=cd, floppy=floppy)
+        await IderSession.open("127.0.0.1", 1, tls=None, config=config(), cd=cd, floppy=floppy)
     assert "\n" not in str(caught.value) and str(caught.value).count(". ") == 0
 
 
@@ -225,7 +225,7 @@ def test_command_names(cdb: bytes, text: str) -> None:
 async def test_the_device_going_away_is_reported(device: Device, tmp_path: Path) -> None:
     iso = tmp_path / "boot.iso"
     iso.write_bytes(build_iso())
-    server = await IderServer.open("127.0.0.1", device.port, tls=None, config=config(), cd=iso)
+    server = await IderSession.open("127.0.0.1", device.port, tls=None, config=config(), cd=iso)
     await asyncio.wait_for(device.boots, 10)
     device.firmwares[0].pump.writer.close()
     with pytest.raises(SessionClosed, match=r"^127\.0\.0\.1:\d+ closed the IDE-R session\.$"):

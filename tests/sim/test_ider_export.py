@@ -1,7 +1,7 @@
 """The redirected CD as an NBD export: QEMU's own NBD client reads the image a console serves over IDE-R.
 
 Chain under test (all real, all loopback): ``qemu-img`` -> the device's NBD export ->
-READ(10) over the IDE-R session -> :class:`amtterm.session.ider.IderServer` -> the ISO file.
+READ(10) over the IDE-R session -> :class:`amtterm.session.ider.IderSession` -> the ISO file.
 This is the path SeaBIOS reads through in ``amtterm sim --qemu``.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.redir.constants import IderStartTiming, SessionType
-from amtterm.session.ider import IderServer
+from amtterm.session.ider import IderSession
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
 from amtterm.sim.ider_export import READ_AHEAD_BLOCKS, IderExport
 from tests.redir.eltorito import boot_image, build_iso
@@ -64,13 +64,13 @@ async def run(*argv: str) -> tuple[int, str]:
     return proc.returncode, out.decode(errors="replace")
 
 
-async def open_console(sim: RunningSim, iso: Path) -> IderServer:
+async def open_console(sim: RunningSim, iso: Path) -> IderSession:
     port = sim.hosts[0].port("redirection", False)
     assert port is not None
     config = ConsoleConfig(
         "admin", PASSWORD, session_type=SessionType.IDER, ider_timing=IderStartTiming.IMMEDIATELY
     )
-    return await IderServer.open("127.0.0.1", port, tls=None, config=config, cd=iso)
+    return await IderSession.open("127.0.0.1", port, tls=None, config=config, cd=iso)
 
 
 async def test_qemu_img_copies_the_served_iso_exactly_and_the_file_is_untouched(

@@ -9,7 +9,7 @@ import pytest
 from amtterm.config import parse_hosts
 from amtterm.errors import ConfigError
 from amtterm.transport.jump import JumpHost, JumpRoute, parse_jump, parse_jumps
-from amtterm.wsman.connect import resolve_target
+from amtterm.wsman.target import resolve_target
 
 
 @pytest.mark.parametrize(

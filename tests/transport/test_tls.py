@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from amtterm.errors import ConfigError, TlsError, TlsPinMismatch, TlsUnknownCertificate
-from amtterm.known_hosts import KnownHosts, forget, verify_pin
+from amtterm.transport.known_hosts import KnownHosts, forget, verify_pin
 from amtterm.transport.tls import (
     CERT_FILE_NAME,
     KEY_FILE_NAME,

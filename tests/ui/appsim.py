@@ -13,10 +13,10 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from amtterm.cli_tui import Display, demo_links
+from amtterm.cli.tui import Display, demo_links
+from amtterm.session.host import HostController, TrustPrompt
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
 from amtterm.ui.app import AmtApp
-from amtterm.ui.hostlink import HostLink, TrustPrompt
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.widgets.terminal import TerminalView
 
@@ -58,7 +58,7 @@ class Running:
         return self.screen.view()
 
     @property
-    def link(self) -> HostLink:
+    def link(self) -> HostController:
         return self.screen.link
 
     async def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -104,7 +104,7 @@ async def running_app(
     trust: TrustPrompt | None = None,
     size: tuple[int, int] = SIZE,
     theme: str | None = None,
-    prepare: Callable[[list[HostLink]], None] | None = None,
+    prepare: Callable[[list[HostController]], None] | None = None,
     **sim_changes: Any,
 ) -> AsyncIterator[Running]:
     """Start the simulator and the app on it; stop both afterwards.
@@ -129,8 +129,8 @@ async def running_app(
         await sim.close()
 
 
-def _relink(link: HostLink, password: str | None, accept_new: bool) -> HostLink:
+def _relink(link: HostController, password: str | None, accept_new: bool) -> HostController:
     profile = link.profile
     console = replace(profile.console, password=password) if password is not None else profile.console
     tls = replace(profile.tls, accept_new=accept_new) if profile.tls is not None else None
-    return HostLink(replace(profile, console=console, tls=tls))
+    return HostController(replace(profile, console=console, tls=tls))

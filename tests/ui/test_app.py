@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from amtterm.known_hosts import KnownHosts
 from amtterm.session.console import SessionState
+from amtterm.transport.known_hosts import KnownHosts
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.help import HelpScreen
+from amtterm.ui.widgets.device_panes import SidePanes
 from amtterm.ui.widgets.hostlist import HostList
-from amtterm.ui.widgets.panes import SidePanes
 from amtterm.ui.widgets.statusline import StatusLine
 from tests.ui.appsim import running_app
 

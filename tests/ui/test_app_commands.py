@@ -9,12 +9,12 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from amtterm.known_hosts import KnownHosts
 from amtterm.session.console import SessionState
-from amtterm.ui.hostlink import TrustPrompt
+from amtterm.session.host import TrustPrompt
+from amtterm.transport.known_hosts import KnownHosts
 from amtterm.ui.screens.confirm import ConfirmScreen
+from amtterm.ui.widgets.device_panes import SidePanes
 from amtterm.ui.widgets.hostlist import HostList
-from amtterm.ui.widgets.panes import SidePanes
 from tests.ui.appsim import running_app
 
 

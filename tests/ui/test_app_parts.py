@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from amtterm import cli_tui
+from amtterm.cli import tui as cli_tui
 from amtterm.errors import ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import SessionState
+from amtterm.session.host import PACE_GAP, PACE_LINE_GAP, HostController, HostProfile, TrustPrompt
 from amtterm.ui.commands import COMMANDS, describe_key, find_command, parse_prefix
-from amtterm.ui.hostlink import PACE_GAP, PACE_LINE_GAP, HostLink, HostProfile, TrustPrompt
 from amtterm.ui.themes import DEFAULT_THEME, load_themes, next_theme, parse_theme, pick_theme
 
 # -- themes -----------------------------------------------------------------------------------------
@@ -182,14 +182,14 @@ class FakeClient:
         self.closed.set()
 
 
-def fake_link() -> tuple[HostLink, FakeClient]:
+def fake_link() -> tuple[HostController, FakeClient]:
     client = FakeClient()
 
     async def opener() -> FakeClient:
         return client
 
     profile = HostProfile("pc", "127.0.0.1", 16995, None, ConsoleConfig(user="admin", password="x"))
-    return HostLink(profile, opener=opener), client  # type: ignore[arg-type]
+    return HostController(profile, opener=opener), client  # type: ignore[arg-type]
 
 
 async def test_typed_text_is_paced_and_a_key_waits_its_turn() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyte
 import pytest
 
-from amtterm.ui.decoder import (
+from amtterm.terminal.decoder import (
     AutoDecoder,
     Cp437Decoder,
     StreamDecoder,

@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import SessionState
-from amtterm.session.ider import IderServer
+from amtterm.session.ider import IderSession
 from amtterm.session.ider_job import IderRequest
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.ui.screens.confirm import ConfirmScreen
@@ -192,7 +192,7 @@ async def test_a_second_console_is_told_busy(sim_state: Path, tmp_path: Path, is
         profile = run.link.profile
         assert profile.tls is not None
         # Another console (as `amtterm ider` elsewhere would) holds the device's IDE-R session.
-        other = await IderServer.open(
+        other = await IderSession.open(
             profile.address,
             profile.redir_port,
             tls=dataclasses.replace(profile.tls),

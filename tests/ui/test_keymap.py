@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from amtterm.sim.synthetic.keys import KeyDecoder
-from amtterm.ui.keymap import (
+from amtterm.terminal.keymap import (
     CTRL_ALT_DEL,
     KEY_MODES,
     check_mode,

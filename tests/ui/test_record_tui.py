@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from amtterm.cli import build_parser
-from amtterm.cli_recording import attach_recorders, host_path
-from amtterm.ui.hostlink import HostLink
+from amtterm.cli.main import build_parser
+from amtterm.cli.recording import attach_recorders, host_path
+from amtterm.session.host import HostController
 from amtterm.ui.screens.confirm import ConfirmScreen
 from tests.ui.appsim import PASSWORD, running_app
 
@@ -33,7 +33,7 @@ def recording(tmp_path: Path, *, record_input: bool = False) -> tuple[argparse.N
         + (["--record-input"] if record_input else [])
     )
 
-    def prepare(links: list[HostLink]) -> None:
+    def prepare(links: list[HostController]) -> None:
         attach_recorders(args, links)
 
     return args, prepare
@@ -101,10 +101,13 @@ def test_one_file_per_host() -> None:
 async def test_an_unwritable_recording_is_one_sentence(tmp_path: Path) -> None:
     from amtterm.errors import ConfigError
     from amtterm.redir.connection import ConsoleConfig
-    from amtterm.ui.hostlink import HostProfile
+    from amtterm.session.host import HostProfile
 
     profile = HostProfile("pc42", "127.0.0.1", 16994, None, ConsoleConfig(user="admin", password="x"))
-    links = [HostLink(profile), HostLink(HostProfile("pc43", "127.0.0.2", 16994, None, profile.console))]
+    links = [
+        HostController(profile),
+        HostController(HostProfile("pc43", "127.0.0.2", 16994, None, profile.console)),
+    ]
     args = build_parser().parse_args(["tui", "pc42", "pc43", "--record", str(tmp_path / "{host}.cast")])
     (tmp_path / "pc43.cast").mkdir()  # the second host's file cannot be written
     with pytest.raises(ConfigError, match=r"^Cannot write the recording .*pc43\.cast"):

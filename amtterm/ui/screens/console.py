@@ -10,7 +10,7 @@
 
 Every key typed on the console goes to the remote; the commands sit behind the prefix key and
 are dispatched from :data:`amtterm.ui.commands.COMMANDS`. Each host has its own TerminalView
-(in a ContentSwitcher) fed by its own HostLink, so switching hosts shows a screen that kept
+(in a ContentSwitcher) fed by its own HostController, so switching hosts shows a screen that kept
 updating while it was hidden. A host's console is connected the first time it is shown.
 """
 
@@ -29,15 +29,15 @@ from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select, St
 
 from amtterm.errors import AmtError
 from amtterm.session.console import SessionStatus
+from amtterm.session.host import HostController
+from amtterm.share.sharing import Sharing
+from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command
-from amtterm.ui.hostlink import HostLink
-from amtterm.ui.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.ui.screens.help import HelpScreen
-from amtterm.ui.share import Sharing
+from amtterm.ui.widgets.device_panes import BootPane, InfoPane, PowerPane, SidePanes
 from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
 from amtterm.ui.widgets.hostlist import HostList
 from amtterm.ui.widgets.keybar import KeyBar
-from amtterm.ui.widgets.panes import BootPane, InfoPane, PowerPane, SidePanes
 from amtterm.ui.widgets.statusline import ENCODING_NAMES, PrefixFooter, StatusLine
 from amtterm.ui.widgets.terminal import TerminalView
 
@@ -76,7 +76,7 @@ class ConsoleScreen(Screen[None]):
 
     def __init__(
         self,
-        links: Sequence[HostLink],
+        links: Sequence[HostController],
         *,
         prefix: str,
         palette: TerminalPalette,
@@ -171,7 +171,7 @@ class ConsoleScreen(Screen[None]):
     # -- hosts --------------------------------------------------------------------------------
 
     @property
-    def link(self) -> HostLink:
+    def link(self) -> HostController:
         """The host on screen."""
         return self.links[self.current]
 
@@ -249,7 +249,7 @@ class ConsoleScreen(Screen[None]):
 
     # -- messages from the console, key bar, list and panes -----------------------------------
 
-    def _link_of(self, view: TerminalView) -> HostLink:
+    def _link_of(self, view: TerminalView) -> HostController:
         return self.links[int((view.id or "console-0").rsplit("-", 1)[1])]
 
     def on_terminal_view_send(self, message: TerminalView.Send) -> None:

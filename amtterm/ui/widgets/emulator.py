@@ -1,6 +1,6 @@
 """The terminal emulator under :class:`~amtterm.ui.widgets.terminal.TerminalView`, without a widget.
 
-Bytes go one way: :class:`~amtterm.ui.decoder.StreamDecoder` (UTF-8, CP437 or auto) -> a
+Bytes go one way: :class:`~amtterm.terminal.decoder.StreamDecoder` (UTF-8, CP437 or auto) -> a
 ``pyte.Stream`` in non-UTF-8 mode (so ``ESC ( 0`` / ``ESC ( B`` and SO/SI switch to and from
 DEC special graphics: pyte ignores charset switching while its ``use_utf8`` is set) -> a pyte
 screen of a FIXED size that keeps a bounded scrollback -> rows rendered to Textual
@@ -42,7 +42,7 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.strip import Strip
 
-from amtterm.ui.decoder import StreamDecoder
+from amtterm.terminal.decoder import StreamDecoder
 
 Line = Mapping[int, Any]  # a pyte row: column -> pyte.screens.Char
 

@@ -16,8 +16,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from amtterm.session.console import SessionState
-from amtterm.ui.hostlink import HostLink
-from amtterm.ui.widgets.panes import STATE_STYLE, power_word, session_state_style
+from amtterm.session.host import HostController
+from amtterm.ui.widgets.device_panes import STATE_STYLE, power_word, session_state_style
 
 SYMBOLS = {
     SessionState.CONNECTED: "●",
@@ -27,7 +27,7 @@ SYMBOLS = {
 }
 
 
-def host_prompt(index: int, link: HostLink, width: int = 12) -> Text:
+def host_prompt(index: int, link: HostController, width: int = 12) -> Text:
     """One row: number, session symbol, name, power word."""
     state = link.status.state if link.started else SessionState.IDLE
     text = Text()
@@ -57,9 +57,9 @@ class HostList(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.links: list[HostLink] = []
+        self.links: list[HostController] = []
 
-    def show_hosts(self, links: Sequence[HostLink], current: int) -> None:
+    def show_hosts(self, links: Sequence[HostController], current: int) -> None:
         """(Re)build the rows and highlight the current host."""
         self.links = list(links)
         self.set_options([Option(host_prompt(i, link), id=f"host-{i}") for i, link in enumerate(links)])

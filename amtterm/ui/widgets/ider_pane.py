@@ -9,7 +9,7 @@ MB served, MB/s, sectors, the ETA of the read in flight and a stall warning; the
 showing the SOL screen, since IDE-R is a second redirection session beside it.
 
 The work is an :class:`~amtterm.session.ider_job.IderJob` kept on the host's
-:class:`~amtterm.ui.hostlink.HostLink`, so it goes on while another host is shown. Every failure
+:class:`~amtterm.session.host.HostController`, so it goes on while another host is shown. Every failure
 (a bad image, busy on another console, listener disabled, wrong password) is the job's one
 sentence in the pane's message line, never a traceback.
 """
@@ -25,12 +25,12 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from amtterm.errors import ConfigError
+from amtterm.session.host import HostController
 from amtterm.session.ider_job import IderJob, IderRequest, Timing
 from amtterm.session.ider_progress import IderProgress
-from amtterm.ui.hostlink import HostLink
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.image_picker import ImagePickerScreen, PathSuggester
-from amtterm.ui.widgets.pane import Pane
+from amtterm.ui.widgets.pane_base import Pane
 
 #: (label, timing) of the start-timing choices.
 TIMING_CHOICES: tuple[tuple[str, Timing], ...] = (("at the next reset", "on-reset"), ("now", "now"))
@@ -308,7 +308,7 @@ class IderPane(Pane):
             answered,
         )
 
-    def serve(self, link: HostLink, request: IderRequest) -> None:
+    def serve(self, link: HostController, request: IderRequest) -> None:
         """Start the host's IDE-R job in a worker; its sentences come to this pane."""
         service = link.service
 

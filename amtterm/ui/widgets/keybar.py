@@ -2,7 +2,7 @@
 
 One line: F1-F12, Esc, Ctrl-Alt-Del, Break, the key mode in use, and a "send text" field that
 takes literal text with ``<key>`` names (``admin<enter>``, ``<f2>``; see
-:func:`amtterm.ui.keymap.send_text_chunks`). Clicking posts :class:`KeyBar.Send` with the bytes
+:func:`amtterm.terminal.keymap.send_text_chunks`). Clicking posts :class:`KeyBar.Send` with the bytes
 in the host's key mode, or :class:`KeyBar.Break`; the app forwards them to the session. The
 buttons never take the focus, so the terminal keeps it.
 """
@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Input, Label
 
-from amtterm.ui.keymap import (
+from amtterm.terminal.keymap import (
     BREAK,
     KEY_MODE_LABELS,
     Backspace,

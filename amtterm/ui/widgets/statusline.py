@@ -12,10 +12,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 from amtterm.session.console import SessionState
+from amtterm.session.host import HostController
+from amtterm.terminal.keymap import KEY_MODE_LABELS
 from amtterm.ui.commands import COMMANDS, describe_key
-from amtterm.ui.hostlink import HostLink
-from amtterm.ui.keymap import KEY_MODE_LABELS
-from amtterm.ui.widgets.panes import session_state_style
+from amtterm.ui.widgets.device_panes import session_state_style
 from amtterm.ui.widgets.terminal import TerminalView
 
 ENCODING_NAMES = {"auto": "auto", "cp437": "CP437", "utf-8": "UTF-8"}
@@ -40,7 +40,7 @@ class StatusLine(Static):
     }
     """
 
-    def show(self, link: HostLink, view: TerminalView, note: str = "", *, shared: str = "") -> None:
+    def show(self, link: HostController, view: TerminalView, note: str = "", *, shared: str = "") -> None:
         """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first."""
         status = link.status
         state = status.state if link.started else SessionState.IDLE

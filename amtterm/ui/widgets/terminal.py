@@ -18,7 +18,7 @@ The app's own commands sit behind :attr:`TerminalView.prefix_key`: the key after
 Mouse: dragging selects text (the live screen and the scrollback) and copies it to the
 clipboard through ``App.copy_to_clipboard`` when the button is released, box drawing kept;
 the wheel scrolls back through the scrollback. Paste is posted as :class:`TerminalView.Paste`:
-the app types it at a safe pace (:func:`amtterm.ui.keymap.paste_chunks`).
+the app types it at a safe pace (:func:`amtterm.terminal.keymap.paste_chunks`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from amtterm.ui.keymap import ENTER_BYTES, Backspace, Enter, KeyMode, check_mode, key_to_bytes
+from amtterm.terminal.keymap import ENTER_BYTES, Backspace, Enter, KeyMode, check_mode, key_to_bytes
 from amtterm.ui.widgets.emulator import (
     CURSOR,
     MATCH,

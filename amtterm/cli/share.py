@@ -51,7 +51,7 @@ def add_share_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     """Register ``share`` and ``attach``."""
-    from amtterm.cli import ENTER_CHOICES, _add_connection_options
+    from amtterm.cli.common import ENTER_CHOICES, add_connection_options, port, screen_size
 
     share = sub.add_parser(
         "share",
@@ -63,9 +63,10 @@ def add_share_commands(
         "watching, ~g gives the keyboard to whoever asked, ~t takes it back, ~. quits.",
     )
     share.add_argument("host", help="a name from the hosts file, or an AMT host name or address")
-    share.add_argument("port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)")
-    _add_connection_options(share)
-    share.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
+    share.add_argument(
+        "port", nargs="?", type=port, help="redirection port (default 16995, or 16994 with -P)"
+    )
+    add_connection_options(share)
     share.add_argument(
         "--listen",
         type=listen_address,
@@ -80,12 +81,7 @@ def add_share_commands(
         help="public keys allowed to watch, OpenSSH format; the comment names the viewer "
         "(default: share_authorized_keys in the config directory)",
     )
-    share.add_argument(
-        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
-    )
-    share.add_argument(
-        "--enter", choices=sorted(ENTER_CHOICES), default="cr", help="what Enter sends (default cr)"
-    )
+    share.add_argument("--enter", choices=ENTER_CHOICES, default="cr", help="what Enter sends (default cr)")
     share.add_argument(
         "--charset", choices=["raw", "cp437"], help="how this terminal shows the console (as amtterm sol)"
     )
@@ -96,7 +92,7 @@ def add_share_commands(
     )
     share.add_argument(
         "--screen",
-        type=_screen,
+        type=screen_size,
         help="remote screen size viewers see: 80x25 (default, or the hosts file's), 80x24 or 100x30",
     )
     share.set_defaults(func=run_share)
@@ -127,10 +123,14 @@ def add_share_commands(
     attach.add_argument(
         "--accept-new", action="store_true", help="remember an unknown share's host key without asking"
     )
-    from amtterm.cli_tui import _prefix
+    from amtterm.cli.common import prefix_key
 
     attach.add_argument(
-        "--prefix", type=_prefix, default="ctrl+right_square_bracket", metavar="KEY", help="the command key"
+        "--prefix",
+        type=prefix_key,
+        default="ctrl+right_square_bracket",
+        metavar="KEY",
+        help="the command key",
     )
     attach.add_argument(
         "--fkeys",
@@ -139,12 +139,6 @@ def add_share_commands(
         help="F-key convention of the remote's BIOS (default intel: ESC [ O P ...)",
     )
     attach.set_defaults(func=run_attach)
-
-
-def _screen(text: str) -> tuple[int, int]:
-    from amtterm.cli import _size
-
-    return _size(text)
 
 
 def _quiet_asyncssh(debug: bool) -> None:
@@ -161,10 +155,10 @@ async def run_share(args: argparse.Namespace) -> int:
     Raises:
         AmtError: the console could not be opened, the address is in use, the keys are unusable.
     """
-    from amtterm.cli import resolve_cli_sol
+    from amtterm.cli.sol import resolve_cli_sol
     from amtterm.config import load_hosts
-    from amtterm.session.connect import open_sol
     from amtterm.session.console import ConsoleHub, ConsoleSession
+    from amtterm.session.endpoint import open_sol
     from amtterm.session.sol import SolClient
     from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
     from amtterm.share.owner import OwnerConsole
@@ -232,7 +226,7 @@ async def run_attach(args: argparse.Namespace) -> int:
     Raises:
         AmtError: a bad address, the share refused the key, an unknown or changed host key.
     """
-    from amtterm.cli import ask_on_terminal, terminal_available
+    from amtterm.cli.common import ask_on_terminal, terminal_available
     from amtterm.share.client import ShareAddress, ShareClient
 
     _quiet_asyncssh(args.debug)

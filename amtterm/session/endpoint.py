@@ -3,7 +3,7 @@
     endpoint = resolve_sol(entry, password_for, user=args.user, plain=args.plain or None, hops=hops)
     client = await open_sol(endpoint)        # connected, authenticated, SOL running
 
-The one place that knows how ``amtterm sol``, ``amtterm share`` and :func:`amtterm.expect.connect`
+The one place that knows how ``amtterm sol``, ``amtterm share`` and :func:`amtterm.expect.api`
 reach a console: the explicit choice wins over the hosts file, which wins over the defaults
 (user ``admin``; TLS on 16995, or plain on 16994; digest auth). Where the password comes from
 stays with the caller (the command line may ask on the terminal, the Python API never does):
@@ -113,7 +113,7 @@ def resolve_sol(
         known_hosts: the pin file (None: the user's default).
         legacy_auth: legacy plain auth (AMT 11 and older).
         peer_timeout: give up after this many seconds without a byte from the device.
-        hops: the jump hosts, outermost first (:func:`amtterm.cli_jump.jump_hops` picks between
+        hops: the jump hosts, outermost first (:func:`amtterm.transport.jump.jump_hops` picks between
             ``--jump`` and the entry's ``jump``).
         ssh_config: the OpenSSH client config for the jump hosts (None: ``~/.ssh/config``).
 

@@ -8,9 +8,9 @@ Each host's console is recorded on its own (its own screen size and encoding). K
 with ``--record-input``; the password is asked before the screen opens, so it never reaches a
 recording. Markers: power on / off as the device reports it, the console connecting and
 disconnecting, and each power and boot action sent from the panes (see
-:meth:`amtterm.ui.hostlink.HostLink.mark`).
+:meth:`amtterm.session.host.HostController.mark`).
 
-Wiring (amtterm.cli_tui): ``add_recording_arguments(parser)``, then
+Wiring (amtterm.cli.tui): ``add_recording_arguments(parser)``, then
 ``attach_recorders(args, links)`` once the links exist and before the app starts.
 """
 
@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amtterm.cli.common import warn
 from amtterm.errors import AmtError
 
 if TYPE_CHECKING:
+    from amtterm.session.host import HostController
     from amtterm.session.recorder import ConsoleRecorder
-    from amtterm.ui.hostlink import HostLink
 
 HOST_FIELD = "{host}"
 
@@ -61,7 +62,7 @@ def host_path(path: Path, host: str, many: bool) -> Path:
 
 
 def open_recorder(
-    link: HostLink, record: Path | None, log: Path | None, *, record_input: bool, many: bool
+    link: HostController, record: Path | None, log: Path | None, *, record_input: bool, many: bool
 ) -> ConsoleRecorder:
     """The recorder of one host's console.
 
@@ -91,20 +92,18 @@ def open_recorder(
     return ConsoleRecorder(cast, plain)
 
 
-def attach_recorders(args: argparse.Namespace, links: Sequence[HostLink]) -> None:
+def attach_recorders(args: argparse.Namespace, links: Sequence[HostController]) -> None:
     """Give every host a recorder when ``--record`` or ``--log`` asks for one.
 
     Raises:
         ConfigError: a file cannot be written (those already opened are closed again).
     """
-    from amtterm import cli
-
     record: Path | None = getattr(args, "record", None)
     log: Path | None = getattr(args, "log", None)
     record_input = bool(getattr(args, "record_input", False))
     if record is None and log is None:
         if record_input:
-            cli.warn("--record-input does nothing without --record FILE.")
+            warn("--record-input does nothing without --record FILE.")
         return
     many = len(links) > 1
     opened: list[ConsoleRecorder] = []
@@ -117,3 +116,28 @@ def attach_recorders(args: argparse.Namespace, links: Sequence[HostLink]) -> Non
         raise
     for link, recorder in zip(links, opened, strict=True):
         link.record(recorder)
+
+
+def open_console_recorder(args: argparse.Namespace, charset: str, *, title: str) -> ConsoleRecorder | None:
+    """The --record / --log files as one recorder, or None. Opened after the password prompt,
+    and keys are kept only with --record-input: a password never lands in a recording."""
+    from amtterm.session.recorder import AsciicastWriter, ConsoleRecorder, PlainLogWriter
+
+    if args.record is None and args.log is None:
+        if args.record_input:
+            warn("--record-input does nothing without --record FILE.")
+        return None
+    encoding = args.record_encoding or ("cp437" if charset == "cp437" else "auto")
+    cast = log = None
+    try:
+        if args.record is not None:
+            cast = AsciicastWriter.open(
+                args.record, encoding=encoding, record_input=args.record_input, title=title
+            )
+        if args.log is not None:
+            log = PlainLogWriter.open(args.log, encoding=encoding)
+    except AmtError:
+        if cast is not None:
+            cast.close()
+        raise
+    return ConsoleRecorder(cast, log)

@@ -1,24 +1,24 @@
-"""HostLink: one machine the console shows: its SOL session, its hub, its keys, its WS-Man service.
+"""HostController: one machine the console shows: its SOL session, its hub, its keys, its WS-Man service.
 
-No Textual here: the app owns one HostLink per host and keeps all of them alive while the user
+No Textual here: the app owns one HostController per host and keeps all of them alive while the user
 switches between hosts (each one a ConsoleSession feeding a ConsoleHub).
 
-    link = HostLink(profile)
+    link = HostController(profile)
     link.start()                          # connects in the background, reconnects by itself
     async for chunk in link.output(): ... # host output for the screen (measures echo latency)
     link.send_key(b"\\x1b[OQ")            # a key: sent at once (after paced text still queued)
     link.send_paced([b"admin", b"\\r"])   # typed text: one piece per PACE_GAP, longer after Enter
     await link.close()
 
-Recording (``amtterm HOST --record FILE``): :meth:`HostLink.record` gives the host a recorder fed
+Recording (``amtterm HOST --record FILE``): :meth:`HostController.record` gives the host a recorder fed
 by its own lossless hub subscription, with markers at power changes the device reports, at the
-console's connects and disconnects, and wherever :meth:`HostLink.mark` is called (the panes mark
+console's connects and disconnects, and wherever :meth:`HostController.mark` is called (the panes mark
 the power and boot actions they send). Keys sent are offered to the recorder, which keeps them
 only when asked to record input.
 
 Keys are written by one task per host, in order, so a key pressed while a paste is still being
 typed lands after it. Off and cycle need the SOL session closed on AMT (ReturnValue 2 otherwise):
-:meth:`HostLink.suspended` closes it for the duration and reconnects afterwards.
+:meth:`HostController.suspended` closes it for the duration and reconnects afterwards.
 
 Trust on first use inside a full-screen UI: nothing can be asked on the terminal, so the
 :class:`TrustPrompt` refuses an unknown certificate and remembers the question; the app asks the
@@ -42,11 +42,11 @@ from amtterm.session.ider_job import BootStep, CheckStep, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress
 from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
+from amtterm.terminal.keymap import Backspace, Enter, KeyMode
 from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
-from amtterm.ui.keymap import Backspace, Enter, KeyMode
-from amtterm.ui.services import DeviceService
+from amtterm.wsman.services import DeviceService
 
 #: Pause after each piece of typed text (BIOS fields drop input that comes faster).
 PACE_GAP = 0.04
@@ -129,7 +129,7 @@ class HostProfile:
         return tlsmod.format_endpoint(self.address, self.redir_port)
 
 
-class HostLink:
+class HostController:
     """One host's live console: session, hub, key writer, measurements.
 
     Args:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from amtterm.errors import AmtError
+from amtterm.session.host import TUI, HostController
 from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
 from amtterm.share.screen import ShareScreen
 from amtterm.share.server import ShareServer
-from amtterm.ui.hostlink import TUI, HostLink
 
 
 class Sharing:
@@ -55,11 +55,11 @@ class Sharing:
         logger.addHandler(logging.NullHandler())
         logger.propagate = False
 
-    def server(self, link: HostLink) -> ShareServer | None:
+    def server(self, link: HostController) -> ShareServer | None:
         """The share of ``link``, if it is shared."""
         return self.servers.get(link.name)
 
-    async def toggle(self, link: HostLink, shown: Any = None) -> str:
+    async def toggle(self, link: HostController, shown: Any = None) -> str:
         """Share ``link`` (or stop sharing it); returns the sentence for the owner.
 
         Args:
@@ -101,7 +101,7 @@ class Sharing:
             f"host key {fingerprint(host_key)}. Viewers are read-only until Ctrl-] K."
         )
 
-    def hand(self, link: HostLink) -> str:
+    def hand(self, link: HostController) -> str:
         """The keyboard to the viewer who asked (or the only one), or back to the owner."""
         server = self.servers.get(link.name)
         if server is None:
@@ -117,7 +117,7 @@ class Sharing:
         server.give(viewer)
         return f"The keyboard is with {viewer.name}; Ctrl-] K takes it back."
 
-    def summary(self, link: HostLink) -> str:
+    def summary(self, link: HostController) -> str:
         """A few words for the status line, or "" when not shared."""
         server = self.servers.get(link.name)
         if server is None or server.address is None:
@@ -127,7 +127,7 @@ class Sharing:
         keyboard = "" if link.hub.keyboard == TUI else f", keyboard: {server.holder}"
         return f"shared on {host}:{port}, {count} watching{keyboard}"
 
-    def holder(self, link: HostLink) -> str | None:
+    def holder(self, link: HostController) -> str | None:
         """Who has the keyboard when it is not the owner, else None."""
         server = self.servers.get(link.name)
         if server is None or link.hub.keyboard == TUI:

@@ -25,48 +25,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from amtterm.cli_jump import add_jump_options, jump_route
-from amtterm.cli_recording import add_recording_arguments, attach_recorders
+from amtterm.cli.common import add_connection_options, prefix_key, screen_size, whole_number
+from amtterm.cli.recording import add_recording_arguments, attach_recorders
 from amtterm.errors import ConfigError
+from amtterm.transport.jump import jump_route
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry
+    from amtterm.session.host import HostController, TrustPrompt
     from amtterm.sim.app import RunningSim
     from amtterm.ui.app import AmtApp
-    from amtterm.ui.hostlink import HostLink, TrustPrompt
-    from amtterm.wsman.connect import Target
+    from amtterm.wsman.target import Target
 
-SCREENS = ("80x25", "80x24", "100x30")
 DEMO_AMT_VERSION = (16, 1)
 
 
 # -- options ---------------------------------------------------------------------------------------
-
-
-def _screen(text: str) -> tuple[int, int]:
-    if text not in SCREENS:
-        raise argparse.ArgumentTypeError(f"screen size must be one of {', '.join(SCREENS)}, not {text!r}")
-    columns, _, rows = text.partition("x")
-    return int(columns), int(rows)
-
-
-def _prefix(text: str) -> str:
-    from amtterm.ui.commands import parse_prefix
-
-    try:
-        return parse_prefix(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= value <= 50:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 50: {value}")
-    return value
 
 
 def add_display_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,12 +62,12 @@ def add_display_arguments(parser: argparse.ArgumentParser) -> None:
         "--backspace", choices=("bs", "del"), default="bs", help="what Backspace sends (default bs, 0x08)"
     )
     group.add_argument(
-        "--screen", type=_screen, help="remote screen size: 80x25, 80x24 or 100x30 (default 80x25)"
+        "--screen", type=screen_size, help="remote screen size: 80x25, 80x24 or 100x30 (default 80x25)"
     )
     group.add_argument("--theme", help="amtterm-dark (default), amtterm-light, bios-blue, or your own")
     group.add_argument(
         "--prefix",
-        type=_prefix,
+        type=prefix_key,
         default="ctrl+right_square_bracket",
         metavar="KEY",
         help="the key before the console's own commands (default ctrl+], like telnet; e.g. ctrl+a)",
@@ -110,24 +84,12 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
         help="hosts-file names or addresses (default: every host in the file)",
     )
     group = parser.add_argument_group("connection")
-    group.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
-    group.add_argument(
-        "-p", "--password", help="AMT password (discouraged: visible to other users; use AMT_PASSWORD)"
-    )
-    group.add_argument(
-        "-P", "--plain", action="store_true", help="plain TCP (16994 / 16992) instead of TLS (16995 / 16993)"
-    )
-    group.add_argument("-C", "--cafile", type=Path, help="verify the devices' TLS certificates with this CA")
-    group.add_argument(
-        "--accept-new", action="store_true", help="pin unknown TLS certificates without asking"
-    )
-    group.add_argument("--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for AMT before 12")
-    group.add_argument("-L", "--legacy", action="store_true", help="legacy plain SOL auth (AMT 11 and older)")
-    group.add_argument(
-        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
+    add_connection_options(
+        group,
+        plain="plain TCP (16994 / 16992) instead of TLS (16995 / 16993)",
+        legacy_auth="legacy plain SOL auth (AMT 11 and older)",
     )
     group.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for WS-Man replies")
-    add_jump_options(group)
     add_display_arguments(parser)
     add_recording_arguments(parser)
 
@@ -135,7 +97,11 @@ def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``amtterm demo``."""
     parser.add_argument(
-        "--hosts", type=_positive, default=1, metavar="N", help="simulate N machines (a host list appears)"
+        "--hosts",
+        type=whole_number(1, 50),
+        default=1,
+        metavar="N",
+        help="simulate N machines (a host list appears)",
     )
     parser.add_argument(
         "--qemu",
@@ -239,8 +205,8 @@ def make_link(
     timeout: float = 10.0,
     wsman: bool = True,
     ssh_config: Path | None = None,
-) -> HostLink:
-    """One host's HostLink: SOL over TLS (pinned) or plain TCP, and WS-Man for the panes.
+) -> HostController:
+    """One host's HostController: SOL over TLS (pinned) or plain TCP, and WS-Man for the panes.
 
     Args:
         target: the resolved host.
@@ -257,18 +223,18 @@ def make_link(
         wsman: give the panes WS-Man (False: the panes say it is not set up).
         ssh_config: the OpenSSH client config for the target's jump hosts (default ~/.ssh/config).
     """
-    from amtterm.known_hosts import KnownHosts
-    from amtterm.session.connect import console_config
+    from amtterm.session.endpoint import console_config
+    from amtterm.session.host import HostController, HostProfile
+    from amtterm.terminal.keymap import check_mode
+    from amtterm.transport.known_hosts import KnownHosts
     from amtterm.transport.tcp import TlsOptions
-    from amtterm.ui.hostlink import HostLink, HostProfile
-    from amtterm.ui.keymap import check_mode
-    from amtterm.ui.services import DeviceService
+    from amtterm.wsman.services import DeviceService
 
     console = console_config(target.user, password, legacy_auth=legacy_auth)
     tls = None
     if target.tls:
         if target.tls_pin is not None and target.cafile is None:
-            # The hosts file pins the certificate: checked against tls_pin by the HostLink, so the
+            # The hosts file pins the certificate: checked against tls_pin by the HostController, so the
             # known_hosts file is neither asked nor written (a throw-away one takes the pin).
             sink = (scratch or Path(tempfile.mkdtemp(prefix="amtterm-"))) / f"pins-{target.name}"
             tls = TlsOptions(legacy=tls_legacy, accept_new=True, known_hosts=sink)
@@ -312,7 +278,7 @@ def make_link(
         service=service,
         via=route,
     )
-    return HostLink(profile)
+    return HostController(profile)
 
 
 def demo_links(
@@ -322,10 +288,10 @@ def demo_links(
     known_hosts: Path,
     user: str = "admin",
     trust: TrustPrompt | None = None,
-) -> list[HostLink]:
-    """HostLinks for every device of a running simulator: TLS where it serves TLS, pinned on first use."""
+) -> list[HostController]:
+    """Controllers for every device of a running simulator: TLS where it serves TLS, pinned on first use."""
     from amtterm.config import HostEntry
-    from amtterm.wsman.connect import resolve_target
+    from amtterm.wsman.target import resolve_target
 
     links = []
     for host in sim.hosts:
@@ -359,7 +325,7 @@ def _need_terminal() -> None:
         )
 
 
-def _app(args: argparse.Namespace, links: list[HostLink], trust: TrustPrompt | None) -> AmtApp:
+def _app(args: argparse.Namespace, links: list[HostController], trust: TrustPrompt | None) -> AmtApp:
     from amtterm.ui.app import AmtApp
     from amtterm.ui.themes import load_themes, pick_theme
 
@@ -394,10 +360,10 @@ async def run_tui(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: no host, a broken hosts file, no password, no terminal, unknown theme.
     """
-    from amtterm.cli_wsman import Passwords
+    from amtterm.cli.wsman import Passwords
     from amtterm.config import load_hosts
-    from amtterm.ui.hostlink import TrustPrompt
-    from amtterm.wsman.connect import resolve_target
+    from amtterm.session.host import TrustPrompt
+    from amtterm.wsman.target import resolve_target
 
     hosts_file = load_hosts(args.hosts_file)
     names = list(dict.fromkeys(args.hosts)) or hosts_file.names
@@ -444,8 +410,8 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
     a generated password; the console connects with digest auth and pins the certificate into
     a temporary known_hosts (the user's own pins are not touched).
     """
+    from amtterm.session.host import TrustPrompt
     from amtterm.sim.app import SimOptions, start_sim
-    from amtterm.ui.hostlink import TrustPrompt
 
     _need_terminal()
     display = Display.from_args(args)

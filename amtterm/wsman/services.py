@@ -7,7 +7,7 @@ is the one sentence to show. Panes call these from Textual workers (async, on th
 
 One WS-Man client per device is opened on first use and reused (its requests are serialised
 by the client); :meth:`DeviceService.aclose` closes it. The TLS certificate is checked by a
-:class:`~amtterm.wsman.connect.CertificatePinner` before any credentials are sent, exactly as
+:class:`~amtterm.wsman.target.CertificatePinner` before any credentials are sent, exactly as
 ``amtterm power`` does.
 """
 
@@ -20,11 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from amtterm.errors import AmtError, ConnectError, name_host
-from amtterm.known_hosts import KnownHosts
+from amtterm.transport.known_hosts import KnownHosts
 from amtterm.wsman import boot as wsboot
 from amtterm.wsman import operations as ops
 from amtterm.wsman.client import WsmanClient
-from amtterm.wsman.connect import CertificatePinner, Target, open_client
 from amtterm.wsman.results import (
     BootResult,
     ConsentStatus,
@@ -32,6 +31,7 @@ from amtterm.wsman.results import (
     PowerActionResult,
     PowerStatus,
 )
+from amtterm.wsman.target import CertificatePinner, Target, open_client
 
 if TYPE_CHECKING:
     from amtterm.transport.jump import JumpRoute
@@ -60,14 +60,14 @@ class DeviceService:
     """WS-Management for one device, for the panes.
 
     Args:
-        target: where and how to reach it (from :func:`amtterm.wsman.connect.resolve_target`).
+        target: where and how to reach it (from :func:`amtterm.wsman.target.resolve_target`).
         password: the AMT password.
         known_hosts: the pin file for trust on first use.
         accept_new: pin an unknown certificate without asking.
         ask: asked about an unknown certificate (returns True to trust it); None = refuse.
         legacy: allow TLS 1.0/1.1.
         timeout: seconds for connecting and each reply.
-        opener: builds the client (tests); :func:`amtterm.wsman.connect.open_client` by default.
+        opener: builds the client (tests); :func:`amtterm.wsman.target.open_client` by default.
         via: SSH jump hosts: the client then talks through a forward opened on first use (and again
             after a connection failure).
     """

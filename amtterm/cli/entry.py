@@ -51,6 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     if "--debug" not in words:
         quiet_dependency_warnings()
-    from amtterm.cli import main as cli_main  # after the filter, on purpose
+    from amtterm.cli.main import main as cli_main  # after the filter, on purpose
 
     return cli_main(argv)

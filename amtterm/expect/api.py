@@ -10,9 +10,9 @@ from types import TracebackType
 from typing import Any
 
 from amtterm.errors import ConfigError
-from amtterm.expect.console import Console
+from amtterm.expect.scripted import Console
 from amtterm.session.recorder import Recorder
-from amtterm.ui.keymap import Enter
+from amtterm.terminal.keymap import Enter
 
 PASSWORD_ENV = "AMT_PASSWORD"
 
@@ -68,9 +68,9 @@ class ConnectOptions:
 
 async def open_console(host: str, options: ConnectOptions) -> Console:
     """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
-    from amtterm.cli_jump import jump_hops
     from amtterm.config import load_hosts, stored_password
-    from amtterm.session.connect import open_sol, resolve_sol
+    from amtterm.session.endpoint import open_sol, resolve_sol
+    from amtterm.transport.jump import jump_hops
 
     entry = load_hosts(options.hosts_file).lookup(host)
     jump = [options.jump] if isinstance(options.jump, str) else options.jump  # jump="bastion" too

@@ -1,6 +1,6 @@
 """Pane: the titled box of the side column, bound to one host at a time.
 
-Each pane is bound to one :class:`~amtterm.ui.hostlink.HostLink` at a time (:meth:`Pane.bind`,
+Each pane is bound to one :class:`~amtterm.session.host.HostController` at a time (:meth:`Pane.bind`,
 called on every host switch). Requests run in Textual workers (:meth:`Pane.run_request`); a
 failure is one sentence in the pane's message line and a notification, never a traceback.
 """
@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from amtterm.ui.hostlink import HostLink
-from amtterm.ui.services import ServiceError, describe_error
+from amtterm.session.host import HostController
+from amtterm.wsman.services import ServiceError, describe_error
 
 
 class Pane(Vertical):
@@ -36,9 +36,9 @@ class Pane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.link: HostLink | None = None
+        self.link: HostController | None = None
 
-    def bind(self, link: HostLink | None) -> None:
+    def bind(self, link: HostController | None) -> None:
         """Show ``link``'s host from now on."""
         self.link = link
         self.show_link()
@@ -76,7 +76,7 @@ class Pane(Vertical):
 
         self.run_worker(guarded(), group=group, exclusive=exclusive, exit_on_error=False)
 
-    def _report(self, link: HostLink | None, sentence: str, *, error: bool, notify: bool) -> None:
+    def _report(self, link: HostController | None, sentence: str, *, error: bool, notify: bool) -> None:
         if link is self.link:
             self.say(sentence, error=error)
         if notify and self.is_attached:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amtterm.cli.common import positive_seconds
 from amtterm.session.playback import Cast, Player, load_cast
 
 
@@ -41,16 +42,6 @@ async def play(
             _write(out, event.data.encode("utf-8", errors="replace"))
         else:
             _write(err, f"\r\n[marker: {event.data}]\r\n".encode("utf-8", errors="replace"))
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
 
 
 async def _replay(args: argparse.Namespace) -> int:
@@ -87,11 +78,11 @@ def add_replay_command(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="the recording (.cast)")
     replay.add_argument(
-        "--speed", type=_positive, default=1.0, help="play this many times faster (default 1)"
+        "--speed", type=positive_seconds, default=1.0, help="play this many times faster (default 1)"
     )
     replay.add_argument(
         "--max-wait",
-        type=_positive,
+        type=positive_seconds,
         metavar="S",
         help="cut pauses longer than S seconds to S (default: keep them)",
     )

@@ -108,11 +108,11 @@ def _key(progress: IderProgress) -> tuple[str, int, int]:
 
 def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``amtterm ider`` on ``sub`` (the main parser's ``add_subparsers()``)."""
-    from amtterm.cli_wsman import _connection_options
+    from amtterm.cli.wsman import connection_options
 
     ider = sub.add_parser(
         "ider",
-        parents=[common, _connection_options()],
+        parents=[common, connection_options()],
         help="serve an ISO or floppy image to HOST over IDE-R (optionally boot from it)",
         description="Serve an ISO (--cd) and / or a floppy image (--floppy) to HOST as a redirected "
         "drive until interrupted or the session ends. The images are only read. With --boot, also "
@@ -152,11 +152,11 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
 
 async def ider_command(args: argparse.Namespace) -> int:
     """``amtterm ider``."""
-    from amtterm import cli
-    from amtterm.cli_jump import jump_route
-    from amtterm.cli_wsman import Passwords, _hosts_file, _target, connect
+    from amtterm.cli import common as cli
+    from amtterm.cli.wsman import Passwords, _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
     from amtterm.session.ider_job import IderJob, IderRequest
+    from amtterm.transport.jump import jump_route
     from amtterm.transport.tcp import TlsOptions
     from amtterm.wsman import boot
 

@@ -1,8 +1,8 @@
 """The side panes: Power, Boot, Info (and IDE-R, in ider_pane.py), for the host the console shows.
 
-Each pane is bound to one :class:`~amtterm.ui.hostlink.HostLink` at a time (:meth:`Pane.bind`,
+Each pane is bound to one :class:`~amtterm.session.host.HostController` at a time (:meth:`Pane.bind`,
 called on every host switch). WS-Man requests run in Textual workers through the host's
-:class:`~amtterm.ui.services.DeviceService`; a failure is the service's one sentence, shown in
+:class:`~amtterm.wsman.services.DeviceService`; a failure is the service's one sentence, shown in
 the pane's message line and as a notification, never a traceback. Destructive power actions ask
 first (:class:`~amtterm.ui.screens.confirm.ConfirmScreen`).
 """
@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from amtterm.session.console import SessionState
-from amtterm.ui.hostlink import HostLink
+from amtterm.session.host import HostController
 from amtterm.ui.screens.confirm import ConfirmScreen
-from amtterm.ui.services import NEEDS_SOL_CLOSED, ServiceError
 from amtterm.ui.widgets.ider_pane import IderPane
-from amtterm.ui.widgets.pane import Pane
+from amtterm.ui.widgets.pane_base import Pane
 from amtterm.wsman.results import ConsentStatus, DeviceInfo
+from amtterm.wsman.services import NEEDS_SOL_CLOSED, ServiceError
 
 #: (label, target) of the boot pane's choices, in the order shown.
 BOOT_CHOICES: tuple[tuple[str, str], ...] = (
@@ -54,7 +54,7 @@ POWER_CONFIRM: dict[str, tuple[str, str]] = {
 STATE_STYLE: dict[str, str] = {"on": "bold green", "off": "bold red"}
 
 
-def power_word(link: HostLink) -> str:
+def power_word(link: HostController) -> str:
     """``on``, ``off``, ``sleep`` ... or ``?``: the freshest of the SOL bit and WS-Man's answer."""
     service = link.service
     sol = link.status.power_on
@@ -151,7 +151,7 @@ class PowerPane(Pane):
 
         self.app.push_screen(ConfirmScreen(f"{label} {link.name}?", consequence, label), answered)
 
-    def _run(self, link: HostLink, action: str) -> None:
+    def _run(self, link: HostController, action: str) -> None:
         service = link.service
         assert service is not None
         self.say(f"Sending {action}...")
@@ -221,7 +221,7 @@ class BootPane(Pane):
         """Start without the consent row."""
         self.show_link()
 
-    def bind(self, link: HostLink | None) -> None:
+    def bind(self, link: HostController | None) -> None:
         """Show ``link``; ask once whether its boot changes need user consent."""
         super().bind(link)
         if self.is_mounted:
@@ -366,7 +366,7 @@ class InfoPane(Pane):
         self.set_interval(1.0, self.show_link)
         self.show_link()
 
-    def bind(self, link: HostLink | None) -> None:
+    def bind(self, link: HostController | None) -> None:
         """Show ``link``; fetch its device facts once."""
         super().bind(link)
         if link is not None and link.name not in self._fetched_at:
@@ -474,7 +474,7 @@ class SidePanes(VerticalScroll):
         yield InfoPane(id="info-pane")
         yield IderPane(id="ider-pane")
 
-    def bind(self, link: HostLink | None) -> None:
+    def bind(self, link: HostController | None) -> None:
         """Show ``link`` in every pane."""
         for pane in self.query(Pane).results():
             pane.bind(link)

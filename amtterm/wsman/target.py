@@ -5,7 +5,7 @@
 * :class:`CertificatePinner` checks the device's TLS certificate the way ``amtterm sol`` does:
   a CA file (``-C``) is checked by the handshake itself; otherwise the pin in the hosts file
   (``tls_pin``) or, without one, trust on first use in ``known_hosts`` under
-  ``host:wsman-port`` (:func:`amtterm.known_hosts.verify_pin`). It runs on the first response,
+  ``host:wsman-port`` (:func:`amtterm.transport.known_hosts.verify_pin`). It runs on the first response,
   the unauthenticated 401, so no credentials reach a device that fails the check.
 * :func:`open_client` builds the client; one TLS context can be shared by many clients.
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from amtterm.config import HostEntry
 from amtterm.errors import ConfigError, TlsPinMismatch
-from amtterm.known_hosts import KnownHosts, endpoint_key, verify_pin
 from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT
 from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpHost, parse_jumps
+from amtterm.transport.known_hosts import KnownHosts, endpoint_key, verify_pin
 from amtterm.wsman.client import DEFAULT_TIMEOUT, HTTP_PORT, HTTPS_PORT, WsmanClient
 
 

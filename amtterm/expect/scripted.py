@@ -18,8 +18,8 @@ import pyte
 from amtterm.errors import AmtError, ConfigError, ExpectTimeout, SessionClosed
 from amtterm.session.recorder import EscapeStripper, Recorder
 from amtterm.session.sol import SolClient
-from amtterm.ui.decoder import StreamDecoder
-from amtterm.ui.keymap import Backspace, Enter, KeyMode, check_mode, key_to_bytes, send_text_chunks
+from amtterm.terminal.decoder import StreamDecoder
+from amtterm.terminal.keymap import Backspace, Enter, KeyMode, check_mode, key_to_bytes, send_text_chunks
 
 #: Stream text kept since the last send (the oldest goes first).
 STREAM_LIMIT = 65536

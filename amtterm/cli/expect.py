@@ -73,16 +73,6 @@ def _seconds(text: str, where: str) -> float:
     return value
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
-
-
 def read_script(path: Path) -> list[Step]:
     """The steps of a script file.
 
@@ -124,7 +114,7 @@ def plan(args: argparse.Namespace) -> list[Step]:
         ConfigError: no steps, an unknown key, a bad regex, a bad number, a broken script.
     """
     from amtterm.expect import key_bytes
-    from amtterm.ui.keymap import check_mode
+    from amtterm.terminal.keymap import check_mode
 
     steps: list[Step] = []
     for kind, value in getattr(args, "steps", None) or []:
@@ -193,17 +183,18 @@ def _print_screen(console: Any) -> None:
 
 async def run_expect(args: argparse.Namespace) -> int:
     """``amtterm expect``: connect, run the steps, print the screen if asked."""
-    from amtterm import cli
-    from amtterm.cli_jump import jump_hops
+    from amtterm.cli import common
+    from amtterm.cli.recording import open_console_recorder
     from amtterm.config import load_hosts
     from amtterm.expect import ConnectOptions, open_console
+    from amtterm.transport.jump import jump_hops
 
     steps = plan(args)
     jump_hops(args.jump)  # a malformed --jump is its own sentence, before anything connects
     entry = load_hosts(args.hosts_file).lookup(args.host)
     user = args.user or entry.user or "admin"
-    password = cli.cli_password(args, entry)(user)
-    recorder = cli._open_recorder(args, args.encoding or "auto", title=f"amtterm expect {entry.name}")
+    password = common.cli_password(args, entry)(user)
+    recorder = open_console_recorder(args, args.encoding or "auto", title=f"amtterm expect {entry.name}")
     options = ConnectOptions(
         port=args.port,
         user=user,
@@ -211,7 +202,7 @@ async def run_expect(args: argparse.Namespace) -> int:
         plain=True if args.plain else None,
         cafile=args.cafile,
         accept_new=args.accept_new,
-        ask=cli.ask_on_terminal if cli.terminal_available() else None,
+        ask=common.ask_on_terminal if common.terminal_available() else None,
         tls_legacy=args.tls_legacy,
         legacy_auth=args.legacy,
         hosts_file=args.hosts_file,
@@ -247,7 +238,7 @@ async def run_expect(args: argparse.Namespace) -> int:
 
 def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``amtterm expect`` on ``sub`` (the main parser's ``add_subparsers()``)."""
-    from amtterm import cli
+    from amtterm.cli.common import add_connection_options, positive_seconds, screen_size
 
     parser = sub.add_parser(
         "expect",
@@ -264,9 +255,7 @@ def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)"
     )
-    cli._add_connection_options(parser)
-    parser.add_argument("-L", "--legacy", action="store_true", help="legacy plain auth (AMT 11 and older)")
-    parser.add_argument("--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config dir)")
+    add_connection_options(parser)
     steps = parser.add_argument_group("steps (run in the order given)")
     steps.add_argument("--wait", action=_StepAction, metavar="TEXT", help="wait until TEXT shows up")
     steps.add_argument("--wait-re", action=_StepAction, metavar="REGEX", help="wait for a regular expression")
@@ -280,7 +269,7 @@ def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     steps.add_argument("--script", action=_StepAction, metavar="FILE", help="the steps in FILE, one per line")
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"how long each wait may take (default {DEFAULT_TIMEOUT:g})",
@@ -288,7 +277,7 @@ def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--screen", action="store_true", help="print the screen at the end (also on timeout)")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what each step found or sent")
     console = parser.add_argument_group("console")
-    console.add_argument("--size", type=cli._size, help="remote screen: 80x25 (default), 80x24 or 100x30")
+    console.add_argument("--size", type=screen_size, help="remote screen: 80x25 (default), 80x24 or 100x30")
     console.add_argument("--encoding", choices=("auto", "cp437", "utf-8"), help="how the bytes are read")
     console.add_argument(
         "--fkeys", choices=("intel", "alternate", "vt100+", "xterm"), help="F-key convention (default intel)"

@@ -34,14 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amtterm.cli_jump import add_jump_options, jump_route
+from amtterm.cli import common
+from amtterm.cli.common import add_connection_options, port, positive
 from amtterm.errors import AmtError, ConfigError, name_host
+from amtterm.transport.jump import jump_route
 
 if TYPE_CHECKING:
     from amtterm.config import HostsFile
     from amtterm.transport.ssh import JumpChain
     from amtterm.wsman.client import WsmanClient
-    from amtterm.wsman.connect import CertificatePinner, Target
+    from amtterm.wsman.target import CertificatePinner, Target
 
 POWER_ACTIONS = ("status", "on", "off", "cycle", "reset", "soft-off", "soft-reset")
 BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "clear")
@@ -51,55 +53,16 @@ DEFAULT_CONCURRENCY = 16
 # -- options ---------------------------------------------------------------------------------------
 
 
-def _port_or_off(text: str) -> int | None:
-    from amtterm.cli import port_or_off  # cli imports this module: import at call time
-
-    return port_or_off(text)
-
-
-def _port(text: str) -> int:
-    value = _port_or_off(text)
-    if value is None or value == 0:
-        raise argparse.ArgumentTypeError(f"not a port: {text!r} (1-65535)")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
-
-
-def _connection_options() -> argparse.ArgumentParser:
+def connection_options() -> argparse.ArgumentParser:
+    """The parent parser of the WS-Man commands (and ``ider``): connection options, ports, ``--json``."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("connection")
-    group.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
-    group.add_argument(
-        "-p", "--password", help="AMT password (discouraged: visible to other users; use AMT_PASSWORD)"
-    )
-    group.add_argument(
-        "-P", "--plain", action="store_true", help="plain HTTP on 16992 instead of HTTPS on 16993"
-    )
-    group.add_argument("-C", "--cafile", type=Path, help="verify the device's TLS certificate with this CA")
-    group.add_argument(
-        "--accept-new", action="store_true", help="pin an unknown TLS certificate without asking"
-    )
-    group.add_argument("--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for AMT before 12")
-    group.add_argument(
-        "--wsman-port", type=_port, help="WS-Management port (default 16993, or 16992 with -P)"
-    )
-    group.add_argument("--redir-port", type=_port, help="redirection port (default 16995, or 16994 with -P)")
-    group.add_argument(
-        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
-    )
+    add_connection_options(group, plain="plain HTTP on 16992 instead of HTTPS on 16993", legacy_auth=None)
+    group.add_argument("--wsman-port", type=port, help="WS-Management port (default 16993, or 16992 with -P)")
+    group.add_argument("--redir-port", type=port, help="redirection port (default 16995, or 16994 with -P)")
     group.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for each reply (default 10)"
     )
-    add_jump_options(group)
     parent.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parent
 
@@ -111,7 +74,7 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         sub: the ``add_subparsers()`` object of the main parser.
         common: the parent parser with the options every command has (``--debug``).
     """
-    conn = _connection_options()
+    conn = connection_options()
     parents = [common, conn]
 
     power = sub.add_parser(
@@ -127,7 +90,7 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     power.add_argument("--all", action="store_true", help="every host in the hosts file")
     power.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive,
         default=DEFAULT_CONCURRENCY,
         help=f"hosts queried at once (default {DEFAULT_CONCURRENCY})",
     )
@@ -190,7 +153,6 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     doctor.set_defaults(func=doctor_command)
 
 
-
 # -- connecting ------------------------------------------------------------------------------------
 
 
@@ -209,20 +171,19 @@ class Passwords:
         Raises:
             ConfigError: the hosts file's reference is broken, or no password and no terminal.
         """
-        from amtterm import cli
         from amtterm.config import stored_password
 
         if self.args.password:
             if not self._warned:
                 self._warned = True
-                cli.warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
+                common.warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
             return str(self.args.password)
         stored = stored_password(target.entry, cache=self._commands)
         if stored is not None:
             return stored
         if self._shared is None:
             quiet = argparse.Namespace(password=None)
-            self._shared = cli.read_password(quiet, target.user, prompt_host or target.name)
+            self._shared = common.read_password(quiet, target.user, prompt_host or target.name)
         return self._shared
 
 
@@ -248,7 +209,7 @@ def _hosts_file(args: argparse.Namespace) -> HostsFile:
 
 
 def _target(args: argparse.Namespace, hosts: HostsFile, name: str) -> Target:
-    from amtterm.wsman.connect import resolve_target
+    from amtterm.wsman.target import resolve_target
 
     return resolve_target(
         hosts.lookup(name),
@@ -281,14 +242,13 @@ async def connect(
         contexts: TLS contexts shared between hosts, by CA file.
         prompt_host: what the password prompt calls the host(s).
     """
-    from amtterm import cli
-    from amtterm.known_hosts import KnownHosts
-    from amtterm.wsman.connect import CertificatePinner, client_tls_context, open_client
+    from amtterm.transport.known_hosts import KnownHosts
+    from amtterm.wsman.target import CertificatePinner, client_tls_context, open_client
 
     password = passwords.for_target(target, prompt_host=prompt_host)
     pinner = None
     context = None
-    ask = cli.ask_on_terminal if interactive and cli.terminal_available() else None
+    ask = common.ask_on_terminal if interactive and common.terminal_available() else None
     if target.tls:
         pinner = CertificatePinner(target, KnownHosts.default(), accept_new=args.accept_new, ask=ask)
         if contexts is not None:

@@ -1,0 +1,218 @@
+"""What every command of the command line shares, written once.
+
+Prompts and questions on the controlling terminal, the password rule, the connection options
+(``-u``, ``-p``, ``-P``, ``-C``, ``--accept-new``, ``--tls-legacy``, ``-J``), and the argparse types
+for ports, numbers, screen sizes and the prefix key. Nothing here imports another ``cli`` module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from amtterm.errors import ConfigError
+
+if TYPE_CHECKING:
+    from amtterm.config import HostEntry
+
+PASSWORD_ENV = "AMT_PASSWORD"
+
+ENTER_CHOICES = ("cr", "crlf", "lf")
+SCREENS = ("80x25", "80x24", "100x30")
+
+JUMP_HELP = (
+    "reach the device through this SSH jump host, [USER@]HOST[:PORT]; repeat it or separate hops with "
+    "commas, outermost first (like ssh -J); 'none' ignores the hosts file's jump"
+)
+
+
+# -- the terminal ---------------------------------------------------------------------------------
+
+
+def warn(message: str) -> None:
+    """Print a one-line warning on stderr."""
+    print(f"amtterm: warning: {message}", file=sys.stderr, flush=True)
+
+
+def read_password(args: argparse.Namespace, user: str, host: str) -> str:
+    """The password from -p (warned about), AMT_PASSWORD, or a prompt on the terminal."""
+    if getattr(args, "password", None):
+        warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD or the prompt.")
+        return str(args.password)
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    try:
+        with open("/dev/tty", "r+b", buffering=0):
+            pass
+    except OSError:
+        raise ConfigError(
+            f"No password for {user}@{host}: set {PASSWORD_ENV}, or run on a terminal to be asked."
+        ) from None
+    return getpass.getpass(f"AMT password for {user}@{host}: ")
+
+
+def ask_on_terminal(question: str) -> bool:
+    """Ask a yes/no question on the controlling terminal (works while stdin is a pipe)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        os.write(fd, f"{question} [y/N] ".encode())
+        answer = b""
+        while not answer.endswith((b"\n", b"\r")):
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.strip().lower() in (b"y", b"yes")
+    finally:
+        os.close(fd)
+
+
+def terminal_available() -> bool:
+    """Whether a controlling terminal exists to ask questions on."""
+    try:
+        with open("/dev/tty", "rb"):
+            return True
+    except OSError:
+        return False
+
+
+# -- argparse types -------------------------------------------------------------------------------
+
+
+def port_or_off(text: str) -> int | None:
+    """A port number, 0 for any free port, or off/none for no listener (argparse type)."""
+    if text in ("off", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def port(text: str) -> int:
+    """A port number from 1 to 65535 (argparse type)."""
+    value = port_or_off(text)
+    if value is None or value == 0:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r} (1-65535)")
+    return value
+
+
+def whole_number(low: int = 1, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type for a whole number from ``low`` to ``high`` (no upper bound when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            limits = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {limits}: {value}")
+        return value
+
+    return parse
+
+
+positive = whole_number(1)
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds above 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    """A remote screen size: 80x25, 80x24 or 100x30 (argparse type)."""
+    if text not in SCREENS:
+        raise argparse.ArgumentTypeError(f"screen size must be one of {', '.join(SCREENS)}, not {text!r}")
+    columns, _, rows = text.partition("x")
+    return int(columns), int(rows)
+
+
+def prefix_key(text: str) -> str:
+    """The console's command prefix key, as Textual names it (argparse type)."""
+    from amtterm.ui.commands import parse_prefix
+
+    try:
+        return parse_prefix(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# -- connection options ---------------------------------------------------------------------------
+
+
+def add_jump_options(parser: Any) -> None:
+    """Add ``-J/--jump`` and ``--ssh-config`` to a parser or an argument group."""
+    parser.add_argument("-J", "--jump", action="append", metavar="[USER@]HOST[:PORT]", help=JUMP_HELP)
+    parser.add_argument(
+        "--ssh-config",
+        type=Path,
+        metavar="FILE",
+        help="OpenSSH client config for the jump hosts (default ~/.ssh/config; like ssh -F)",
+    )
+
+
+def add_connection_options(
+    parser: Any,
+    *,
+    plain: str = "plain TCP on port 16994 instead of TLS",
+    legacy_auth: str | None = "legacy plain auth (AMT 11 and older)",
+) -> None:
+    """The options every command that connects to a device takes, on a parser or an argument group.
+
+    Args:
+        parser: where to add them.
+        plain: the help of ``-P`` (which ports it means differs by command).
+        legacy_auth: the help of ``-L``; None for commands without a redirection session.
+    """
+    parser.add_argument("-u", "--user", help="AMT user name (default: the hosts file's, else admin)")
+    parser.add_argument(
+        "-p",
+        "--password",
+        help=f"AMT password (discouraged: visible to other users; use {PASSWORD_ENV} or the prompt)",
+    )
+    parser.add_argument("-P", "--plain", action="store_true", help=plain)
+    parser.add_argument("-C", "--cafile", type=Path, help="verify the device's TLS certificate with this CA")
+    parser.add_argument(
+        "--accept-new", action="store_true", help="pin an unknown TLS certificate without asking"
+    )
+    parser.add_argument(
+        "--tls-legacy", action="store_true", help="allow TLS 1.0/1.1 for old AMT firmware (before AMT 12)"
+    )
+    if legacy_auth is not None:
+        parser.add_argument("-L", "--legacy", action="store_true", help=legacy_auth)
+    parser.add_argument(
+        "--hosts-file", type=Path, help="hosts file (default: hosts.toml in the config directory)"
+    )
+    add_jump_options(parser)
+
+
+def cli_password(args: argparse.Namespace, entry: HostEntry) -> Callable[[str], str]:
+    """The password of ``sol``, ``share`` and ``expect`` for the resolved user: -p (warned about),
+    AMT_PASSWORD, the hosts file's password_env / password_command, else a prompt."""
+    from amtterm.config import stored_password
+
+    def password(user: str) -> str:
+        stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
+        return stored or read_password(args, user, entry.name)
+
+    return password

@@ -1,0 +1,135 @@
+"""``amtterm sim``: run a simulated AMT device on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from amtterm.cli.common import PASSWORD_ENV, port_or_off, positive, screen_size, warn
+
+
+def _version(text: str) -> tuple[int, int]:
+    try:
+        major, _, minor = text.partition(".")
+        return int(major), int(minor or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an AMT version: {text!r} (e.g. 11.8 or 16)") from None
+
+
+async def _sim(args: argparse.Namespace) -> int:
+    from amtterm.sim.app import SimOptions, serve
+
+    if args.password:
+        warn("--password puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
+    options = SimOptions(
+        listen=args.listen,
+        redir_port=args.redir_port,
+        redir_tls_port=args.redir_tls_port,
+        wsman_port=args.wsman_port,
+        wsman_tls_port=args.wsman_tls_port,
+        user=args.user,
+        password=args.password or os.environ.get(PASSWORD_ENV) or None,
+        amt_version=args.amt_version,
+        power_on=args.power_on,
+        columns=args.size[0],
+        rows=args.size[1],
+        tls_legacy=args.tls_legacy,
+        flood_on_attach=args.flood_on_attach,
+        qemu=args.qemu,
+        qemu_memory=args.qemu_memory,
+        control_mode=args.control_mode,
+        hosts=args.hosts,
+        lms=args.lms,
+        write_hosts=args.write_hosts,
+        wsman_delay=max(0.0, args.wsman_delay),
+    )
+    return await serve(options)
+
+
+def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``sim`` sub-command."""
+    sim = sub.add_parser(
+        "sim",
+        parents=[common],
+        help="run a simulated AMT device on this machine",
+        description="Serve a simulated AMT device: the redirection port, plain and TLS, with a synthetic "
+        f"PC behind it. Password from {PASSWORD_ENV}; without one a password is generated and printed.",
+    )
+    sim.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument(
+        "--redir-port", type=port_or_off, default=16994, help="plain port, 0 = any free, off = none"
+    )
+    sim.add_argument(
+        "--redir-tls-port", type=port_or_off, default=16995, help="TLS port, 0 = any free, off = none"
+    )
+    sim.add_argument("--user", default="admin", help="AMT user name (default admin)")
+    sim.add_argument("--password", help=f"password (discouraged: use {PASSWORD_ENV})")
+    sim.add_argument(
+        "--amt-version",
+        type=_version,
+        default=(11, 8),
+        help="firmware version: 11.x accepts legacy plain auth, 12 and later digest only (default 11.8)",
+    )
+    sim.add_argument(
+        "--power-on",
+        choices=["first-console", "start", "off"],
+        default="first-console",
+        help="when the simulated PC powers on (default: when the first SOL console attaches)",
+    )
+    sim.add_argument(
+        "--size", type=screen_size, default=(80, 25), help="remote screen: 80x25, 80x24 or 100x30"
+    )
+    sim.add_argument("--tls-legacy", action="store_true", help="also offer TLS 1.0/1.1, like old firmware")
+    sim.add_argument(
+        "--flood-on-attach",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="benchmarks: send each console that starts SOL BYTES of ANSI test output first",
+    )
+    sim.add_argument(
+        "--qemu",
+        action="store_true",
+        help="the PC is a real QEMU machine (SeaBIOS; its serial port is the SOL console) instead of "
+        "the synthetic one; needs qemu-system-x86_64",
+    )
+    sim.add_argument(
+        "--qemu-memory",
+        type=positive,
+        default=1024,
+        metavar="MB",
+        help="memory of the QEMU machine (default 1024: an installer's initrd needs room)",
+    )
+    sim.add_argument("--wsman-port", type=port_or_off, default=16992, help="WS-Man HTTP port (0 = free, off)")
+    sim.add_argument(
+        "--wsman-tls-port", type=port_or_off, default=16993, help="WS-Man HTTPS port (0 = free, off)"
+    )
+    sim.add_argument(
+        "--control-mode",
+        choices=("admin", "client"),
+        default="admin",
+        help="client: boot options need user consent, with the code shown on the host's screen",
+    )
+    sim.add_argument(
+        "--hosts",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="serve N devices on 127.0.0.1, 127.0.0.2, ... (same ports), or on free ports",
+    )
+    sim.add_argument(
+        "--lms", action="store_true", help="Intel LMS in the host OS: offer soft-off and soft-reset"
+    )
+    sim.add_argument(
+        "--write-hosts", type=Path, metavar="FILE", help="write a hosts file naming the simulated devices"
+    )
+    sim.add_argument(
+        "--wsman-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="benchmarks: answer each WS-Man request this much later, like a busy ME or a far network",
+    )
+    sim.set_defaults(func=_sim)
