@@ -51,6 +51,7 @@ SCREEN_SIZES: Final = ("80x25", "80x24", "100x30")
 ENCODINGS: Final = ("cp437", "utf-8", "auto")
 FKEY_MODES: Final = ("intel", "alternate", "vt100+")
 #: Longest a password_command may take (seconds).
+PASSWORD_ENV: Final = "AMT_PASSWORD"
 PASSWORD_COMMAND_TIMEOUT: Final = 30.0
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -374,3 +375,26 @@ def stored_password(
             )
         return value
     return None
+
+
+def known_password(
+    entry: HostEntry,
+    given: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cache: dict[str, str] | None = None,
+) -> str | None:
+    """amtterm's one password rule, most specific first, short of asking: ``given`` (``-p``, or
+    ``password=`` in the Python API), then the host's own entry in the hosts file (``password_env`` /
+    ``password_command``), then ``AMT_PASSWORD``. None when none of them has one (the command line
+    then asks on the terminal; the Python API says so in one sentence).
+
+    Raises:
+        ConfigError: the host's entry names a source that fails (see :func:`stored_password`).
+    """
+    if given:
+        return given
+    stored = stored_password(entry, environ=environ, cache=cache)
+    if stored is not None:
+        return stored
+    return (os.environ if environ is None else environ).get(PASSWORD_ENV) or None

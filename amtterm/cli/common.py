@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry
 
-PASSWORD_ENV = "AMT_PASSWORD"
 
 ENTER_CHOICES = ("cr", "crlf", "lf")
 SCREENS = ("80x25", "80x24", "100x30")
@@ -39,14 +39,12 @@ def warn(message: str) -> None:
     print(f"amtterm: warning: {message}", file=sys.stderr, flush=True)
 
 
-def read_password(args: argparse.Namespace, user: str, host: str) -> str:
-    """The password from -p (warned about), AMT_PASSWORD, or a prompt on the terminal."""
-    if getattr(args, "password", None):
-        warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD or the prompt.")
-        return str(args.password)
-    env = os.environ.get(PASSWORD_ENV)
-    if env:
-        return env
+def prompt_password(user: str, host: str) -> str:
+    """Ask for the password on the controlling terminal.
+
+    Raises:
+        ConfigError: there is no terminal to ask on.
+    """
     try:
         with open("/dev/tty", "r+b", buffering=0):
             pass
@@ -55,6 +53,36 @@ def read_password(args: argparse.Namespace, user: str, host: str) -> str:
             f"No password for {user}@{host}: set {PASSWORD_ENV}, or run on a terminal to be asked."
         ) from None
     return getpass.getpass(f"AMT password for {user}@{host}: ")
+
+
+class Passwords:
+    """Every command's passwords, by the one rule of :func:`amtterm.config.known_password`: ``-p``
+    (warned about once), the host's own hosts-file entry, ``AMT_PASSWORD``, else one prompt whose
+    answer serves every host of the command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.given: str | None = getattr(args, "password", None) or None
+        self._prompted: str | None = None
+        self._commands: dict[str, str] = {}
+        self._warned = False
+
+    def for_entry(self, entry: HostEntry, user: str, *, prompt_host: str | None = None) -> str:
+        """The password of ``user`` on ``entry``.
+
+        Raises:
+            ConfigError: the hosts file's reference is broken, or no password and no terminal.
+        """
+        from amtterm.config import known_password
+
+        if self.given and not self._warned:
+            self._warned = True
+            warn(f"-p puts the password where other users can read it (ps); prefer {PASSWORD_ENV}.")
+        password = known_password(entry, self.given, cache=self._commands)
+        if password is not None:
+            return password
+        if self._prompted is None:
+            self._prompted = prompt_password(user, prompt_host or entry.name)
+        return self._prompted
 
 
 def ask_on_terminal(question: str) -> bool:
@@ -207,12 +235,6 @@ def add_connection_options(
 
 
 def cli_password(args: argparse.Namespace, entry: HostEntry) -> Callable[[str], str]:
-    """The password of ``sol``, ``share`` and ``expect`` for the resolved user: -p (warned about),
-    AMT_PASSWORD, the hosts file's password_env / password_command, else a prompt."""
-    from amtterm.config import stored_password
-
-    def password(user: str) -> str:
-        stored = None if (args.password or os.environ.get(PASSWORD_ENV)) else stored_password(entry)
-        return stored or read_password(args, user, entry.name)
-
-    return password
+    """One host's password for the user it resolves to (see :class:`Passwords`)."""
+    passwords = Passwords(args)
+    return lambda user: passwords.for_entry(entry, user)

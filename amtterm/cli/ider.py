@@ -153,7 +153,8 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
 async def ider_command(args: argparse.Namespace) -> int:
     """``amtterm ider``."""
     from amtterm.cli import common as cli
-    from amtterm.cli.wsman import Passwords, _hosts_file, _target, connect
+    from amtterm.cli.common import Passwords
+    from amtterm.cli.wsman import _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
     from amtterm.session.ider_job import IderJob, IderRequest
     from amtterm.transport.jump import jump_route
@@ -170,7 +171,7 @@ async def ider_command(args: argparse.Namespace) -> int:
 
     target = _target(args, _hosts_file(args), args.host)
     passwords = Passwords(args)
-    password = passwords.for_target(target)
+    password = passwords.for_entry(target.entry, target.user)
     tls = None
     if target.tls:
         tls = TlsOptions(

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from amtterm.cli.common import PASSWORD_ENV, port_or_off, positive, screen_size, warn
+from amtterm.cli.common import port_or_off, positive, screen_size, warn
+from amtterm.config import PASSWORD_ENV
 
 
 def _version(text: str) -> tuple[int, int]:

@@ -360,7 +360,7 @@ async def run_tui(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: no host, a broken hosts file, no password, no terminal, unknown theme.
     """
-    from amtterm.cli.wsman import Passwords
+    from amtterm.cli.common import Passwords
     from amtterm.config import load_hosts
     from amtterm.session.host import TrustPrompt
     from amtterm.wsman.target import resolve_target
@@ -383,7 +383,7 @@ async def run_tui(args: argparse.Namespace) -> int:
             target = resolve_target(
                 entry, user=args.user, plain=args.plain, cafile=args.cafile, jump=args.jump
             )
-            password = passwords.for_target(target, prompt_host=prompt_host)
+            password = passwords.for_entry(target.entry, target.user, prompt_host=prompt_host)
             links.append(
                 make_link(
                     target,

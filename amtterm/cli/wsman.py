@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amtterm.cli import common
-from amtterm.cli.common import add_connection_options, port, positive
+from amtterm.cli.common import Passwords, add_connection_options, port, positive
 from amtterm.errors import AmtError, ConfigError, name_host
 from amtterm.transport.jump import jump_route
 
@@ -156,37 +156,6 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 # -- connecting ------------------------------------------------------------------------------------
 
 
-class Passwords:
-    """Finds each host's password: ``-p``, the hosts file's reference, AMT_PASSWORD, a prompt (once)."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self._shared: str | None = None
-        self._commands: dict[str, str] = {}
-        self._warned = False
-
-    def for_target(self, target: Target, *, prompt_host: str | None = None) -> str:
-        """The password for ``target``.
-
-        Raises:
-            ConfigError: the hosts file's reference is broken, or no password and no terminal.
-        """
-        from amtterm.config import stored_password
-
-        if self.args.password:
-            if not self._warned:
-                self._warned = True
-                common.warn("-p puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
-            return str(self.args.password)
-        stored = stored_password(target.entry, cache=self._commands)
-        if stored is not None:
-            return stored
-        if self._shared is None:
-            quiet = argparse.Namespace(password=None)
-            self._shared = common.read_password(quiet, target.user, prompt_host or target.name)
-        return self._shared
-
-
 @dataclass
 class Connection:
     """An open WS-Man connection to one host (through ``chain`` when it has jump hosts)."""
@@ -245,7 +214,7 @@ async def connect(
     from amtterm.transport.known_hosts import KnownHosts
     from amtterm.wsman.target import CertificatePinner, client_tls_context, open_client
 
-    password = passwords.for_target(target, prompt_host=prompt_host)
+    password = passwords.for_entry(target.entry, target.user, prompt_host=prompt_host)
     pinner = None
     context = None
     ask = common.ask_on_terminal if interactive and common.terminal_available() else None

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 from amtterm.expect.scripted import Console
 from amtterm.session.recorder import Recorder
 from amtterm.terminal.keymap import Enter
-
-PASSWORD_ENV = "AMT_PASSWORD"
 
 
 @dataclass
@@ -24,7 +22,7 @@ class ConnectOptions:
     Attributes:
         port: the redirection port (16995 TLS, 16994 plain).
         user: the AMT user (the hosts file's, else ``admin``).
-        password: the password (else ``AMT_PASSWORD``, else the hosts file's reference).
+        password: the password (else the host's hosts-file entry, else ``AMT_PASSWORD``).
         plain: plain TCP instead of TLS.
         cafile: verify the certificate against this CA instead of pinning.
         accept_new: pin an unknown certificate without asking.
@@ -68,7 +66,7 @@ class ConnectOptions:
 
 async def open_console(host: str, options: ConnectOptions) -> Console:
     """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
-    from amtterm.config import load_hosts, stored_password
+    from amtterm.config import known_password, load_hosts
     from amtterm.session.endpoint import open_sol, resolve_sol
     from amtterm.transport.jump import jump_hops
 
@@ -77,8 +75,8 @@ async def open_console(host: str, options: ConnectOptions) -> Console:
     hops = jump_hops(jump, entry.jump, name="jump")
 
     def no_prompt(user: str) -> str:
-        # The Python API never asks: the option, AMT_PASSWORD or the hosts file, else a sentence.
-        password = options.password or os.environ.get(PASSWORD_ENV) or stored_password(entry)
+        # The Python API never asks: amtterm's one rule (config.known_password), else a sentence.
+        password = known_password(entry, options.password)
         if not password:
             raise ConfigError(
                 f"No password for {user}@{entry.name}: set {PASSWORD_ENV}, or name a password_env or "

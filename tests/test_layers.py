@@ -1,0 +1,108 @@
+"""The layers as the code's real shape: what each package of amtterm may import.
+
+Data flows one way (``../shared/ARCHITECTURE.md``): ``cli`` on top, then ``ui`` (the only
+package that knows Textual), then ``share`` / ``expect`` / ``sim``, then ``session``, then
+``terminal`` / ``wsman``, then ``transport`` and ``redir`` (stdlib only), with ``config``,
+``errors`` and ``paths`` beside the bottom. Every import counts, also the ones inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import amtterm
+
+PACKAGE = Path(amtterm.__file__).parent
+BASE = {"errors", "paths"}
+
+#: For each part of amtterm, the other parts it may import.
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "paths": {"errors"},
+    "redir": BASE,
+    "transport": BASE,
+    "config": BASE | {"transport"},
+    "terminal": BASE,
+    "wsman": BASE | {"config", "transport", "redir"},
+    "session": BASE | {"config", "transport", "redir", "terminal", "wsman"},
+    "share": BASE | {"config", "transport", "redir", "terminal", "wsman", "session"},
+    "expect": BASE | {"config", "transport", "redir", "terminal", "session"},
+    "sim": BASE | {"config", "transport", "redir", "terminal", "wsman", "session"},
+    "ui": BASE | {"config", "transport", "redir", "terminal", "wsman", "session", "share", "expect"},
+    "cli": BASE
+    | {"config", "transport", "redir", "terminal", "wsman", "session", "share", "expect", "sim", "ui"},
+}
+#: Third-party packages only some parts may import.
+ONLY_IN = {"textual": {"ui"}, "rich": {"ui"}, "asyncssh": {"transport", "share"}, "httpx": {"wsman"}}
+
+
+def _part(module: str) -> str:
+    """``amtterm.session.host`` -> ``session``; ``amtterm.config`` -> ``config``."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append((name, path))
+    return found
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every module ``path`` imports, at its top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{module}: amtterm writes its imports absolute"
+            if node.module == "amtterm":  # from amtterm import config; __version__ is no part
+                names.update(
+                    f"amtterm.{alias.name}" for alias in node.names if not alias.name.startswith("__")
+                )
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+def test_every_part_of_amtterm_has_a_rule() -> None:
+    parts = {_part(name) for name, _ in _modules()} - {"", "__main__"}
+    assert parts - set(ALLOWED) == set()
+
+
+@pytest.mark.parametrize(("module", "path"), _modules(), ids=[name for name, _ in _modules()])
+def test_imports_follow_the_layers(module: str, path: Path) -> None:
+    part = _part(module)
+    if part in ("", "__main__"):
+        return
+    wrong = []
+    for name in sorted(_imports(path, module)):
+        top = name.split(".")[0]
+        if top == "amtterm":
+            other = _part(name)
+            if other and other != part and other not in ALLOWED[part]:
+                wrong.append(name)
+        elif top in ONLY_IN and part not in ONLY_IN[top]:
+            wrong.append(name)
+    assert wrong == [], f"{module} ({part}/) may not import {wrong}"
+
+
+def test_below_the_ui_nothing_loads_textual() -> None:
+    """Importing every module outside ui/ and cli/ loads no Textual (also not through another module)."""
+    below = [name for name, _ in _modules() if _part(name) not in ("ui", "cli", "__main__", "")]
+    probe = "import importlib, sys\n" + "".join(f"importlib.import_module({name!r})\n" for name in below)
+    probe += (
+        "print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('textual', 'rich') or m.startswith('amtterm.ui')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
