@@ -55,7 +55,6 @@ from amtterm.redir.state import ConnectionCore, ConnectionState
 if TYPE_CHECKING:
     from amtterm.redir.connection import ConsoleConfig
 
-S = ConnectionState
 
 #: Console heartbeats go out at a quarter of the device's HostSessionRxTimeout,
 #: but never more often than once a second (5.5, 5.8).
@@ -97,15 +96,15 @@ class ConsoleProtocol:
 
     def start(self) -> None:
         """Queue StartRedirectionSession with the 'SOL ' or 'IDER' tag (3.1)."""
-        if self._core.state is not S.IDLE:
+        if self._core.state is not ConnectionState.IDLE:
             raise LocalProtocolError(f"start() called twice (the connection is {self._core.state.value})")
         self._core.last_rx = self._core.now
         self._core.send(StartRedirectionSession(self._config.session_type.value))
-        self._core.move_to(S.STARTING)
+        self._core.move_to(ConnectionState.STARTING)
 
     def send_sol_data(self, data: bytes) -> None:
         """Queue keystrokes as 0x28 messages of at most 65535 bytes, sequence 0 like amtterm (5.3, 2.3)."""
-        if self._core.state is not S.SOL_ACTIVE:
+        if self._core.state is not ConnectionState.SOL_ACTIVE:
             raise LocalProtocolError(f"cannot send SOL data while the connection is {self._core.state.value}")
         for start in range(0, len(data), MAX_SOL_DATA):
             self._core.send(SolDataToHost(bytes(data[start : start + MAX_SOL_DATA])))
@@ -113,16 +112,22 @@ class ConsoleProtocol:
     def close(self) -> None:
         """End the session: 0x22 while SOL runs (then 0x12 after 0x23), else 0x12 at once (3.3, 5.6)."""
         state = self._core.state
-        if state is S.SOL_ACTIVE:
+        if state is ConnectionState.SOL_ACTIVE:
             self._core.send(EndSolRedirection())
-            self._core.move_to(S.CLOSING)
-        elif state is S.IDER_ACTIVE and self.ider is not None:
+            self._core.move_to(ConnectionState.CLOSING)
+        elif state is ConnectionState.IDER_ACTIVE and self.ider is not None:
             self.ider.close()  # 0x42, then 0x12 after 0x43 (6.10)
-        elif state in (S.STARTING, S.AUTHENTICATING, S.AUTHENTICATED, S.SOL_STARTING, S.IDER_STARTING):
+        elif state in (
+            ConnectionState.STARTING,
+            ConnectionState.AUTHENTICATING,
+            ConnectionState.AUTHENTICATED,
+            ConnectionState.SOL_STARTING,
+            ConnectionState.IDER_STARTING,
+        ):
             self._core.send(EndRedirectionSession())
-            self._core.move_to(S.CLOSED)
-        elif state is S.IDLE:
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
+        elif state is ConnectionState.IDLE:
+            self._core.move_to(ConnectionState.CLOSED)
 
     # --- received messages -------------------------------------------------------------------------
 
@@ -148,22 +153,22 @@ class ConsoleProtocol:
         if isinstance(message, EndSolRedirectionReply):
             # After 0x23 the console ends the session with 0x12 and closes (3.3, 5.6).
             self._core.send(EndRedirectionSession())
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [ConnectionClosed("the session ended")]
         return []  # 0x25 pong: accepted, nothing to do (5.5)
 
     def handle_eof(self) -> list[Event]:
         """The device closed TCP."""
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
         return [ConnectionClosed("the device closed the connection")]
 
     def _on_session_reply(self, reply: StartRedirectionSessionReply) -> list[Event]:
         # Only byte 1 decides; N = 0 is what real firmware sends (3.2).
         if reply.status != StartStatus.SUCCESS:
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [SessionRefused(reply.status)]
         events: list[Event] = [SessionStarted(reply.firmware_version, reply.protocol_version, reply.oem_iana)]
-        self._core.move_to(S.AUTHENTICATING)
+        self._core.move_to(ConnectionState.AUTHENTICATING)
         if self._config.legacy_plain:
             # Debian amtterm 1.4 sends plain credentials right after 0x11, no query (4.3).
             self._send_plain()
@@ -220,14 +225,14 @@ class ConsoleProtocol:
             return self._try_next_method()
         if reply.status != AuthStatus.SUCCESS:
             return self._fail(self._method, reply.status)
-        self._core.move_to(S.AUTHENTICATED)
+        self._core.move_to(ConnectionState.AUTHENTICATED)
         if self.ider is not None:
             # Authenticated: ask for IDE-R at once, sequence 0 (6.3).
             self.ider.begin()
             return [Authenticated(self._method, self._config.user)]
         # Authenticated: ask for SOL at once with our settings, sequence 0 (5.1).
         self._core.send(StartSolRedirection(self._config.sol_settings))
-        self._core.move_to(S.SOL_STARTING)
+        self._core.move_to(ConnectionState.SOL_STARTING)
         return [Authenticated(self._method, self._config.user)]
 
     def _try_next_method(self) -> list[Event]:
@@ -253,16 +258,16 @@ class ConsoleProtocol:
         self._core.send(AuthenticateSession(AuthType.PLAIN, credentials))
 
     def _fail(self, method: AuthType | int, status: AuthStatus | int) -> list[Event]:
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
         return [AuthFailed(method, status, self._config.user, self._offered)]
 
     def _on_sol_reply(self, reply: StartSolRedirectionReply) -> list[Event]:
         # Status 0 starts SOL; anything else refuses it, and we end the session (5.2, 3.3).
         if reply.status != 0:
             self._core.send(EndRedirectionSession())
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [SolRefused(reply.status)]
-        self._core.move_to(S.SOL_ACTIVE)
+        self._core.move_to(ConnectionState.SOL_ACTIVE)
         return [SolStarted()]
 
     # --- timers ---------------------------------------------------------------------------------------
@@ -271,28 +276,28 @@ class ConsoleProtocol:
         """The earliest of: peer timeout, our next heartbeat."""
         deadlines = []
         state = self._core.state
-        if state not in (S.IDLE, S.CLOSED) and self._peer_timeout > 0:
+        if state not in (ConnectionState.IDLE, ConnectionState.CLOSED) and self._peer_timeout > 0:
             deadlines.append(self._core.last_rx + self._peer_timeout)
-        if state in (S.SOL_ACTIVE, S.IDER_ACTIVE):
+        if state in (ConnectionState.SOL_ACTIVE, ConnectionState.IDER_ACTIVE):
             deadlines.append(self._core.last_tx + self._heartbeat_interval)
         return min(deadlines, default=None)
 
     def on_timer(self, now: float) -> list[Event]:
         """Fire what is due at ``now``."""
         state = self._core.state
-        if state in (S.IDLE, S.CLOSED):
+        if state in (ConnectionState.IDLE, ConnectionState.CLOSED):
             return []
         timeout = self._peer_timeout
         if timeout > 0 and now >= self._core.last_rx + timeout:
             # amtterm gives up after 20 s without a byte from the device (5.8, 11).
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [PeerTimeout(timeout)]
-        if state is S.SOL_ACTIVE and now >= self._core.last_tx + self._heartbeat_interval:
+        if state is ConnectionState.SOL_ACTIVE and now >= self._core.last_tx + self._heartbeat_interval:
             # Our own 0x2B keeps the device's HostSessionRxTimeout from firing when
             # the user types nothing (5.5, 5.8; MeshCommander does the same).
             self._core.send(SolHeartbeat())
         if (
-            state is S.IDER_ACTIVE
+            state is ConnectionState.IDER_ACTIVE
             and self.ider is not None
             and now >= self._core.last_tx + self._heartbeat_interval
         ):

@@ -67,7 +67,6 @@ from amtterm.redir.state import ConnectionCore, ConnectionState
 if TYPE_CHECKING:
     from amtterm.redir.connection import DeviceConfig
 
-S = ConnectionState
 
 #: HostSessionRxTimeout used when the console asked for 0 (5.8).
 DEFAULT_RX_TIMEOUT_MS = 10000
@@ -95,13 +94,13 @@ class DeviceProtocol:
 
     def start(self) -> None:
         """Arm the timers; the console speaks first (2.1)."""
-        if self._core.state is not S.IDLE:
+        if self._core.state is not ConnectionState.IDLE:
             raise LocalProtocolError(f"start() called twice (the connection is {self._core.state.value})")
         self._core.last_rx = self._core.now
-        self._core.move_to(S.STARTING)
+        self._core.move_to(ConnectionState.STARTING)
 
     def _require_pending_request(self) -> None:
-        if self._core.state is not S.STARTING or self._request is None:
+        if self._core.state is not ConnectionState.STARTING or self._request is None:
             raise LocalProtocolError("accept_session() / refuse_session() come only after SessionRequested")
 
     def accept_session(self) -> None:
@@ -109,7 +108,7 @@ class DeviceProtocol:
         self._require_pending_request()
         reply = StartRedirectionSessionReply(StartStatus.SUCCESS, (1, 0), self._config.firmware_version)
         self._core.send(reply)
-        self._core.move_to(S.AUTHENTICATING)
+        self._core.move_to(ConnectionState.AUTHENTICATING)
 
     def refuse_session(self, status: StartStatus | int) -> None:
         """Queue 0x11 with a non-zero status, still 13 bytes (3.2), and close."""
@@ -117,7 +116,7 @@ class DeviceProtocol:
         if status == StartStatus.SUCCESS:
             raise LocalProtocolError("refuse_session() needs a non-zero status; use accept_session()")
         self._core.send(StartRedirectionSessionReply(status, (1, 0), self._config.firmware_version))
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
 
     def send_sol_data(self, data: bytes) -> None:
         """Queue host output as 0x2A messages of at most the console's MaxTxBuffer bytes (5.1, 5.3)."""
@@ -133,10 +132,10 @@ class DeviceProtocol:
 
     def close(self) -> None:
         """The firmware has no goodbye message; the owner just closes TCP (3.3)."""
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
 
     def _require_sol(self, what: str) -> None:
-        if self._core.state is not S.SOL_ACTIVE:
+        if self._core.state is not ConnectionState.SOL_ACTIVE:
             raise LocalProtocolError(f"cannot {what} while the connection is {self._core.state.value}")
 
     def _next_sequence(self) -> int:
@@ -169,16 +168,16 @@ class DeviceProtocol:
             return self._on_sol_start(message)
         if isinstance(message, SolDataToHost):
             # In CLOSING this is amtterm's Ctrl-] sent after 0x22 (5.6): dropped.
-            active = self._core.state is S.SOL_ACTIVE
+            active = self._core.state is ConnectionState.SOL_ACTIVE
             return [SolData(message.data)] if active and message.data else []
         if isinstance(message, EndSolRedirection):
             self._core.send(EndSolRedirectionReply(self._next_sequence()))
-            self._core.move_to(S.CLOSING)
+            self._core.move_to(ConnectionState.CLOSING)
             self._next_heartbeat = None
             return [SolEndRequested()]
         if isinstance(message, EndRedirectionSession):
             # No reply: the firmware closes TCP (3.3).
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [SessionEndRequested()]
         if isinstance(message, SolKeepAlivePing):
             self._core.send(SolKeepAlivePong(message.sequence))
@@ -187,7 +186,7 @@ class DeviceProtocol:
 
     def handle_eof(self) -> list[Event]:
         """The console closed TCP."""
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
         return [ConnectionClosed("the console closed the connection")]
 
     def _on_auth(self, request: AuthenticateSession) -> list[Event]:
@@ -245,11 +244,11 @@ class DeviceProtocol:
         if ok:
             # Success: 14 00 00 00 <type> 00 00 00 00 (4.3, 4.4 step 4).
             self._reply(AuthStatus.SUCCESS, method)
-            self._core.move_to(S.AUTHENTICATED)
+            self._core.move_to(ConnectionState.AUTHENTICATED)
             return [Authenticated(auth_type, name)]
         # Failure: 14 01 00 00 <type> 00 00 00 00, then close (4.5, recommended).
         self._reply(AuthStatus.FAILURE, method)
-        self._core.move_to(S.CLOSED)
+        self._core.move_to(ConnectionState.CLOSED)
         return [AuthFailed(auth_type, AuthStatus.FAILURE, name)]
 
     def _reply(self, status: AuthStatus, method: AuthType | int, data: AuthData | None = None) -> None:
@@ -266,7 +265,7 @@ class DeviceProtocol:
             status = SolStatus.POWER_ON if self._config.powered_on else SolStatus.NONE
             lines = SolControl.RTS | SolControl.DTR
             self._core.send(SolControlsFromHost(lines, status, self._next_sequence()))
-        self._core.move_to(S.SOL_ACTIVE)
+        self._core.move_to(ConnectionState.SOL_ACTIVE)
         if request.settings.heartbeat_ms:
             self._next_heartbeat = self._core.now + request.settings.heartbeat_ms / 1000
         return [SolStartRequested(request.settings)]
@@ -275,27 +274,27 @@ class DeviceProtocol:
 
     def _rx_deadline(self) -> float | None:
         # HostSessionRxTimeout: console silence after which the session is dropped (5.1, 5.8).
-        if self._core.state not in (S.SOL_ACTIVE, S.CLOSING):
+        if self._core.state not in (ConnectionState.SOL_ACTIVE, ConnectionState.CLOSING):
             return None
         return self._core.last_rx + (self._settings.rx_timeout_ms or DEFAULT_RX_TIMEOUT_MS) / 1000
 
     def next_deadline(self) -> float | None:
         """The earliest of: console rx timeout, our next heartbeat."""
-        if self._core.state in (S.IDER_ACTIVE, S.IDER_CLOSING):
+        if self._core.state in (ConnectionState.IDER_ACTIVE, ConnectionState.IDER_CLOSING):
             return self.ider.next_deadline()
         deadlines = [d for d in (self._rx_deadline(), self._heartbeat_deadline()) if d is not None]
         return min(deadlines, default=None)
 
     def _heartbeat_deadline(self) -> float | None:
-        return self._next_heartbeat if self._core.state is S.SOL_ACTIVE else None
+        return self._next_heartbeat if self._core.state is ConnectionState.SOL_ACTIVE else None
 
     def on_timer(self, now: float) -> list[Event]:
         """Fire what is due at ``now``."""
-        if self._core.state in (S.IDER_ACTIVE, S.IDER_CLOSING):
+        if self._core.state in (ConnectionState.IDER_ACTIVE, ConnectionState.IDER_CLOSING):
             return self.ider.on_timer(now)
         rx_deadline = self._rx_deadline()
         if rx_deadline is not None and now >= rx_deadline:
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [PeerTimeout((self._settings.rx_timeout_ms or DEFAULT_RX_TIMEOUT_MS) / 1000)]
         beat = self._heartbeat_deadline()
         if beat is not None and now >= beat:

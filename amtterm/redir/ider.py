@@ -78,8 +78,6 @@ __all__ = [
     "enable_value",
 ]
 
-S = ConnectionState
-
 
 @dataclass(frozen=True)
 class IderSettings:
@@ -137,7 +135,7 @@ class IderConsoleProtocol:
     def begin(self) -> None:
         """Queue 0x40 with sequence 0 (6.3, 2.3) and wait for 0x41."""
         self._send(StartIderRedirection(*self.settings.as_tuple(), sequence=self._tx_sequence))
-        self._core.move_to(S.IDER_STARTING)
+        self._core.move_to(ConnectionState.IDER_STARTING)
 
     # --- received --------------------------------------------------------------------------------
 
@@ -150,7 +148,7 @@ class IderConsoleProtocol:
                 f"was next: IDE-R messages from the device are numbered without gaps (2.3)"
             )
         self._rx_sequence = (self._rx_sequence + 1) & 0xFFFFFFFF
-        closing = self._core.state is S.IDER_CLOSING
+        closing = self._core.state is ConnectionState.IDER_CLOSING
         if isinstance(message, IderHeartbeat):
             self._send(IderHeartbeat(self._tx_sequence))
             return []
@@ -162,7 +160,7 @@ class IderConsoleProtocol:
         if isinstance(message, EndIderRedirectionReply):
             # After 0x43 the console ends the session with 0x12 and closes (6.10, 3.3).
             self._core.send(EndRedirectionSession())
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [ConnectionClosed("the IDE-R session ended")]
         if closing:
             return []  # the session is ending: commands, resets and replies are dropped
@@ -186,13 +184,13 @@ class IderConsoleProtocol:
     def _on_start_reply(self, reply: StartIderRedirectionReply) -> list[Event]:
         if reply.status != 0:
             self._core.send(EndRedirectionSession())
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [IderRefused(reply.status)]
         if reply.read_buffer == 0:
             raise RemoteProtocolError("the device offers an IDE-R read buffer of 0 bytes (6.4)")
         self.read_buffer = min(reply.read_buffer, MAX_IDER_DATA)
         self.write_buffer = reply.write_buffer
-        self._core.move_to(S.IDER_ACTIVE)
+        self._core.move_to(ConnectionState.IDER_ACTIVE)
         self.request_features(IderFeature.SET_STATE, self._enable_value)
         return [
             IderStarted(
@@ -244,7 +242,7 @@ class IderConsoleProtocol:
     # --- owner actions ---------------------------------------------------------------------------
 
     def _head(self, what: str) -> _Unanswered:
-        if self._core.state is not S.IDER_ACTIVE:
+        if self._core.state is not ConnectionState.IDER_ACTIVE:
             raise LocalProtocolError(f"cannot {what} while the connection is {self._core.state.value}")
         if not self._unanswered:
             raise LocalProtocolError(f"cannot {what}: no IDE-R command is waiting for an answer")
@@ -321,7 +319,7 @@ class IderConsoleProtocol:
 
     def request_features(self, subcommand: IderFeature, value: int = 0) -> None:
         """Queue 0x48: get supported (1), get state (2) or set state (3, with ``value``) (6.5)."""
-        if self._core.state is not S.IDER_ACTIVE:
+        if self._core.state is not ConnectionState.IDER_ACTIVE:
             raise LocalProtocolError(
                 f"cannot send IDE-R features while the connection is {self._core.state.value}"
             )
@@ -335,7 +333,7 @@ class IderConsoleProtocol:
         self._unanswered.clear()
         self._partial.clear()
         self._send(EndIderRedirection(self._tx_sequence))
-        self._core.move_to(S.IDER_CLOSING)
+        self._core.move_to(ConnectionState.IDER_CLOSING)
 
     @property
     def unanswered(self) -> int:

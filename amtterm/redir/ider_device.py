@@ -60,7 +60,6 @@ from amtterm.redir.state import ConnectionCore, ConnectionState
 if TYPE_CHECKING:
     from amtterm.redir.connection import DeviceConfig
 
-S = ConnectionState
 
 #: RxTimeout used when the console asks for less than the SDK's minimum of 10 s (6.3).
 DEFAULT_IDER_RX_TIMEOUT_MS = 30000
@@ -111,7 +110,7 @@ class IderDeviceProtocol:
             write_buffer=self._config.ider_write_buffer,
         )
         self._send(reply)
-        self._core.move_to(S.IDER_ACTIVE)
+        self._core.move_to(ConnectionState.IDER_ACTIVE)
         if self.heartbeat_ms:
             self._next_heartbeat = self._core.now + self.heartbeat_ms / 1000
         return [
@@ -124,7 +123,7 @@ class IderDeviceProtocol:
         if isinstance(message, IderKeepAlivePing):
             self._send(IderKeepAlivePong(self._sequence))
             return []
-        if self._core.state is S.IDER_CLOSING or not isinstance(
+        if self._core.state is ConnectionState.IDER_CLOSING or not isinstance(
             message,
             IderDisableEnableFeatures
             | IderResetOccurredResponse
@@ -143,7 +142,7 @@ class IderDeviceProtocol:
             return [IderResetAcknowledged()]
         if isinstance(message, EndIderRedirection):
             self._send(EndIderRedirectionReply(self._sequence))
-            self._core.move_to(S.IDER_CLOSING)
+            self._core.move_to(ConnectionState.IDER_CLOSING)
             self._command = None
             return [IderEndRequested()]
         return self._on_answer(message)
@@ -207,7 +206,7 @@ class IderDeviceProtocol:
     # --- owner actions ---------------------------------------------------------------------------
 
     def _require_active(self, what: str) -> None:
-        if self._core.state is not S.IDER_ACTIVE:
+        if self._core.state is not ConnectionState.IDER_ACTIVE:
             raise LocalProtocolError(f"cannot {what} while the connection is {self._core.state.value}")
 
     def send_command(
@@ -261,7 +260,7 @@ class IderDeviceProtocol:
         return self.rx_timeout_ms / 1000
 
     def _ping_due(self) -> float | None:
-        if self._core.state is not S.IDER_ACTIVE:
+        if self._core.state is not ConnectionState.IDER_ACTIVE:
             return None
         candidates = []
         if self._pinged_at is None:
@@ -273,10 +272,10 @@ class IderDeviceProtocol:
 
     def next_deadline(self) -> float | None:
         """The earliest of: rx timeout, next heartbeat, next ping."""
-        if self._core.state not in (S.IDER_ACTIVE, S.IDER_CLOSING):
+        if self._core.state not in (ConnectionState.IDER_ACTIVE, ConnectionState.IDER_CLOSING):
             return None
         deadlines = [self._core.last_rx + self._rx_timeout()]
-        if self._core.state is S.IDER_ACTIVE and self._next_heartbeat is not None:
+        if self._core.state is ConnectionState.IDER_ACTIVE and self._next_heartbeat is not None:
             deadlines.append(self._next_heartbeat)
         ping = self._ping_due()
         if ping is not None:
@@ -285,12 +284,12 @@ class IderDeviceProtocol:
 
     def on_timer(self, now: float) -> list[Event]:
         """Fire what is due at ``now``."""
-        if self._core.state not in (S.IDER_ACTIVE, S.IDER_CLOSING):
+        if self._core.state not in (ConnectionState.IDER_ACTIVE, ConnectionState.IDER_CLOSING):
             return []
         if now >= self._core.last_rx + self._rx_timeout():
-            self._core.move_to(S.CLOSED)
+            self._core.move_to(ConnectionState.CLOSED)
             return [PeerTimeout(self._rx_timeout())]
-        if self._core.state is not S.IDER_ACTIVE:
+        if self._core.state is not ConnectionState.IDER_ACTIVE:
             return []
         beat = self._next_heartbeat
         if beat is not None and now >= beat:

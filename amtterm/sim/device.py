@@ -38,6 +38,8 @@ from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
 from amtterm.sim.wsman.state import DeviceState, PowerEvent
+from amtterm.transport.memory import connect_in_memory
+from amtterm.transport.tcp import Stream
 
 if TYPE_CHECKING:
     from amtterm.sim.ider_export import IderExport
@@ -345,6 +347,11 @@ class SimDevice:
         finally:
             if task is not None:
                 self._handlers.discard(task)
+
+    def connect_in_memory(self) -> Stream:
+        """A console's connection to this device's redirection port, in this process, without a
+        socket (plain, as if on 16994): for tests where the socket is not the point."""
+        return connect_in_memory(self._serve)
 
     async def listen(self, address: str, port: int, *, tls: ssl.SSLContext | None = None) -> Listener:
         """Open a redirection listener; port 0 picks a free one.

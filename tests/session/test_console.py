@@ -11,7 +11,6 @@ from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus
 from amtterm.session.sol import SolClient
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
-from amtterm.transport.tcp import open_stream
 
 PASSWORD = "Hub-Test-1!"
 
@@ -26,11 +25,12 @@ async def sim() -> AsyncIterator[RunningSim]:
 
 
 def factory(sim: RunningSim, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    port = sim.listeners[0].port
+    # The hub's fan-out, keyboard and reconnection are the point here, not the socket: the
+    # console reaches the simulated device through an in-memory stream.
 
     async def open_client() -> SolClient:
-        stream = await open_stream("127.0.0.1", port, tls=None)
-        client = SolClient(stream, ConsoleConfig(user="admin", password=password), target=f"127.0.0.1:{port}")
+        stream = sim.device.connect_in_memory()
+        client = SolClient(stream, ConsoleConfig(user="admin", password=password), target="sim")
         await client.start()
         return client
 
