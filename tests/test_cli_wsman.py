@@ -213,7 +213,13 @@ tls_pin = "SHA256:{"B" * 43}"
     doctor = amtterm("doctor", "lab1", *opts, password=None)
     assert "matches tls_pin in the hosts file" in doctor.out
     swapped = amtterm("power", "lab1-swapped", *opts, password=None).one_sentence()
-    assert "does not match the tls_pin of lab1-swapped in the hosts file" in swapped
+    # The one pin-mismatch sentence (amtterm.transport.trust.pin_mismatch), as sol and the console say it.
+    assert swapped == (
+        f"The TLS certificate of lab1-swapped (127.0.0.1) has changed (pinned SHA256:{'B' * 43} by tls_pin "
+        f"in the hosts file, presented {fingerprint}): if the device was re-provisioned or given a new "
+        "certificate on purpose, edit tls_pin of lab1-swapped in the hosts file and connect again, "
+        "otherwise someone may be in the middle."
+    )
 
 
 def test_a_bad_hosts_file_is_one_sentence_naming_file_and_key(amtterm: Amtterm, tmp_path: Path) -> None:

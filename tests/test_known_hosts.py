@@ -9,8 +9,9 @@ import pytest
 
 from amtterm.errors import ConfigError, TlsPinMismatch, TlsUnknownCertificate
 from amtterm.paths import config_dir, state_dir
-from amtterm.transport.known_hosts import KnownHosts, endpoint_key, forget, parse_host_port, verify_pin
+from amtterm.transport.known_hosts import KnownHosts, endpoint_key, forget, parse_host_port
 from amtterm.transport.tls import fingerprint
+from amtterm.transport.trust import verify_pin
 
 CERT_A = b"certificate A (any bytes hash the same way DER does)"
 CERT_B = b"certificate B"
@@ -250,9 +251,9 @@ def test_verify_pin_every_branch(known: KnownHosts) -> None:
     with pytest.raises(TlsPinMismatch) as mismatch:
         verify_pin(known, "h", 16995, CERT_B, accept_new=True, ask=lambda question: True)
     assert str(mismatch.value) == (
-        f"The TLS certificate of h:16995 has changed (pinned {FP_A}, presented {FP_B}): if the device "
-        "was re-provisioned or given a new certificate on purpose, forget the old one with "
-        "amtterm known-hosts remove h:16995 and connect again, otherwise someone may be in the middle."
+        f"The TLS certificate of h:16995 has changed (pinned {FP_A} in known_hosts, presented {FP_B}): "
+        "if the device was re-provisioned or given a new certificate on purpose, forget the old one "
+        "with amtterm known-hosts remove h:16995 and connect again, otherwise someone may be in the middle."
     )
     assert known.lookup("h", 16995) == FP_A
 

@@ -157,8 +157,6 @@ async def ider_command(args: argparse.Namespace) -> int:
     from amtterm.cli.wsman import _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
     from amtterm.session.ider_job import IderJob, IderRequest
-    from amtterm.transport.jump import jump_route
-    from amtterm.transport.tcp import TlsOptions
     from amtterm.wsman import boot
 
     request = IderRequest(
@@ -172,15 +170,8 @@ async def ider_command(args: argparse.Namespace) -> int:
     target = _target(args, _hosts_file(args), args.host)
     passwords = Passwords(args)
     password = passwords.for_entry(target.entry, target.user)
-    tls = None
-    if target.tls:
-        tls = TlsOptions(
-            cafile=target.cafile,
-            legacy=args.tls_legacy,
-            accept_new=args.accept_new,
-            ask=cli.ask_on_terminal if cli.terminal_available() else None,
-            pin=target.tls_pin,
-        )
+    ask = cli.ask_on_terminal if cli.terminal_available() else None
+    tls = target.endpoint.tls_options(accept_new=args.accept_new, ask=ask)
     printer = ProgressPrinter(sys.stderr)
     async with contextlib.AsyncExitStack() as stack:
         wsman = None
@@ -203,7 +194,7 @@ async def ider_command(args: argparse.Namespace) -> int:
             tls=tls,
             config=ConsoleConfig(user=target.user, password=password),
             name=target.name,
-            via=jump_route(args, target.jump, ask=cli.ask_on_terminal if cli.terminal_available() else None),
+            via=target.endpoint.route(ssh_config=args.ssh_config, ask=ask),
             check=check_step if wsman is not None else None,
             boot=boot_step if wsman is not None else None,
             on_progress=printer.update,

@@ -17,7 +17,6 @@ from amtterm.cli.common import (
 )
 from amtterm.cli.recording import open_console_recorder
 from amtterm.errors import AmtError
-from amtterm.transport.jump import jump_hops
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry
@@ -27,11 +26,11 @@ if TYPE_CHECKING:
 def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) -> SolEndpoint:
     """The SOL endpoint of ``sol`` and ``share``: their connection options over the hosts file.
 
-    A malformed ``--jump`` is said before the password is asked for.
+    The one resolver (:func:`amtterm.transport.resolver.resolve_endpoint`) does the merging; a
+    malformed ``--jump`` is said before the password is asked for.
     """
     from amtterm.session.endpoint import resolve_sol
 
-    hops = jump_hops(args.jump, entry.jump)
     return resolve_sol(
         entry,
         cli_password(args, entry),
@@ -43,7 +42,7 @@ def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) 
         accept_new=args.accept_new,
         ask=ask_on_terminal if terminal_available() else None,
         legacy_auth=args.legacy,
-        hops=hops,
+        jump=args.jump,
         ssh_config=args.ssh_config,
         **choices,
     )

@@ -18,6 +18,7 @@ Wiring (amtterm.cli): ``add_tui_arguments(tui_parser)`` + ``set_defaults(func=ru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
@@ -28,10 +29,9 @@ from typing import TYPE_CHECKING
 from amtterm.cli.common import add_connection_options, prefix_key, screen_size, whole_number
 from amtterm.cli.recording import add_recording_arguments, attach_recorders
 from amtterm.errors import ConfigError
-from amtterm.transport.jump import jump_route
 
 if TYPE_CHECKING:
-    from amtterm.config import HostEntry
+    from amtterm.config import HostEntry, HostsFile
     from amtterm.session.host import HostController, TrustPrompt
     from amtterm.sim.app import RunningSim
     from amtterm.ui.app import AmtApp
@@ -198,7 +198,6 @@ def make_link(
     *,
     trust: TrustPrompt | None,
     known_hosts: Path | None = None,
-    scratch: Path | None = None,
     accept_new: bool = False,
     tls_legacy: bool = False,
     legacy_auth: bool = False,
@@ -206,18 +205,20 @@ def make_link(
     wsman: bool = True,
     ssh_config: Path | None = None,
 ) -> HostController:
-    """One host's HostController: SOL over TLS (pinned) or plain TCP, and WS-Man for the panes.
+    """One host's HostController: SOL over TLS or plain TCP, and WS-Man for the panes.
+
+    Both reach the device by the one resolved endpoint (``target.endpoint``) and check its
+    certificate by the one rule (:func:`amtterm.transport.trust.check_certificate`): a hosts-file
+    ``tls_pin`` is compared as it is, without known_hosts.
 
     Args:
         target: the resolved host.
         password: its AMT password.
         display: how its console is shown.
-        trust: asks about unknown certificates inside the UI.
+        trust: asks about unknown certificates and jump-host keys inside the UI.
         known_hosts: the pin file (the user's default when None).
-        scratch: a private directory for a throw-away pin file, used when the hosts file pins
-            the certificate itself (``tls_pin``).
         accept_new: pin unknown certificates without asking.
-        tls_legacy: allow TLS 1.0/1.1.
+        tls_legacy: allow TLS 1.0/1.1 (also when the target's own choice does not say so).
         legacy_auth: legacy plain SOL auth (AMT 11 and older).
         timeout: WS-Man reply timeout.
         wsman: give the panes WS-Man (False: the panes say it is not set up).
@@ -227,36 +228,21 @@ def make_link(
     from amtterm.session.host import HostController, HostProfile
     from amtterm.terminal.keymap import check_mode
     from amtterm.transport.known_hosts import KnownHosts
-    from amtterm.transport.tcp import TlsOptions
     from amtterm.wsman.services import DeviceService
 
-    console = console_config(target.user, password, legacy_auth=legacy_auth)
-    tls = None
-    if target.tls:
-        if target.tls_pin is not None and target.cafile is None:
-            # The hosts file pins the certificate: checked against tls_pin by the HostController, so the
-            # known_hosts file is neither asked nor written (a throw-away one takes the pin).
-            sink = (scratch or Path(tempfile.mkdtemp(prefix="amtterm-"))) / f"pins-{target.name}"
-            tls = TlsOptions(legacy=tls_legacy, accept_new=True, known_hosts=sink)
-        else:
-            tls = TlsOptions(
-                cafile=target.cafile,
-                legacy=tls_legacy,
-                accept_new=accept_new,
-                ask=trust,
-                known_hosts=known_hosts,
-            )
-    known = KnownHosts(known_hosts) if known_hosts is not None else KnownHosts.default()
+    endpoint = target.endpoint
+    if tls_legacy and endpoint.tls is not None and not endpoint.tls.legacy:
+        endpoint = dataclasses.replace(endpoint, tls=dataclasses.replace(endpoint.tls, legacy=True))
+        target = dataclasses.replace(target, endpoint=endpoint)
     # An unknown jump-host key is asked about inside the UI, like an unknown certificate.
-    route = jump_route(argparse.Namespace(ssh_config=ssh_config), target.jump, ask=trust)
+    route = endpoint.route(ssh_config=ssh_config, ask=trust)
     service = (
         DeviceService(
             target,
             password,
-            known_hosts=known,
+            known_hosts=KnownHosts(known_hosts) if known_hosts is not None else None,
             accept_new=accept_new,
             ask=trust,
-            legacy=tls_legacy,
             timeout=timeout,
             via=route,
         )
@@ -264,12 +250,11 @@ def make_link(
         else None
     )
     profile = HostProfile(
-        name=target.name,
-        address=target.address,
-        redir_port=target.redir_port,
-        tls=tls,
-        console=console,
-        tls_pin=target.tls_pin if target.cafile is None else None,
+        name=endpoint.name,
+        address=endpoint.address,
+        redir_port=endpoint.redir_port,
+        tls=endpoint.tls_options(accept_new=accept_new, ask=trust, known_hosts=known_hosts),
+        console=console_config(endpoint.user, password, legacy_auth=legacy_auth),
         screen=display.screen,
         encoding=display.encoding,
         key_mode=check_mode(display.key_mode),
@@ -302,16 +287,81 @@ def demo_links(
         entry = HostEntry(
             name=host.name, address=host.address, user=user, tls=tls, redir_port=redir, wsman_port=wsman
         )
-        target = resolve_target(entry)
         links.append(
             make_link(
-                target,
+                resolve_target(entry),
                 sim.password,
                 display,
                 trust=trust,
                 known_hosts=known_hosts,
                 accept_new=True,
                 wsman=wsman is not None,
+            )
+        )
+    return links
+
+
+def tui_hosts(args: argparse.Namespace) -> tuple[HostsFile, list[str]]:
+    """The hosts file and the names the console shows (every host of the file when none is named).
+
+    Raises:
+        ConfigError: a broken hosts file, or no host at all.
+    """
+    from amtterm.config import load_hosts
+
+    hosts_file = load_hosts(args.hosts_file)
+    names = list(dict.fromkeys(args.hosts)) or hosts_file.names
+    if not names:
+        raise ConfigError(
+            f"Name a host: 'amtterm HOST', or list machines in {hosts_file.path} "
+            "('amtterm sim --write-hosts FILE' writes an example)."
+        )
+    return hosts_file, names
+
+
+def tui_links(
+    args: argparse.Namespace,
+    trust: TrustPrompt | None,
+    hosts: tuple[HostsFile, list[str]] | None = None,
+) -> list[HostController]:
+    """The console's hosts from the command line: each resolved by the one resolver, passwords found.
+
+    Args:
+        args: the parsed ``amtterm tui`` options.
+        trust: asks about unknown certificates and jump-host keys inside the UI.
+        hosts: from :func:`tui_hosts` (read again when None).
+
+    Raises:
+        ConfigError: no host, a broken hosts file, a malformed ``--jump``, no password.
+    """
+    from amtterm.cli.common import Passwords
+    from amtterm.wsman.target import resolve_target
+
+    hosts_file, names = hosts if hosts is not None else tui_hosts(args)
+    passwords = Passwords(args)
+    prompt_host = names[0] if len(names) == 1 else f"{len(names)} hosts"
+    links = []
+    for name in names:
+        entry = hosts_file.lookup(name)
+        target = resolve_target(
+            entry,
+            user=args.user,
+            plain=args.plain,
+            cafile=args.cafile,
+            jump=args.jump,
+            tls_legacy=args.tls_legacy,
+        )
+        password = passwords.for_entry(target.entry, target.user, prompt_host=prompt_host)
+        links.append(
+            make_link(
+                target,
+                password,
+                Display.from_args(args, entry),
+                trust=trust,
+                accept_new=args.accept_new,
+                legacy_auth=args.legacy,
+                timeout=args.timeout,
+                ssh_config=args.ssh_config,
             )
         )
     return links
@@ -360,47 +410,15 @@ async def run_tui(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: no host, a broken hosts file, no password, no terminal, unknown theme.
     """
-    from amtterm.cli.common import Passwords
-    from amtterm.config import load_hosts
     from amtterm.session.host import TrustPrompt
-    from amtterm.wsman.target import resolve_target
 
-    hosts_file = load_hosts(args.hosts_file)
-    names = list(dict.fromkeys(args.hosts)) or hosts_file.names
-    if not names:
-        raise ConfigError(
-            f"Name a host: 'amtterm HOST', or list machines in {hosts_file.path} "
-            "('amtterm sim --write-hosts FILE' writes an example)."
-        )
+    hosts = tui_hosts(args)  # "Name a host" comes before "needs a terminal"
     _need_terminal()
     trust = TrustPrompt()
-    passwords = Passwords(args)
-    prompt_host = names[0] if len(names) == 1 else f"{len(names)} hosts"
-    with tempfile.TemporaryDirectory(prefix="amtterm-") as scratch:
-        links = []
-        for name in names:
-            entry = hosts_file.lookup(name)
-            target = resolve_target(
-                entry, user=args.user, plain=args.plain, cafile=args.cafile, jump=args.jump
-            )
-            password = passwords.for_entry(target.entry, target.user, prompt_host=prompt_host)
-            links.append(
-                make_link(
-                    target,
-                    password,
-                    Display.from_args(args, entry),
-                    trust=trust,
-                    scratch=Path(scratch),
-                    accept_new=args.accept_new,
-                    tls_legacy=args.tls_legacy,
-                    legacy_auth=args.legacy,
-                    timeout=args.timeout,
-                    ssh_config=args.ssh_config,
-                )
-            )
-        app = _app(args, links, trust)
-        attach_recorders(args, links)
-        return await _run(app, debug=args.debug)
+    links = tui_links(args, trust, hosts)
+    app = _app(args, links, trust)
+    attach_recorders(args, links)
+    return await _run(app, debug=args.debug)
 
 
 async def run_demo_tui(args: argparse.Namespace) -> int:

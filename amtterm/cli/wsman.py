@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 from amtterm.cli import common
 from amtterm.cli.common import Passwords, add_connection_options, port, positive
 from amtterm.errors import AmtError, ConfigError, name_host
-from amtterm.transport.jump import jump_route
 
 if TYPE_CHECKING:
     from amtterm.config import HostsFile
@@ -178,6 +177,7 @@ def _hosts_file(args: argparse.Namespace) -> HostsFile:
 
 
 def _target(args: argparse.Namespace, hosts: HostsFile, name: str) -> Target:
+    """The one resolver (:func:`amtterm.wsman.target.resolve_target`) over the command's options."""
     from amtterm.wsman.target import resolve_target
 
     return resolve_target(
@@ -188,6 +188,7 @@ def _target(args: argparse.Namespace, hosts: HostsFile, name: str) -> Target:
         wsman_port=args.wsman_port,
         redir_port=args.redir_port,
         jump=getattr(args, "jump", None),
+        tls_legacy=args.tls_legacy,
     )
 
 
@@ -211,7 +212,6 @@ async def connect(
         contexts: TLS contexts shared between hosts, by CA file.
         prompt_host: what the password prompt calls the host(s).
     """
-    from amtterm.transport.known_hosts import KnownHosts
     from amtterm.wsman.target import CertificatePinner, client_tls_context, open_client
 
     password = passwords.for_entry(target.entry, target.user, prompt_host=prompt_host)
@@ -219,14 +219,14 @@ async def connect(
     context = None
     ask = common.ask_on_terminal if interactive and common.terminal_available() else None
     if target.tls:
-        pinner = CertificatePinner(target, KnownHosts.default(), accept_new=args.accept_new, ask=ask)
+        pinner = CertificatePinner(target, accept_new=args.accept_new, ask=ask)
         if contexts is not None:
             context = contexts.get(target.cafile)
             if context is None:
-                context = contexts[target.cafile] = client_tls_context(target.cafile, legacy=args.tls_legacy)
+                context = contexts[target.cafile] = client_tls_context(target.cafile, legacy=target.legacy)
     async with contextlib.AsyncExitStack() as stack:
         chain, uds = None, None
-        route = jump_route(args, target.jump, ask=ask)
+        route = target.endpoint.route(ssh_config=getattr(args, "ssh_config", None), ask=ask)
         if route is not None:
             from amtterm.transport.ssh import unix_forward
 
@@ -238,7 +238,6 @@ async def connect(
             password,
             pinner=pinner,
             context=context,
-            legacy=args.tls_legacy,
             timeout=args.timeout,
             uds=uds,
         )

@@ -6,13 +6,17 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 from amtterm.expect.scripted import Console
 from amtterm.session.recorder import Recorder
 from amtterm.terminal.keymap import Enter
+
+if TYPE_CHECKING:
+    from amtterm.config import HostEntry
+    from amtterm.session.endpoint import SolEndpoint
 
 
 @dataclass
@@ -24,7 +28,8 @@ class ConnectOptions:
         user: the AMT user (the hosts file's, else ``admin``).
         password: the password (else the host's hosts-file entry, else ``AMT_PASSWORD``).
         plain: plain TCP instead of TLS.
-        cafile: verify the certificate against this CA instead of pinning.
+        cafile: verify the certificate against this CA instead of known_hosts (a hosts-file
+            ``tls_pin`` must match as well).
         accept_new: pin an unknown certificate without asking.
         ask: asked about an unknown certificate (None: it is refused unless ``accept_new``).
         known_hosts: the pin file (the user's default when None).
@@ -64,15 +69,17 @@ class ConnectOptions:
     ssh_config: Path | None = None
 
 
-async def open_console(host: str, options: ConnectOptions) -> Console:
-    """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
+def resolve_console(host: str, options: ConnectOptions) -> tuple[HostEntry, SolEndpoint]:
+    """``host``'s hosts-file entry and SOL endpoint, by the one resolver (as ``amtterm sol`` does).
+
+    Raises:
+        ConfigError: a broken hosts file, a malformed ``jump``, no password (the API never asks).
+    """
     from amtterm.config import known_password, load_hosts
-    from amtterm.session.endpoint import open_sol, resolve_sol
-    from amtterm.transport.jump import jump_hops
+    from amtterm.session.endpoint import resolve_sol
 
     entry = load_hosts(options.hosts_file).lookup(host)
     jump = [options.jump] if isinstance(options.jump, str) else options.jump  # jump="bastion" too
-    hops = jump_hops(jump, entry.jump, name="jump")
 
     def no_prompt(user: str) -> str:
         # The Python API never asks: amtterm's one rule (config.known_password), else a sentence.
@@ -97,9 +104,18 @@ async def open_console(host: str, options: ConnectOptions) -> Console:
         known_hosts=options.known_hosts,
         legacy_auth=options.legacy_auth,
         peer_timeout=options.peer_timeout,
-        hops=hops,
+        jump=jump,
+        jump_option="jump",
         ssh_config=options.ssh_config,
     )
+    return entry, endpoint
+
+
+async def open_console(host: str, options: ConnectOptions) -> Console:
+    """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
+    from amtterm.session.endpoint import open_sol
+
+    entry, endpoint = resolve_console(host, options)
     columns, rows = options.size or entry.screen or (80, 25)
     client = await open_sol(endpoint)
     try:

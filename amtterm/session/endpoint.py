@@ -1,14 +1,15 @@
 """From a hosts-file entry and the caller's choices to a started SOL session.
 
-    endpoint = resolve_sol(entry, password_for, user=args.user, plain=args.plain or None, hops=hops)
+    endpoint = resolve_sol(entry, password_for, user=args.user, plain=args.plain or None, jump=args.jump)
     client = await open_sol(endpoint)        # connected, authenticated, SOL running
 
-The one place that knows how ``amtterm sol``, ``amtterm share`` and :func:`amtterm.expect.api`
-reach a console: the explicit choice wins over the hosts file, which wins over the defaults
-(user ``admin``; TLS on 16995, or plain on 16994; digest auth). Where the password comes from
-stays with the caller (the command line may ask on the terminal, the Python API never does):
-``password`` is called with the resolved user, after everything that can be checked without it.
-No UI and no argparse here.
+How ``amtterm sol``, ``amtterm share`` and :func:`amtterm.expect.api` reach a console: the one
+endpoint resolver (:func:`amtterm.transport.resolver.resolve_endpoint`: the explicit choice wins
+over the hosts file, which wins over the defaults) gives address, port, TLS choice and jump hosts;
+this module adds the trust policy, the credentials and the SOL settings (digest auth). Where
+the password comes from stays with the caller (the command line may ask on the terminal, the
+Python API never does): ``password`` is called with the resolved user, after everything that
+can be checked without it. No UI and no argparse here.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from pathlib import Path
 
 from amtterm.config import HostEntry
 from amtterm.redir.connection import ConsoleConfig
-from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT, AuthType
+from amtterm.redir.constants import AuthType
 from amtterm.redir.messages import SolSettings
 from amtterm.session.sol import SolClient
-from amtterm.transport.jump import JumpHost, JumpRoute, route_through
+from amtterm.transport.jump import JumpRoute
+from amtterm.transport.resolver import Endpoint, resolve_endpoint
 from amtterm.transport.tcp import TlsOptions, open_stream
-from amtterm.transport.tls import format_endpoint
 
 __all__ = ["CONSOLE_SOL_SETTINGS", "SolEndpoint", "console_config", "open_sol", "resolve_sol"]
 
@@ -38,20 +39,31 @@ class SolEndpoint:
     """Where and how to open one host's SOL session.
 
     Attributes:
-        name: the name the user gave (a hosts-file name, or the address).
-        address: where to connect.
-        port: the redirection port.
-        tls: how to trust the certificate (None: plain TCP).
+        endpoint: the resolved host (address, ports, TLS choice, jump hosts, user).
+        tls: how to trust the certificate, with the caller's policy (None: plain TCP).
         config: user, password, auth methods and SOL settings.
         route: the SSH jump hosts to go through (None: connect directly).
     """
 
-    name: str
-    address: str
-    port: int
+    endpoint: Endpoint
     tls: TlsOptions | None
     config: ConsoleConfig
     route: JumpRoute | None = None
+
+    @property
+    def name(self) -> str:
+        """The name the user gave (a hosts-file name, or the address)."""
+        return self.endpoint.name
+
+    @property
+    def address(self) -> str:
+        """Where to connect."""
+        return self.endpoint.address
+
+    @property
+    def port(self) -> int:
+        """The redirection port."""
+        return self.endpoint.redir_port
 
     @property
     def user(self) -> str:
@@ -61,7 +73,7 @@ class SolEndpoint:
     @property
     def target(self) -> str:
         """``address:port`` of the console (IPv6 in brackets), for sentences."""
-        return format_endpoint(self.address, self.port)
+        return self.endpoint.redir_where
 
 
 def console_config(
@@ -93,10 +105,11 @@ def resolve_sol(
     known_hosts: Path | None = None,
     legacy_auth: bool = False,
     peer_timeout: float = 20.0,
-    hops: Sequence[JumpHost] = (),
+    jump: Sequence[str] | None = None,
+    jump_option: str = "--jump",
     ssh_config: str | Path | None = None,
 ) -> SolEndpoint:
-    """Merge a hosts-file entry with the caller's choices (which win).
+    """Resolve the host (:func:`~amtterm.transport.resolver.resolve_endpoint`) and add what SOL needs.
 
     Args:
         entry: from :meth:`amtterm.config.HostsFile.lookup`.
@@ -113,37 +126,29 @@ def resolve_sol(
         known_hosts: the pin file (None: the user's default).
         legacy_auth: legacy plain auth (AMT 11 and older).
         peer_timeout: give up after this many seconds without a byte from the device.
-        hops: the jump hosts, outermost first (:func:`amtterm.transport.jump.jump_hops` picks between
-            ``--jump`` and the entry's ``jump``).
+        jump: the ``--jump`` values (they replace the entry's ``jump``; ``none`` switches it off).
+        jump_option: what the user wrote ``jump`` as, for the sentence.
         ssh_config: the OpenSSH client config for the jump hosts (None: ``~/.ssh/config``).
 
     Raises:
-        ConfigError: from ``password`` (no password).
+        ConfigError: a malformed ``jump`` (before the password is asked for); from ``password``.
     """
-    name = user or entry.user or "admin"
-    plain = plain if plain is not None else entry.tls is False
-    # The entry's port belongs to its own TLS choice: -P on a TLS entry dials the plain default
-    # (as WS-Man's resolve_target does), not the TLS port in plain TCP.
-    file_port = entry.redir_port if entry.tls is None or entry.tls == (not plain) else None
-    port = port or file_port or (REDIRECTION_PORT if plain else REDIRECTION_TLS_PORT)
-    secret = password if isinstance(password, str) else password(name)
-    tls = None
-    if not plain:
-        tls = TlsOptions(
-            cafile=cafile or entry.cafile,
-            legacy=tls_legacy,
-            accept_new=accept_new,
-            ask=ask,
-            known_hosts=known_hosts,
-            pin=entry.tls_pin,
-        )
+    endpoint = resolve_endpoint(
+        entry,
+        user=user,
+        plain=plain,
+        redir_port=port,
+        cafile=cafile,
+        tls_legacy=tls_legacy,
+        jump=jump,
+        jump_option=jump_option,
+    )
+    secret = password if isinstance(password, str) else password(endpoint.user)
     return SolEndpoint(
-        name=entry.name,
-        address=entry.address,
-        port=port,
-        tls=tls,
-        config=console_config(name, secret, legacy_auth=legacy_auth, peer_timeout=peer_timeout),
-        route=route_through(hops, config=ssh_config, ask=ask),
+        endpoint=endpoint,
+        tls=endpoint.tls_options(accept_new=accept_new, ask=ask, known_hosts=known_hosts),
+        config=console_config(endpoint.user, secret, legacy_auth=legacy_auth, peer_timeout=peer_timeout),
+        route=endpoint.route(ssh_config=ssh_config, ask=ask),
     )
 
 

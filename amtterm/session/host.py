@@ -35,7 +35,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from amtterm.errors import AmtError, SessionTimeout, TlsPinMismatch
+from amtterm.errors import AmtError, SessionTimeout
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
 from amtterm.session.ider_job import BootStep, CheckStep, IderJob, IderRequest
@@ -96,8 +96,7 @@ class HostProfile:
         name: what the user calls it (hosts-file name or address).
         address: where to connect.
         redir_port: the redirection port (16995 TLS, 16994 plain).
-        tls: TLS options (None: plain TCP).
-        tls_pin: a fingerprint from the hosts file that the certificate must match.
+        tls: how the certificate is trusted, a hosts-file ``tls_pin`` included (None: plain TCP).
         console: user, password and SOL settings.
         screen: the remote screen (columns, rows).
         encoding: ``auto``, ``cp437`` or ``utf-8``.
@@ -113,7 +112,6 @@ class HostProfile:
     redir_port: int
     tls: TlsOptions | None
     console: ConsoleConfig
-    tls_pin: str | None = None
     screen: tuple[int, int] = (80, 25)
     encoding: str = "auto"
     key_mode: KeyMode = "intel"
@@ -127,6 +125,11 @@ class HostProfile:
     def target(self) -> str:
         """``address:port`` of the console, for sentences."""
         return tlsmod.format_endpoint(self.address, self.redir_port)
+
+    @property
+    def tls_pin(self) -> str | None:
+        """The hosts file's fingerprint the certificate must match (it travels in :attr:`tls`)."""
+        return self.tls.pin if self.tls is not None else None
 
 
 class HostController:
@@ -208,17 +211,10 @@ class HostController:
 
     async def _open_client(self) -> SolClient:
         profile = self.profile
+        # The certificate is checked inside open_stream (amtterm.transport.trust: the one check).
         stream: Stream = await open_stream(
             profile.address, profile.redir_port, tls=profile.tls, via=profile.via
         )
-        if profile.tls_pin is not None and stream.peer_fingerprint != profile.tls_pin:
-            stream.close()
-            raise TlsPinMismatch(
-                f"The TLS certificate of {profile.target} does not match the tls_pin of {profile.name} in "
-                f"the hosts file (pinned {profile.tls_pin}, presented {stream.peer_fingerprint}): if the "
-                "device got a new certificate on purpose, update tls_pin, otherwise someone may be in "
-                "the middle."
-            )
         self.fingerprint = stream.peer_fingerprint
         client = SolClient(stream, profile.console, target=profile.target)
         client.power_listeners.append(self._power_seen)

@@ -19,21 +19,22 @@ File format (``config_dir() / "known_hosts"``), one pin per line::
 * Every change rewrites the whole file atomically (temporary file in the same directory, then
   rename) with mode 0600; the file is re-read before each operation, so two consoles and the
   ``amtterm known-hosts`` sub-command see each other's changes.
+
+The check of a presented certificate against its pin (and the sentence when it differs) is
+:func:`amtterm.transport.trust.check_certificate`; this module only keeps the file.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from amtterm.errors import ConfigError, TlsPinMismatch, TlsUnknownCertificate
+from amtterm.errors import ConfigError
 from amtterm.paths import config_dir, ensure_private_dir
-from amtterm.transport.tls import fingerprint, format_endpoint, is_fingerprint
+from amtterm.transport.tls import format_endpoint, is_fingerprint
 
 __all__ = [
     "DEFAULT_TLS_PORT",
@@ -42,7 +43,6 @@ __all__ = [
     "endpoint_key",
     "forget",
     "parse_host_port",
-    "verify_pin",
 ]
 
 DEFAULT_TLS_PORT = 16995
@@ -312,71 +312,3 @@ def forget(host: str, port: int, *, path: Path | None = None) -> bool:
         ConfigError: the file cannot be read or written.
     """
     return KnownHosts(path).remove(host, port)
-
-
-def verify_pin(
-    known: KnownHosts,
-    host: str,
-    port: int,
-    der: bytes,
-    *,
-    accept_new: bool,
-    ask: Callable[[str], bool] | None,
-) -> str:
-    """Check the certificate a device presented against its pin (trust on first use).
-
-    Call it right after the TLS handshake of a connection made without a CA file, with
-    ``der = peer_certificate(writer.get_extra_info("ssl_object"))``, and before sending anything.
-
-    * pinned and equal: accepted;
-    * pinned and different: :class:`~amtterm.errors.TlsPinMismatch`, whatever ``accept_new`` says;
-    * not pinned and ``accept_new``: pinned now and accepted;
-    * not pinned and ``ask`` given: ``ask(question)``; True pins it, False raises
-      :class:`~amtterm.errors.TlsUnknownCertificate`;
-    * not pinned, nobody to ask: :class:`~amtterm.errors.TlsUnknownCertificate`.
-
-    Args:
-        known: the pin file.
-        host: the host as dialled (the pin is per host and port).
-        port: the port as dialled.
-        der: the device's certificate in DER form.
-        accept_new: pin an unknown certificate without asking (``--accept-new``).
-        ask: a yes/no question to the user, e.g. a TUI dialog or a terminal prompt; None when
-            there is no one to ask (not a terminal, a script).
-
-    Returns:
-        The certificate's fingerprint, ``"SHA256:..."``.
-
-    Raises:
-        TlsPinMismatch: the device's certificate differs from the pinned one.
-        TlsUnknownCertificate: the certificate is not pinned and was not accepted.
-        ConfigError: the pin file cannot be read or written.
-    """
-    fp = fingerprint(der)
-    where = endpoint_key(host, port)
-    pinned = known.lookup(host, port)
-    if pinned == fp:
-        return fp
-    if pinned is not None:
-        raise TlsPinMismatch(
-            f"The TLS certificate of {where} has changed (pinned {pinned}, presented {fp}): if the "
-            f"device was re-provisioned or given a new certificate on purpose, forget the old one with "
-            f"amtterm known-hosts remove {shlex.quote(where)} and connect again, otherwise someone may "
-            "be in the middle."
-        )
-    if accept_new:
-        known.add(host, port, fp)
-        return fp
-    if ask is not None:
-        question = f"The TLS certificate of {where} is not known. Fingerprint {fp}. Trust it and remember it?"
-        if ask(question):
-            known.add(host, port, fp)
-            return fp
-        raise TlsUnknownCertificate(
-            f"The TLS certificate of {where} ({fp}) was not trusted, so nothing was recorded: connect "
-            "again to be asked again."
-        )
-    raise TlsUnknownCertificate(
-        f"The TLS certificate of {where} ({fp}) is not known yet and there is nobody to ask: re-run "
-        "with --accept-new to trust and remember it, or with -C CAFILE to verify it against a CA."
-    )

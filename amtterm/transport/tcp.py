@@ -1,8 +1,9 @@
 """Open a TCP (optionally TLS) stream to an AMT port, with one-sentence errors.
 
-This is where sockets are opened for the redirection ports. TLS trust is either a
-CA file (``-C``) or trust-on-first-use pinning in the known-hosts file, checked
-right after the handshake and before a single protocol byte is sent.
+This is where sockets are opened for the redirection ports. The certificate is checked by
+:func:`amtterm.transport.trust.check_certificate` (a hosts-file ``tls_pin``, a CA file, or
+trust on first use in known_hosts) right after the handshake, before a single protocol byte
+is sent. :class:`TlsOptions` is re-exported here for the callers that open streams.
 
 With ``via=`` (a :class:`~amtterm.transport.jump.JumpRoute`) the TCP connection is a channel
 through SSH jump hosts (:mod:`amtterm.transport.ssh`) and everything above it stays the same:
@@ -17,36 +18,16 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from amtterm.errors import ConnectError, TlsPinMismatch
+from amtterm.errors import ConnectError
 from amtterm.transport import tls as tlsmod
-from amtterm.transport.known_hosts import KnownHosts, verify_pin
+from amtterm.transport.trust import TlsOptions, check_certificate
 
 if TYPE_CHECKING:
     from amtterm.transport.jump import JumpRoute
 
-
-@dataclass(frozen=True)
-class TlsOptions:
-    """How to trust a device's TLS certificate.
-
-    Attributes:
-        cafile: verify the chain against this CA file instead of pinning.
-        legacy: allow TLS 1.0/1.1 and legacy renegotiation (old AMT firmware).
-        accept_new: pin an unknown certificate without asking (like ssh's accept-new).
-        ask: asks the user a yes/no question about an unknown certificate; None = nobody to ask.
-        known_hosts: the pin file; None = the default in the user's config dir.
-        pin: the expected fingerprint (``SHA256:...``, from the hosts file); replaces known_hosts.
-    """
-
-    cafile: Path | None = None
-    legacy: bool = False
-    accept_new: bool = False
-    ask: Callable[[str], bool] | None = None
-    known_hosts: Path | None = None
-    pin: str | None = None
+__all__ = ["Stream", "TlsOptions", "describe_os_error", "open_stream"]
 
 
 @dataclass
@@ -186,19 +167,11 @@ async def _jump_socket(
 
 
 def _check_certificate(stream: Stream, host: str, port: int, tls: TlsOptions) -> None:
-    """The pin (or known_hosts) check after the handshake; closes the stream when it fails."""
-    der = tlsmod.peer_certificate(stream.writer.get_extra_info("ssl_object"))
-    stream.peer_fingerprint = tlsmod.fingerprint(der)
-    if tls.pin is not None and stream.peer_fingerprint != tls.pin:
+    """The one certificate check after the handshake; closes the stream when it fails."""
+    try:
+        der = tlsmod.peer_certificate(stream.writer.get_extra_info("ssl_object"))
+        stream.peer_fingerprint = tlsmod.fingerprint(der)
+        check_certificate(der, host, port, tls)
+    except BaseException:
         stream.close()
-        raise TlsPinMismatch(
-            f"The TLS certificate of {host}:{port} is {stream.peer_fingerprint}, but the hosts file "
-            f"pins {tls.pin}: if the device was re-provisioned, update tls_pin there."
-        )
-    if tls.cafile is None and tls.pin is None:
-        known = KnownHosts(tls.known_hosts) if tls.known_hosts else KnownHosts.default()
-        try:
-            verify_pin(known, host, port, der, accept_new=tls.accept_new, ask=tls.ask)
-        except BaseException:
-            stream.close()
-            raise
+        raise

@@ -27,7 +27,7 @@ Pin check after an asyncio handshake (the transport in ``tcp.py`` does this)::
         host, port, ssl=client_context(legacy=legacy), server_hostname=host)
     # ssl.SSLError / OSError from the line above -> raise describe_ssl_error(exc, host, port) from exc
     der = peer_certificate(writer.get_extra_info("ssl_object"))
-    verify_pin(KnownHosts(), host, port, der, accept_new=accept_new, ask=ask)  # skip with a cafile
+    check_certificate(der, host, port, tls_options)  # amtterm.transport.trust: the one pin check
 
 With a CA file the chain was verified during the handshake and no pin is needed.
 """
@@ -331,7 +331,7 @@ def client_context(*, cafile: Path | None = None, legacy: bool = False) -> ssl.S
     Args:
         cafile: verify the device's chain against the CA certificates in this PEM file. Without
             it no verification happens during the handshake (``CERT_NONE``) and the caller must
-            pin the certificate with :func:`amtterm.transport.known_hosts.verify_pin`.
+            check the certificate with :func:`amtterm.transport.trust.check_certificate`.
         legacy: for firmware before AMT 12: also allow TLS 1.0/1.1 (with ``@SECLEVEL=0``, which
             OpenSSL 3 needs for them) and unsafe legacy renegotiation
             (``OP_LEGACY_SERVER_CONNECT``, servers without RFC 5746).

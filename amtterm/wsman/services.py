@@ -7,7 +7,8 @@ is the one sentence to show. Panes call these from Textual workers (async, on th
 
 One WS-Man client per device is opened on first use and reused (its requests are serialised
 by the client); :meth:`DeviceService.aclose` closes it. The TLS certificate is checked by a
-:class:`~amtterm.wsman.target.CertificatePinner` before any credentials are sent, exactly as
+:class:`~amtterm.wsman.target.CertificatePinner` (the one check,
+:func:`amtterm.transport.trust.check_certificate`) before any credentials are sent, exactly as
 ``amtterm power`` does.
 """
 
@@ -62,7 +63,7 @@ class DeviceService:
     Args:
         target: where and how to reach it (from :func:`amtterm.wsman.target.resolve_target`).
         password: the AMT password.
-        known_hosts: the pin file for trust on first use.
+        known_hosts: the pin file for trust on first use (None: the user's default).
         accept_new: pin an unknown certificate without asking.
         ask: asked about an unknown certificate (returns True to trust it); None = refuse.
         legacy: allow TLS 1.0/1.1.
@@ -77,7 +78,7 @@ class DeviceService:
         target: Target,
         password: str,
         *,
-        known_hosts: KnownHosts,
+        known_hosts: KnownHosts | None = None,
         accept_new: bool = False,
         ask: Callable[[str], bool] | None = None,
         legacy: bool = False,

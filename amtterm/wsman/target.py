@@ -1,12 +1,14 @@
 """From a HOST on the command line to a connected :class:`WsmanClient`: target, trust, password.
 
-* :func:`resolve_target` merges the hosts-file entry (amtterm.config) with the command-line
-  options: the command line wins (``-u``, ``-P``, ``-C``, ``--wsman-port``, ``--redir-port``).
-* :class:`CertificatePinner` checks the device's TLS certificate the way ``amtterm sol`` does:
-  a CA file (``-C``) is checked by the handshake itself; otherwise the pin in the hosts file
-  (``tls_pin``) or, without one, trust on first use in ``known_hosts`` under
-  ``host:wsman-port`` (:func:`amtterm.transport.known_hosts.verify_pin`). It runs on the first response,
-  the unauthenticated 401, so no credentials reach a device that fails the check.
+* :func:`resolve_target` is the one endpoint resolver
+  (:func:`amtterm.transport.resolver.resolve_endpoint`, the command line winning over the hosts
+  file: ``-u``, ``-P``, ``-C``, ``--wsman-port``, ``--redir-port``, ``--jump``) plus the hosts-file
+  entry, which the password rule needs.
+* :class:`CertificatePinner` hands each certificate the device presents to the one check,
+  :func:`amtterm.transport.trust.check_certificate` (the hosts file's ``tls_pin``, a CA file, or
+  trust on first use in ``known_hosts`` under ``host:wsman-port``), exactly as ``amtterm sol``
+  does. It runs on the first response, the unauthenticated 401, so no credentials reach a device
+  that fails the check.
 * :func:`open_client` builds the client; one TLS context can be shared by many clients.
 """
 
@@ -18,52 +20,80 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amtterm.config import HostEntry
-from amtterm.errors import ConfigError, TlsPinMismatch
-from amtterm.redir.constants import REDIRECTION_PORT, REDIRECTION_TLS_PORT
 from amtterm.transport import tls as tlsmod
-from amtterm.transport.jump import JumpHost, parse_jumps
-from amtterm.transport.known_hosts import KnownHosts, endpoint_key, verify_pin
-from amtterm.wsman.client import DEFAULT_TIMEOUT, HTTP_PORT, HTTPS_PORT, WsmanClient
+from amtterm.transport.jump import JumpHost
+from amtterm.transport.known_hosts import KnownHosts
+from amtterm.transport.resolver import Endpoint, resolve_endpoint
+from amtterm.transport.trust import check_certificate
+from amtterm.wsman.client import DEFAULT_TIMEOUT, WsmanClient
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where and how to reach one device.
+    """Where and how to reach one device, with the hosts-file entry it came from.
 
     Attributes:
         entry: the hosts-file entry (or an address-only one).
-        user: the AMT user.
-        tls: HTTPS / TLS redirection (True) or plain (False).
-        wsman_port: the WS-Management port.
-        redir_port: the redirection port.
-        cafile: verify the certificate with this CA instead of pinning.
-        tls_pin: the pinned fingerprint from the hosts file, if any.
-        jump: SSH jump hosts to reach it through, outermost first (none: connect directly).
+        endpoint: the resolved device (:func:`amtterm.transport.resolver.resolve_endpoint`).
     """
 
     entry: HostEntry
-    user: str
-    tls: bool
-    wsman_port: int
-    redir_port: int
-    cafile: Path | None
-    tls_pin: str | None
-    jump: tuple[JumpHost, ...] = ()
+    endpoint: Endpoint
 
     @property
     def name(self) -> str:
         """The name the user gave (a hosts-file name or the address)."""
-        return self.entry.name
+        return self.endpoint.name
 
     @property
     def address(self) -> str:
         """The address to connect to."""
-        return self.entry.address
+        return self.endpoint.address
+
+    @property
+    def user(self) -> str:
+        """The AMT user."""
+        return self.endpoint.user
+
+    @property
+    def tls(self) -> bool:
+        """HTTPS / TLS redirection (True) or plain (False)."""
+        return self.endpoint.tls is not None
+
+    @property
+    def wsman_port(self) -> int:
+        """The WS-Management port."""
+        return self.endpoint.wsman_port
+
+    @property
+    def redir_port(self) -> int:
+        """The redirection port."""
+        return self.endpoint.redir_port
+
+    @property
+    def cafile(self) -> Path | None:
+        """The CA file that verifies the certificate, if any (None when plain)."""
+        return self.endpoint.tls.cafile if self.endpoint.tls is not None else None
+
+    @property
+    def legacy(self) -> bool:
+        """Whether TLS 1.0/1.1 is allowed."""
+        return self.endpoint.tls.legacy if self.endpoint.tls is not None else False
+
+    @property
+    def tls_pin(self) -> str | None:
+        """The hosts file's pinned fingerprint, if any (None when plain)."""
+        return self.endpoint.tls.pin if self.endpoint.tls is not None else None
+
+    @property
+    def jump(self) -> tuple[JumpHost, ...]:
+        """SSH jump hosts to reach it through, outermost first (none: connect directly)."""
+        return self.endpoint.jump
 
     @property
     def wsman_where(self) -> str:
         """``address:port`` of the WS-Man endpoint."""
-        return tlsmod.format_endpoint(self.address, self.wsman_port)
+        return self.endpoint.wsman_where
 
 
 def resolve_target(
@@ -75,8 +105,9 @@ def resolve_target(
     wsman_port: int | None = None,
     redir_port: int | None = None,
     jump: Sequence[str] | None = None,
+    tls_legacy: bool = False,
 ) -> Target:
-    """Merge a hosts-file entry with command-line options (which win).
+    """Merge a hosts-file entry with command-line options (which win), by the one resolver.
 
     Args:
         entry: from :meth:`amtterm.config.HostsFile.lookup`.
@@ -86,31 +117,22 @@ def resolve_target(
         wsman_port: ``--wsman-port``.
         redir_port: ``--redir-port``.
         jump: ``--jump`` values; they replace the entry's ``jump`` (``none`` switches it off).
+        tls_legacy: ``--tls-legacy``.
 
     Raises:
         ConfigError: a ``--jump`` value is malformed.
     """
-    tls = False if plain else (entry.tls if entry.tls is not None else True)
-    # The file's ports belong to the file's choice of TLS; -P against a TLS entry uses defaults.
-    file_ports = entry.tls is None or entry.tls == tls
-    try:
-        hops = parse_jumps(jump if jump else entry.jump)
-    except ValueError as exc:
-        raise ConfigError(f"--jump: {exc}.") from None
-    return Target(
-        entry=entry,
-        user=user or entry.user or "admin",
-        tls=tls,
-        wsman_port=wsman_port
-        or (entry.wsman_port if file_ports else None)
-        or (HTTPS_PORT if tls else HTTP_PORT),
-        redir_port=redir_port
-        or (entry.redir_port if file_ports else None)
-        or (REDIRECTION_TLS_PORT if tls else REDIRECTION_PORT),
-        cafile=cafile or entry.cafile,
-        tls_pin=entry.tls_pin if tls else None,
-        jump=hops,
+    endpoint = resolve_endpoint(
+        entry,
+        user=user,
+        plain=True if plain else None,
+        redir_port=redir_port,
+        wsman_port=wsman_port,
+        cafile=cafile,
+        tls_legacy=tls_legacy,
+        jump=jump,
     )
+    return Target(entry, endpoint)
 
 
 class CertificatePinner:
@@ -118,7 +140,8 @@ class CertificatePinner:
 
     Args:
         target: the device.
-        known: the known_hosts file (trust on first use), used when the target has no tls_pin.
+        known: the known_hosts file (trust on first use) when the target has no tls_pin;
+            None = the user's default.
         accept_new: pin an unknown certificate without asking.
         ask: asks the user about an unknown certificate; None = nobody to ask.
 
@@ -130,15 +153,18 @@ class CertificatePinner:
     def __init__(
         self,
         target: Target,
-        known: KnownHosts,
+        known: KnownHosts | None = None,
         *,
         accept_new: bool = False,
         ask: Callable[[str], bool] | None = None,
     ) -> None:
         self.target = target
-        self.known = known
-        self.accept_new = accept_new
-        self.ask = ask
+        tls = target.endpoint.tls_options(
+            accept_new=accept_new, ask=ask, known_hosts=known.path if known is not None else None
+        )
+        if tls is None:
+            raise ValueError(f"{target.name} is reached in plain HTTP: there is no certificate to check")
+        self.tls = tls
         self.fingerprint: str | None = None
         self.trust: str | None = None
 
@@ -149,24 +175,7 @@ class CertificatePinner:
             return
         self.fingerprint = fp
         self.trust = None
-        target = self.target
-        if target.cafile is not None:
-            self.trust = "CA"  # the handshake verified the chain already
-        elif target.tls_pin is not None:
-            if fp != target.tls_pin:
-                where = endpoint_key(target.address, target.wsman_port)
-                raise TlsPinMismatch(
-                    f"The TLS certificate of {where} does not match the tls_pin of {target.name} in "
-                    f"the hosts file (pinned {target.tls_pin}, presented {fp}): if the device got a "
-                    "new certificate on purpose, update tls_pin, otherwise someone may be in the middle."
-                )
-            self.trust = "hosts file pin"
-        else:
-            before = self.known.lookup(target.address, target.wsman_port)
-            verify_pin(
-                self.known, target.address, target.wsman_port, der, accept_new=self.accept_new, ask=self.ask
-            )
-            self.trust = "pinned" if before == fp else "newly pinned"
+        self.trust = check_certificate(der, self.target.address, self.target.wsman_port, self.tls).how
 
 
 def client_tls_context(cafile: Path | None = None, *, legacy: bool = False) -> ssl.SSLContext:
@@ -189,15 +198,15 @@ def open_client(
     Args:
         target: the device.
         password: the AMT password.
-        pinner: checks the certificate (None only for plain HTTP or a CA file).
+        pinner: checks the certificate (None only for plain HTTP).
         context: a TLS context to reuse; built from the target's CA file when None.
-        legacy: allow TLS 1.0/1.1 (``--tls-legacy``).
+        legacy: allow TLS 1.0/1.1 (also when the target's own TLS choice does not say so).
         timeout: seconds for connecting and for each reply.
         uds: the Unix socket of an SSH forward to the device (see :func:`amtterm.transport.ssh.unix_forward`).
     """
     verify: ssl.SSLContext | bool = False
     if target.tls:
-        verify = context or client_tls_context(target.cafile, legacy=legacy)
+        verify = context or client_tls_context(target.cafile, legacy=legacy or target.legacy)
     return WsmanClient(
         target.address,
         user=target.user,

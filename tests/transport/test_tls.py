@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from amtterm.errors import ConfigError, TlsError, TlsPinMismatch, TlsUnknownCertificate
-from amtterm.transport.known_hosts import KnownHosts, forget, verify_pin
+from amtterm.transport.known_hosts import KnownHosts, forget
 from amtterm.transport.tls import (
     CERT_FILE_NAME,
     KEY_FILE_NAME,
@@ -37,6 +37,7 @@ from amtterm.transport.tls import (
     peer_certificate,
     server_context,
 )
+from amtterm.transport.trust import verify_pin
 
 TIMEOUT = 10.0
 MESHCENTRAL_CIPHERS = "RSA+AES:!aNULL:!MD5:!DSS"
