@@ -1,6 +1,9 @@
-"""Console: a live SOL console to script, with a pyte screen model, waits and keys.
+"""Console: a live SOL console to script, with the console's screen model, waits and keys.
 
-The matching rules are in the package docstring (:mod:`amtterm.expect`).
+The screen is the one the TUI shows (:class:`~amtterm.terminal.screen.RemoteScreen`: the same
+decoder and auto guess, DEC line drawing), and the stream text is read as the plain-text log
+reads it (:class:`~amtterm.terminal.plaintext.PlainText`), so a script matches what a person
+watching the console sees. The matching rules are in the package docstring (:mod:`amtterm.expect`).
 """
 
 from __future__ import annotations
@@ -11,15 +14,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
-
-import pyte
+from typing import Any, Literal
 
 from amtterm.errors import AmtError, ConfigError, ExpectTimeout, SessionClosed
-from amtterm.session.recorder import EscapeStripper, Recorder
+from amtterm.session.recorder import Recorder
 from amtterm.session.sol import SolClient
 from amtterm.terminal.decoder import StreamDecoder
 from amtterm.terminal.keymap import Backspace, Enter, KeyMode, check_mode, key_to_bytes, send_text_chunks
+from amtterm.terminal.plaintext import PlainText
+from amtterm.terminal.screen import MAX_SIZE, MIN_SIZE, RemoteScreen
 
 #: Stream text kept since the last send (the oldest goes first).
 STREAM_LIMIT = 65536
@@ -127,10 +130,14 @@ class Console:
         recorder: Recorder | None = None,
         name: str | None = None,
     ) -> None:
-        if not (20 <= columns <= 300 and 5 <= rows <= 120):
-            raise ConfigError(f"A {columns}x{rows} screen is not supported: use 20-300 columns, 5-120 rows.")
+        if not (MIN_SIZE[0] <= columns <= MAX_SIZE[0] and MIN_SIZE[1] <= rows <= MAX_SIZE[1]):
+            raise ConfigError(
+                f"A {columns}x{rows} screen is not supported: use {MIN_SIZE[0]}-{MAX_SIZE[0]} columns, "
+                f"{MIN_SIZE[1]}-{MAX_SIZE[1]} rows."
+            )
         try:
-            self.decoder = StreamDecoder(encoding)
+            #: The screen model (expect never scrolls back, so it keeps no scrollback).
+            self.model = RemoteScreen(columns, rows, encoding=encoding, scrollback=0)
             self.key_mode: KeyMode = check_mode(key_mode)
         except ValueError as exc:
             raise ConfigError(f"{str(exc).capitalize()}.") from None
@@ -139,10 +146,7 @@ class Console:
         self.enter: Enter = enter
         self.backspace: Backspace = backspace
         self.recorder = recorder
-        self.screen = pyte.Screen(columns, rows)
-        self._parser = pyte.Stream(self.screen)
-        self._parser.use_utf8 = False  # text arrives decoded; keep ESC ( 0 and SO/SI working
-        self._stripper = EscapeStripper()
+        self._plain = PlainText()
         self._stream_text = ""
         self._baseline = self._joined()
         self._changed = asyncio.Event()
@@ -172,19 +176,25 @@ class Console:
         """Take host output (the reader does this; tests may feed bytes directly)."""
         if self.recorder is not None:
             self.recorder.output(data)
-        text = self.decoder.decode(data)
-        if text:
-            self._parser.feed(text)
-            plain = self._stripper.strip(text)
+        text = self.model.decoder.decode(data)
+        if self.model.feed_text(text):
+            plain = self._plain.text(text)
             if plain:
                 self._stream_text = (self._stream_text + plain)[-STREAM_LIMIT:]
         self._changed.set()
 
     def _joined(self) -> str:
-        buffer = self.screen.buffer
-        return "\n".join(
-            "".join(buffer[y][x].data for x in range(self.screen.columns)) for y in range(self.screen.lines)
-        )
+        return "\n".join(self.model.lines())
+
+    @property
+    def decoder(self) -> StreamDecoder:
+        """The console's decoder (its ``active`` encoding is what text is sent in)."""
+        return self.model.decoder
+
+    @property
+    def screen(self) -> Any:
+        """The pyte screen (cursor, buffer)."""
+        return self.model.screen
 
     # -- reading ----------------------------------------------------------------------------
 

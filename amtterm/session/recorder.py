@@ -9,46 +9,38 @@
 The writers are plain synchronous classes (tested without a loop); :func:`record_subscription`
 feeds a recorder from a :class:`~amtterm.session.console.ConsoleHub` subscription. Every event is
 written and flushed as one line, so a crash keeps everything recorded up to it.
+
+Bytes are decoded by the one decoder the console uses (:class:`~amtterm.terminal.decoder.StreamDecoder`,
+with the same auto-guess rule), and the plain-text log reads the text as expect's stream does
+(:class:`~amtterm.terminal.plaintext.PlainText`: escapes dropped, DEC line drawing translated), so
+a recording shows what the console showed.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterable, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from amtterm.errors import ConfigError
-
-#: Encodings a recording decodes console bytes with: BIOS screens are CP437, Linux consoles UTF-8;
-#: ``auto`` takes each chunk as UTF-8 when it is valid UTF-8, else as CP437.
-RECORD_ENCODINGS = ("auto", "cp437", "utf-8")
+from amtterm.terminal.decoder import StreamDecoder
+from amtterm.terminal.plaintext import MOVED, PlainText
 
 
-class ConsoleDecoder:
-    """Console bytes to text, chunk by chunk (a character split between chunks is kept whole)."""
+def _decoder(encoding: str) -> StreamDecoder:
+    """The console's decoder for a recording: BIOS screens are CP437, Linux consoles UTF-8, and
+    ``auto`` guesses by the console's rule (:class:`~amtterm.terminal.decoder.AutoDecoder`).
 
-    def __init__(self, encoding: str) -> None:
-        if encoding not in RECORD_ENCODINGS:
-            raise ConfigError(f"Cannot record in {encoding!r}: choose auto, cp437 or utf-8.")
-        self.auto = encoding == "auto"
-        errors = "strict" if self.auto else "replace"
-        self._decoder = codecs.getincrementaldecoder("utf-8" if self.auto else encoding)(errors=errors)
-
-    def decode(self, data: bytes, final: bool = False) -> str:
-        """The text of ``data`` (and of what an earlier chunk left unfinished)."""
-        if not self.auto:
-            return self._decoder.decode(data, final)
-        held, _ = self._decoder.getstate()
-        try:
-            return self._decoder.decode(data, final)
-        except UnicodeDecodeError:
-            self._decoder.reset()
-            return (held + data).decode("cp437")
+    Raises:
+        ConfigError: an unknown encoding, in one sentence.
+    """
+    try:
+        return StreamDecoder(encoding)
+    except ValueError:
+        raise ConfigError(f"Cannot record in {encoding!r}: choose auto, cp437 or utf-8.") from None
 
 
 def _open_for_writing(path: Path, what: str) -> IO[str]:
@@ -64,7 +56,7 @@ class AsciicastWriter:
     Args:
         stream: where the lines go (text, UTF-8); closed by :meth:`close` only if ``owns_stream``.
         width, height: the remote screen size.
-        encoding: ``auto``, ``cp437`` or ``utf-8`` (invalid bytes become U+FFFD).
+        encoding: ``auto``, ``cp437`` or ``utf-8``, decoded as the console decodes them.
         record_input: write keystrokes as ``"i"`` events; off by default.
         title: the header's title (optional).
         clock: seconds, monotonic (tests pass a fake one).
@@ -93,7 +85,7 @@ class AsciicastWriter:
         self._clock = clock
         self._start = clock()
         self._last = 0.0
-        self._decoder = ConsoleDecoder(encoding)
+        self._decoder = _decoder(encoding)
         self.closed = False
         header: dict[str, Any] = {
             "version": 2,
@@ -150,7 +142,7 @@ class AsciicastWriter:
         """Write what the decoder still holds and close the file (if it was ours)."""
         if self.closed:
             return
-        tail = self._decoder.decode(b"", final=True)
+        tail = self._decoder.flush()
         if tail:
             self._line([self._now(), "o", tail])
         self.closed = True
@@ -158,61 +150,19 @@ class AsciicastWriter:
             self.stream.close()
 
 
-# ANSI: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), SS3 / charset picks (ESC O x, ESC ( x), other ESC x.
-_ESCAPE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
-    r"|\x1b[()*+O#%][\x20-\x7e]"
-    r"|\x1b[\x20-\x7e]"
-)
-# An escape that may still be incomplete at the end of a chunk.
-_PARTIAL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[()*+O#%])?\Z")
-# Cursor moves to another place on the screen: a BIOS draws its screen this way, so a new line.
-_CURSOR_MOVE = re.compile(r"\x1b\[[0-9;]*[Hf]")
-
-
-class EscapeStripper:
-    """Decoded console text without its escape sequences, chunk by chunk.
-
-    A cursor move to another place on the screen becomes a line end (so words drawn in different
-    places do not run together); CR, BS and the other controls go, LF and tab stay. An escape
-    cut at the end of a chunk is held until the next one.
-    """
-
-    def __init__(self) -> None:
-        self._pending = ""
-
-    def strip(self, text: str) -> str:
-        """The plain text of ``text`` (and of what the previous chunk left unfinished)."""
-        text = self._pending + text
-        partial = _PARTIAL.search(text)
-        if partial:
-            text, self._pending = text[: partial.start()], text[partial.start() :]
-        else:
-            self._pending = ""
-        out: list[str] = []
-        pos = 0
-        for match in _ESCAPE.finditer(text):
-            out.append(text[pos : match.start()])
-            if _CURSOR_MOVE.fullmatch(match.group()):
-                out.append("\n")
-            pos = match.end()
-        out.append(text[pos:])
-        return _CONTROLS.sub("", "".join(out))
-
-
-# C0 controls other than tab and LF, and DEL.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 class PlainLogWriter:
-    """The console as plain text: escapes stripped, one line per line, for pasting into tickets."""
+    """The console as plain text: escapes stripped, one line per line, for pasting into tickets.
+
+    Args:
+        stream: where the lines go (text, UTF-8); closed by :meth:`close` only if ``owns_stream``.
+        encoding: ``auto``, ``cp437`` or ``utf-8``, decoded as the console decodes them.
+    """
 
     def __init__(self, stream: IO[str], *, encoding: str = "auto", owns_stream: bool = False) -> None:
         self.stream = stream
         self._owns_stream = owns_stream
-        self._decoder = ConsoleDecoder(encoding)
-        self._pending = ""
+        self._decoder = _decoder(encoding)
+        self._plain = PlainText()
         self._line: list[str] = []
         self.closed = False
 
@@ -230,19 +180,12 @@ class PlainLogWriter:
 
     def output(self, data: bytes) -> None:
         """Add host output."""
-        text = self._pending + self._decoder.decode(data)
-        partial = _PARTIAL.search(text)
-        if partial:
-            text, self._pending = text[: partial.start()], text[partial.start() :]
-        else:
-            self._pending = ""
-        pos = 0
-        for match in _ESCAPE.finditer(text):
-            self._text(text[pos : match.start()])
-            if _CURSOR_MOVE.fullmatch(match.group()) and "".join(self._line).strip():
-                self._end_line()
-            pos = match.end()
-        self._text(text[pos:])
+        for piece in self._plain.pieces(self._decoder.decode(data)):
+            if piece is MOVED:
+                if "".join(self._line).strip():
+                    self._end_line()
+            else:
+                self._text(piece)
 
     def _text(self, text: str) -> None:
         for char in text:
@@ -266,7 +209,9 @@ class PlainLogWriter:
         """Write the unfinished last line and close the file (if it was ours)."""
         if self.closed:
             return
-        self._text(self._decoder.decode(b"", final=True))
+        for piece in self._plain.pieces(self._decoder.flush()):
+            if piece is not MOVED:
+                self._text(piece)
         if self._line:
             self._end_line()
         self.closed = True

@@ -14,17 +14,17 @@ cursor) in a smaller one; and a slow viewer skips intermediate screens instead o
 the console down, since each frame is the difference between what it was last sent and now.
 
 The last row of the viewer's window is a status line (who types, who watches), drawn in
-reverse video. Text is sent as UTF-8: CP437 box drawing is decoded here, by the same rules
-as recordings (:class:`~amtterm.session.recorder.ConsoleDecoder`).
+reverse video. Text is sent as UTF-8. The screen model is the console's own
+(:class:`~amtterm.terminal.screen.RemoteScreen`: the one decoder, its auto guess, DEC line
+drawing), so viewers see the text the owner sees.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-import pyte
-
-from amtterm.session.recorder import ConsoleDecoder
+from amtterm.errors import ConfigError
+from amtterm.terminal.screen import RemoteScreen
 
 __all__ = ["Canvas", "ShareScreen"]
 
@@ -92,49 +92,55 @@ class ShareScreen:
     Args:
         columns: remote screen width.
         rows: remote screen height.
-        encoding: ``auto`` (UTF-8 where valid, else CP437), ``cp437`` or ``utf-8``.
+        encoding: ``auto`` (guessed as the console guesses), ``cp437`` or ``utf-8``.
+
+    Raises:
+        ConfigError: an unknown encoding or a size out of range, in one sentence.
     """
 
     def __init__(self, columns: int = 80, rows: int = 25, *, encoding: str = "auto") -> None:
-        self.decoder = ConsoleDecoder(encoding)
-        self.screen = pyte.Screen(columns, rows)
-        self.stream = pyte.Stream(self.screen)
-        self.stream.use_utf8 = False  # text arrives decoded; ESC ( 0 line drawing keeps working
+        try:
+            #: The screen model (viewers never scroll back, so it keeps no scrollback).
+            self.model = RemoteScreen(columns, rows, encoding=encoding, scrollback=0)
+        except ValueError as exc:
+            raise ConfigError(f"Cannot share this console: {exc}.") from None
         #: Rendered rows (full width), dropped when pyte marks them dirty.
         self._rows: dict[tuple[int, int, int], str] = {}
         #: Counts changes, so viewers know when to draw.
         self.version = 0
 
     @property
+    def screen(self) -> Any:
+        """The pyte screen (cursor, buffer)."""
+        return self.model.screen
+
+    @property
     def columns(self) -> int:
         """Remote screen width."""
-        return int(self.screen.columns)
+        return self.model.columns
 
     @property
     def rows(self) -> int:
         """Remote screen height."""
-        return int(self.screen.lines)
+        return self.model.rows
 
     def feed(self, data: bytes) -> None:
         """Run console output through the screen model."""
-        text = self.decoder.decode(data)
-        if not text:
+        if not self.model.feed(data):
             return
-        self.stream.feed(text)
-        dirty = self.screen.dirty
+        dirty = self.model.take_dirty()
         if dirty:
             self._rows = {key: row for key, row in self._rows.items() if key[0] not in dirty}
-            dirty.clear()
         self.version += 1
 
     def text(self) -> str:
         """The screen as plain text, one line per row (tests, logs)."""
-        return "\n".join(line.rstrip() for line in self.screen.display)
+        return self.model.text()
 
     @property
     def cursor(self) -> tuple[int, int, bool]:
         """(column, row, visible) of the remote cursor."""
-        cursor = self.screen.cursor
+        cursor = self.model.screen.cursor
         return int(cursor.x), int(cursor.y), not cursor.hidden
 
     def row(self, y: int, start: int = 0, width: int | None = None) -> str:
@@ -143,7 +149,7 @@ class ShareScreen:
         key = (y, start, width)
         cached = self._rows.get(key)
         if cached is None:
-            cached = self._rows[key] = render_row(self.screen, y, start, width)
+            cached = self._rows[key] = render_row(self.model.screen, y, start, width)
         return cached
 
     def seed(self, other: Any) -> None:
@@ -158,9 +164,9 @@ class ShareScreen:
             parts.append(f"\x1b[{y + 1};1H{render_row(other, y, 0, columns)}")
         cursor = other.cursor
         parts.append(f"\x1b[{min(cursor.y, rows - 1) + 1};{min(cursor.x, columns - 1) + 1}H")
-        self.stream.feed("".join(parts))
+        self.model.feed_text("".join(parts))
+        self.model.take_dirty()
         self._rows.clear()
-        self.screen.dirty.clear()
         self.version += 1
 
 

@@ -15,10 +15,14 @@ Rules every decoder here keeps:
   CP437 glyph (default) or as U+FFFD; a sequence cut at the end of a read waits for the next
   read only, and :meth:`Utf8Decoder.flush` shows it when the stream goes quiet.
 * "auto" decides per read, before decoding it, from what the bytes look like (see
-  :class:`AutoDecoder`), and switches with hysteresis so one odd byte does not flip it.
+  :class:`AutoDecoder`), and switches with hysteresis so one odd byte does not flip it; a read
+  that holds a byte UTF-8 cannot have is shown as CP437 as a whole.
+* This is the ONE decoder: the console, the share viewers, the recordings and expect all decode
+  with :class:`StreamDecoder`, so with the same chunks they all show the same text.
 
-Escape sequences and DEC special graphics (``ESC ( 0``) are the emulator's business: these
-decoders pass all ASCII through unchanged.
+Escape sequences and DEC special graphics (``ESC ( 0``) are the screen model's business
+(:mod:`amtterm.terminal.screen`, and :mod:`amtterm.terminal.plaintext` for logs): these decoders
+pass all ASCII through unchanged.
 """
 
 from __future__ import annotations
@@ -166,17 +170,25 @@ def utf8_evidence(data: bytes) -> tuple[int, int]:
 
 
 class AutoDecoder:
-    """Guesses UTF-8 or CP437 from the stream and decodes with the current guess.
+    """Guesses UTF-8 or CP437 from the stream and decodes each read by the guess and its bytes.
 
     The guess is a score: each well-formed multi-byte UTF-8 sequence adds :attr:`VALID_WEIGHT`,
     each high byte that is not part of one subtracts 1, and the score is kept within
     ±:attr:`LIMIT`. The guess becomes CP437 when the score falls to -:attr:`THRESHOLD` and UTF-8
     again only when it climbs to +:attr:`THRESHOLD` (hysteresis). A read is scored before it is
-    decoded, so the first CP437 box a BIOS draws is already decoded as CP437. Accidental UTF-8
-    pairs inside CP437 art (``├⌐`` is 0xC3 0xA9) are rare next to the many invalid bytes, and
-    a stray invalid byte in UTF-8 text is outweighed by its sequences.
+    decoded, so the first CP437 box a BIOS draws is already decoded as CP437.
 
-    While the guess is UTF-8, invalid bytes are still shown as CP437 glyphs.
+    Then each read (with the bytes an earlier read left unfinished):
+
+    * guess CP437: decoded as CP437. Well-formed UTF-8 is only evidence, not proof: CP437 art
+      is full of accidental pairs (``═╗`` is 0xCD 0xBB, a valid UTF-8 "ͻ"), so a few UTF-8
+      characters after a BIOS screen show as CP437 until their score turns the guess;
+    * guess UTF-8 and the read is well-formed UTF-8 (a sequence cut at its end is held for the
+      next read): decoded as UTF-8;
+    * guess UTF-8 but the read holds a byte UTF-8 cannot have: it is not UTF-8 text, so the
+      whole read is decoded as CP437, accidental pairs included. A BIOS box drawn in small
+      reads (a corner ``═╗`` redrawn alone) therefore never shows as "ͻ", even before the
+      guess turned.
 
     Args:
         initial: the guess before any high byte was seen.
@@ -191,7 +203,6 @@ class AutoDecoder:
         self.guess: Literal["utf-8", "cp437"] = initial
         self.score = 0
         self._utf8 = Utf8Decoder("cp437")
-        self._cp437 = Cp437Decoder()
 
     @property
     def pending(self) -> bytes:
@@ -204,25 +215,32 @@ class AutoDecoder:
         Returns:
             Whether the guess changed.
         """
-        valid, invalid = utf8_evidence(self._utf8.pending + data)
+        old = self.guess
+        self._weigh(*utf8_evidence(self._utf8.pending + data))
+        return self.guess != old
+
+    def _weigh(self, valid: int, invalid: int) -> None:
         if not (valid or invalid):
-            return False
+            return
         score = self.score + valid * self.VALID_WEIGHT - invalid
         self.score = max(-self.LIMIT, min(self.LIMIT, score))
-        old = self.guess
         if self.score <= -self.THRESHOLD:
             self.guess = "cp437"
         elif self.score >= self.THRESHOLD:
             self.guess = "utf-8"
-        return self.guess != old
 
     def decode(self, data: bytes) -> str:
         """Score, then decode one read with the (possibly new) guess."""
-        self.observe(data)
-        if self.guess == "cp437":
-            head = self._utf8.flush() if self._utf8.pending else ""
-            return head + self._cp437.decode(data)
-        return self._utf8.decode(data)
+        held = self._utf8.pending
+        if not held and data.isascii():  # the common case: nothing to weigh or hold
+            return data.decode("ascii")
+        valid, invalid = utf8_evidence(held + data)
+        self._weigh(valid, invalid)
+        if self.guess == "utf-8" and not invalid:
+            return self._utf8.decode(data)
+        if held:
+            self._utf8.reset()
+        return (held + data).decode("cp437")
 
     def flush(self) -> str:
         """Show held bytes."""

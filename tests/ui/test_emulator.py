@@ -1,10 +1,11 @@
-"""The widget-free emulator: palettes from theme tables, sizes, scrollback rules."""
+"""The widget-free emulator's own part: palettes from theme tables (the screen model under it is
+tested in tests/terminal/test_screen.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from amtterm.ui.widgets.emulator import VGA_PALETTE, TerminalEmulator, TerminalPalette
+from amtterm.ui.widgets.emulator import VGA_PALETTE, TerminalPalette
 
 
 def test_vga_palette_defaults() -> None:
@@ -36,35 +37,3 @@ def test_palette_from_a_theme_table() -> None:
 def test_bad_palettes_are_refused_with_a_reason(table: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TerminalPalette.from_mapping(table)
-
-
-def test_sizes_out_of_range_are_refused() -> None:
-    with pytest.raises(ValueError, match="20-300 columns"):
-        TerminalEmulator(10, 25)
-    emulator = TerminalEmulator()
-    with pytest.raises(ValueError, match="5-120 rows"):
-        emulator.resize(80, 500)
-
-
-def test_scrollback_only_from_the_top_of_the_screen() -> None:
-    emulator = TerminalEmulator(80, 25, encoding="utf-8", scrollback=100)
-    emulator.feed(b"".join(b"%d\r\n" % n for n in range(30)))
-    assert emulator.history_lines() == [str(n) for n in range(6)]
-    # a scroll region below the top row (a status line layout) keeps nothing
-    emulator.feed(b"\x1b[5;20r\x1b[20;1H" + b"x\r\n" * 10 + b"\x1b[r")
-    assert len(emulator.history) == 6
-    # ESC [ 3 J drops the scrollback; a terminal reset (ESC c) keeps it
-    emulator.feed(b"\x1bc")
-    assert len(emulator.history) == 6
-    emulator.feed(b"\x1b[3J")
-    assert emulator.history_lines() == []
-
-
-def test_line_numbers_count_from_the_screen_top() -> None:
-    emulator = TerminalEmulator(80, 25, encoding="utf-8")
-    emulator.feed(b"first\r\n" + b"\r\n" * 30 + b"last")
-    assert emulator.search("first") == [(-7, 0)]
-    assert emulator.search("LAST") == [(24, 0)]
-    first = emulator.line(-7)
-    assert first is not None and emulator.row_text(first).rstrip() == "first"
-    assert emulator.line(-8) is None and emulator.line(25) is None

@@ -1,27 +1,22 @@
 """The terminal emulator under :class:`~amtterm.ui.widgets.terminal.TerminalView`, without a widget.
 
-Bytes go one way: :class:`~amtterm.terminal.decoder.StreamDecoder` (UTF-8, CP437 or auto) -> a
-``pyte.Stream`` in non-UTF-8 mode (so ``ESC ( 0`` / ``ESC ( B`` and SO/SI switch to and from
-DEC special graphics: pyte ignores charset switching while its ``use_utf8`` is set) -> a pyte
-screen of a FIXED size that keeps a bounded scrollback -> rows rendered to Textual
-:class:`~textual.strip.Strip` objects, cached, and rebuilt only when pyte marks the row dirty or
-what is drawn over it (cursor, selection, search hits) changes.
+The screen model is :class:`~amtterm.terminal.screen.RemoteScreen` (decoder, pyte, scrollback,
+text), the same one the share viewers and expect use (and the recorder decodes with its
+decoder), so all of them show the same text. What this module adds is only what the UI needs:
+colours (a :class:`TerminalPalette`) and rows rendered to Textual :class:`~textual.strip.Strip`
+objects, cached, and rebuilt only when pyte marks the row dirty or what is drawn over it
+(cursor, selection, search hits) changes.
 
 Colour rules (:meth:`TerminalEmulator.style_for`):
 
 * the 16 ANSI colours come from a :class:`TerminalPalette` (the theme's, or :data:`VGA_PALETTE`);
-  256-colour indices 0-15 are the palette's too (rewritten to SGR 30-37/90-97 before pyte sees
-  them), other indices and truecolor are used as sent;
+  256-colour indices 0-15 are the palette's too (the screen model rewrites them to SGR
+  30-37/90-97 before pyte sees them), other indices and truecolor are used as sent;
 * bold on one of the 8 base colours (or the default foreground) selects the bright colour
   (bold-as-bright, as a PC text console does) and is not also drawn in a bold font; bold on any
   other colour is drawn bold;
 * reverse swaps the resolved colours; the cursor and a selection reverse once more; a search hit
   is drawn black on bright yellow.
-
-Scrollback: lines that scroll off the top of the screen (scroll region starting at the top row)
-go into a bounded deque. ``pyte.HistoryScreen`` is not used: its paging rewrites the live buffer
-and it wraps every screen method in a Python-level hook, which makes pyte about three times
-slower on the simulator's ANSI flood (measured: 0.68 s vs 2.0 s per MB).
 
 Line numbers in the public API count from the top row of the screen: 0..rows-1 are the screen,
 -1 is the last line that scrolled off, -len(history) the oldest one kept.
@@ -29,12 +24,10 @@ Line numbers in the public API count from the top row of the screen: 0..rows-1 a
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import pyte
 from rich.cells import cell_len
 from rich.color import Color
 from rich.segment import Segment
@@ -42,17 +35,30 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.strip import Strip
 
-from amtterm.terminal.decoder import StreamDecoder
+from amtterm.terminal.screen import (
+    MAX_SIZE,
+    MIN_SIZE,
+    SCREEN_SIZES,
+    STUB,
+    Line,
+    RemoteScreen,
+    find_all,
+)
 
-Line = Mapping[int, Any]  # a pyte row: column -> pyte.screens.Char
+__all__ = [
+    "CURSOR",
+    "MATCH",
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "SCREEN_SIZES",
+    "SELECTION",
+    "STUB",
+    "VGA_PALETTE",
+    "TerminalEmulator",
+    "TerminalPalette",
+    "find_all",
+]
 
-#: Remote screen sizes a host can pick from (columns, rows); others within limits work too.
-SCREEN_SIZES: Final = ((80, 25), (80, 24), (100, 30))
-MIN_SIZE: Final = (20, 5)
-MAX_SIZE: Final = (300, 120)
-
-#: What :meth:`TerminalEmulator.cells_text` puts in the stub cell after a wide character.
-STUB: Final = "\x00"
 #: Overlay kinds drawn over cells.
 CURSOR: Final = 1
 SELECTION: Final = 2
@@ -176,73 +182,9 @@ VGA_PALETTE: Final = TerminalPalette(
 )  # fmt: skip
 
 
-class ScrollbackScreen(pyte.Screen):
-    """A pyte screen that keeps the lines scrolling off its top in a bounded deque.
-
-    Args:
-        columns: width.
-        lines: height.
-        scrollback: how many lines to keep (0: none).
-    """
-
-    def __init__(self, columns: int, lines: int, scrollback: int = 2000) -> None:
-        self.history: deque[Line] = deque(maxlen=max(0, scrollback))
-        #: Lines that ever scrolled off the top (kept or not).
-        self.scrolled = 0
-        super().__init__(columns, lines)
-
-    def index(self) -> None:
-        """Line feed; at the bottom margin, the top line goes to the scrollback."""
-        margins = self.margins
-        top = margins.top if margins else 0
-        bottom = margins.bottom if margins else self.lines - 1
-        if top == 0 and self.cursor.y == bottom:
-            if self.history.maxlen:
-                self.history.append(self.buffer[0])
-            self.scrolled += 1
-        super().index()
-
-    def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
-        """SGR; 256-colour indices 0-15 (``38;5;n``, ``48;5;n``) become palette colours."""
-        if 38 in attrs or 48 in attrs:
-            attrs = _palette_sgr(attrs)
-        super().select_graphic_rendition(*attrs, **kwargs)
-
-    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        """Erase; ``ESC [ 3 J`` also drops the scrollback."""
-        super().erase_in_display(how, *args, **kwargs)
-        if how == 3:
-            self.history.clear()
-
-
-def _palette_sgr(attrs: tuple[int, ...]) -> tuple[int, ...]:
-    """Rewrite ``38;5;n`` / ``48;5;n`` with n < 16 as SGR 30-37/90-97 (40-47/100-107)."""
-    out: list[int] = []
-    i = 0
-    while i < len(attrs):
-        code = attrs[i]
-        if code in (38, 48) and i + 1 < len(attrs):
-            kind = attrs[i + 1]
-            if kind == 5 and i + 2 < len(attrs):
-                n = attrs[i + 2]
-                if 0 <= n < 16:
-                    base = (30 if code == 38 else 40) + (60 if n >= 8 else 0)
-                    out.append(base + n % 8)
-                else:
-                    out += attrs[i : i + 3]
-                i += 3
-                continue
-            if kind == 2:
-                out += attrs[i : i + 5]
-                i += 5
-                continue
-        out.append(code)
-        i += 1
-    return tuple(out)
-
-
-class TerminalEmulator:
-    """Decoder + pyte + scrollback + cached row rendering, for one fixed-size remote screen.
+class TerminalEmulator(RemoteScreen):
+    """The console's screen model (:class:`~amtterm.terminal.screen.RemoteScreen`) with colours
+    and cached row rendering.
 
     Args:
         columns: remote screen width.
@@ -266,42 +208,17 @@ class TerminalEmulator:
         scrollback: int = 2000,
         bold_is_bright: bool = True,
     ) -> None:
-        check_size(columns, rows)
-        self.decoder = StreamDecoder(encoding)
-        self.screen = ScrollbackScreen(columns, rows, scrollback)
-        self.stream = pyte.Stream(self.screen)
-        self.stream.use_utf8 = False  # text arrives decoded; keep ESC ( 0 and SO/SI working
+        super().__init__(columns, rows, encoding=encoding, scrollback=scrollback)
         self._palette = palette or VGA_PALETTE
         self.bold_is_bright = bold_is_bright
-        #: Screen rows changed since :meth:`take_dirty` (pyte's dirty set, accumulated).
-        self.dirty: set[int] = set(range(rows))
         #: How many row strips were built (cache misses); for tests and benchmarks.
         self.strips_built = 0
         self._styles: dict[tuple[Any, ...], Style] = {}
         self._strips: LRUCache[int, tuple[Line, Any, Strip]] = LRUCache(max(256, 4 * rows))
 
-    # -- input ------------------------------------------------------------------------------
-
-    def feed(self, data: bytes) -> None:
-        """Decode ``data`` and run it through pyte; changed rows are added to :attr:`dirty`."""
-        self.feed_text(self.decoder.decode(data))
-
-    def feed_text(self, text: str) -> None:
-        """Run already decoded text through pyte."""
-        if text:
-            screen = self.screen
-            self.stream.feed(text)
-            if screen.dirty:
-                self.dirty |= screen.dirty
-                screen.dirty.clear()
-
-    def flush_decoder(self) -> None:
-        """Show bytes the decoder held back (an incomplete UTF-8 sequence) as they are."""
-        self.feed_text(self.decoder.flush())
-
     def take_dirty(self) -> set[int]:
         """The rows changed since the last call (their cached strips are dropped)."""
-        dirty, self.dirty = self.dirty, set()
+        dirty = super().take_dirty()
         buffer = self.screen.buffer
         for y in dirty:
             line = buffer.get(y)
@@ -309,93 +226,14 @@ class TerminalEmulator:
                 self._strips.discard(id(line))
         return dirty
 
-    @property
-    def encoding(self) -> str:
-        """``utf-8``, ``cp437`` or ``auto``; setting it switches between two reads."""
-        return self.decoder.encoding
-
-    @encoding.setter
-    def encoding(self, value: str) -> None:
-        self.feed_text(self.decoder.set_encoding(value))
-
-    # -- geometry ---------------------------------------------------------------------------
-
-    @property
-    def columns(self) -> int:
-        """Remote screen width."""
-        return int(self.screen.columns)
-
-    @property
-    def rows(self) -> int:
-        """Remote screen height."""
-        return int(self.screen.lines)
-
     def resize(self, columns: int, rows: int) -> None:
         """Change the remote screen size (what the remote draws for, not the local window).
 
         Raises:
             ValueError: a size out of range.
         """
-        check_size(columns, rows)
-        self.screen.resize(rows, columns)
+        super().resize(columns, rows)
         self._strips = LRUCache(max(256, 4 * rows))
-        self.dirty = set(range(rows))
-
-    @property
-    def history(self) -> deque[Line]:
-        """The scrollback, oldest first."""
-        return self.screen.history
-
-    def line(self, number: int) -> Line | None:
-        """The row at a line number (negative: scrollback), or None outside."""
-        if 0 <= number < self.rows:
-            return self.screen.buffer[number]
-        history = self.screen.history
-        if -len(history) <= number < 0:
-            return history[number]
-        return None
-
-    # -- text -------------------------------------------------------------------------------
-
-    def row_text(self, line: Line) -> str:
-        """The row's characters (a wide character's stub cell adds nothing)."""
-        return self.cells_text(line).replace(STUB, "")
-
-    def cells_text(self, line: Line) -> str:
-        """One character per column: index = column (a wide character's stub cell is :data:`STUB`)."""
-        default = _default_of(line, self.screen)
-        get = line.get
-        return "".join(get(x, default).data or STUB for x in range(self.columns))
-
-    def lines(self) -> list[str]:
-        """The screen rows as text, full width."""
-        return [self.row_text(self.screen.buffer[y]) for y in range(self.rows)]
-
-    def text(self) -> str:
-        """The screen as text, trailing blanks of each row removed."""
-        return "\n".join(line.rstrip() for line in self.lines())
-
-    def history_lines(self) -> list[str]:
-        """The scrollback as text, oldest first, trailing blanks removed."""
-        return [self.row_text(line).rstrip() for line in self.screen.history]
-
-    def search(self, needle: str, *, case_sensitive: bool = False) -> list[tuple[int, int]]:
-        """Where ``needle`` occurs in the scrollback and on the screen (one line at a time).
-
-        Returns:
-            (line, column) pairs, oldest first; line numbers as in :meth:`line`.
-        """
-        if not needle:
-            return []
-        if not case_sensitive:
-            needle = needle.lower()
-        found: list[tuple[int, int]] = []
-        start = -len(self.screen.history)
-        for number in range(start, self.rows):
-            line = self.line(number)
-            assert line is not None
-            found += [(number, x) for x in find_all(self.cells_text(line), needle, case_sensitive)]
-        return found
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -443,7 +281,7 @@ class TerminalEmulator:
             for start, end, kind in overlay:
                 for x in range(max(0, start), min(columns, end)):
                     kinds[x] = kind
-        default = _default_of(line, self.screen)
+        default = self.blank(line)
         get = line.get
         style_for = self.style_for
         segments: list[Segment] = []
@@ -532,33 +370,3 @@ class TerminalEmulator:
         if bright and index < 8:
             return palette.ansi[index + 8], True
         return palette.ansi[index], False
-
-
-def _default_of(line: Line, screen: ScrollbackScreen) -> Any:
-    """The blank a pyte row shows where nothing was written."""
-    default = getattr(line, "default", None)
-    return default if default is not None else screen.default_char
-
-
-def find_all(haystack: str, needle: str, case_sensitive: bool = False) -> Iterable[int]:
-    """Start columns of non-overlapping occurrences (``needle`` already lower case if not
-    ``case_sensitive``)."""
-    if not case_sensitive:
-        haystack = haystack.lower()
-    start = haystack.find(needle)
-    while start >= 0:
-        yield start
-        start = haystack.find(needle, start + len(needle))
-
-
-def check_size(columns: int, rows: int) -> None:
-    """Refuse a remote screen size out of range.
-
-    Raises:
-        ValueError: with the allowed range.
-    """
-    if not (MIN_SIZE[0] <= columns <= MAX_SIZE[0] and MIN_SIZE[1] <= rows <= MAX_SIZE[1]):
-        raise ValueError(
-            f"screen size {columns}x{rows} not supported: use {MIN_SIZE[0]}-{MAX_SIZE[0]} columns "
-            f"and {MIN_SIZE[1]}-{MAX_SIZE[1]} rows"
-        )

@@ -163,3 +163,10 @@ def test_encoding_names(name: str, canonical: str) -> None:
 def test_unknown_encoding_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="utf-8, cp437 or auto"):
         StreamDecoder("latin-1")
+
+
+def test_auto_shows_a_read_with_a_byte_utf8_cannot_have_as_cp437_before_the_guess_turns() -> None:
+    decoder = StreamDecoder("auto")
+    assert decoder.decode(b"\x1b[1;1H\xc9\xcd\xcd\xbb") == "\x1b[1;1H╔══╗"  # its ═╗ alone is UTF-8 "ͻ"
+    assert decoder.active == "utf-8"  # one small frame is not yet enough to turn the guess
+    assert decoder.decode("démarré ✓".encode()) == "démarré ✓"  # a well-formed read stays UTF-8
