@@ -119,6 +119,6 @@ def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "--record-encoding",
         choices=["auto", "cp437", "utf-8"],
         help="how --record and --log read the console's bytes (default: cp437 with --charset cp437, "
-        "else auto: UTF-8 where valid, CP437 otherwise)",
+        "else auto: UTF-8 or CP437 guessed from the bytes, as the console guesses)",
     )
     sol.set_defaults(func=_sol)
