@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amtterm.config import HostEntry
-from amtterm.redir.connection import ConsoleConfig
-from amtterm.redir.constants import AuthType
-from amtterm.redir.messages import SolSettings
+from amtterm.redir import AuthType, ConsoleConfig, SolSettings
 from amtterm.session.sol import SolClient
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.resolver import Endpoint, resolve_endpoint

@@ -29,12 +29,16 @@ from amtterm.errors import (
     SessionRefused,
     SessionTimeout,
 )
+from amtterm.redir import (
+    GOOD,
+    ConsoleConfig,
+    DriveKind,
+    IderDrives,
+    RedirectionConnection,
+    SessionType,
+    StartStatus,
+)
 from amtterm.redir import events as ev
-from amtterm.redir.connection import ConsoleConfig, RedirectionConnection
-from amtterm.redir.constants import SessionType, StartStatus
-from amtterm.redir.ider import GOOD
-from amtterm.redir.ider_drives import IderDrives
-from amtterm.redir.scsi import DriveKind
 from amtterm.session.ider_progress import IderProgress, ProgressMeter
 from amtterm.session.images import ImageDevice
 from amtterm.session.redirection import RedirectionPump

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from amtterm.errors import ConfigError
-from amtterm.redir.scsi_pages import DriveKind
+from amtterm.redir import DriveKind
 
 
 class ImageDevice:

@@ -18,9 +18,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from amtterm.errors import AmtError, RemoteProtocolError, SessionClosed
-from amtterm.redir.connection import ConnectionState, RedirectionConnection
-from amtterm.redir.events import Event
-from amtterm.redir.messages import gap_after
+from amtterm.redir import ConnectionState, Event, RedirectionConnection, gap_after
 
 EventHandler = Callable[[Event], Awaitable[None]]
 

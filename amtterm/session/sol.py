@@ -25,9 +25,16 @@ from amtterm.errors import (
     SessionRefused,
     SessionTimeout,
 )
+from amtterm.redir import (
+    AuthStatus,
+    AuthType,
+    ConnectionState,
+    ConsoleConfig,
+    RedirectionConnection,
+    SolStatus,
+    StartStatus,
+)
 from amtterm.redir import events as ev
-from amtterm.redir.connection import ConnectionState, ConsoleConfig, RedirectionConnection
-from amtterm.redir.constants import AuthStatus, AuthType, SolStatus, StartStatus
 from amtterm.session.redirection import RedirectionPump
 from amtterm.transport.tcp import Stream
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError
-from amtterm.redir.ider import IderDrive
+from amtterm.redir import IderDrive
 from amtterm.sim.host import Host, IderMedia
 from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler

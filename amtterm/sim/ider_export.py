@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from amtterm.redir.ider import IderDrive
+from amtterm.redir import IderDrive
 from amtterm.sim.ider_firmware import IderFirmware, IderReadError
 from amtterm.sim.nbd import NbdServer, NbdSourceError
 

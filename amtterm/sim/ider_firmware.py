@@ -24,10 +24,8 @@ import struct
 from collections.abc import Callable
 
 from amtterm.errors import AmtError
+from amtterm.redir import DeviceConfig, IderDrive, RedirectionConnection, SessionType, StartStatus
 from amtterm.redir import events as ev
-from amtterm.redir.connection import DeviceConfig, RedirectionConnection
-from amtterm.redir.constants import SessionType, StartStatus
-from amtterm.redir.ider import IderDrive
 from amtterm.session.redirection import RedirectionPump
 from amtterm.sim.ider_host import BootReport, IderHost
 from amtterm.sim.ider_scripts import READ_CAPACITY, Command, CommandResult, read10

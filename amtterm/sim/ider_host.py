@@ -24,10 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from amtterm.redir import ConnectionState, IderDrive, IderStartTiming, RedirectionConnection
 from amtterm.redir import events as ev
-from amtterm.redir.connection import ConnectionState, RedirectionConnection
-from amtterm.redir.constants import IderStartTiming
-from amtterm.redir.ider import IderDrive
 from amtterm.sim.ider_scripts import (
     BootReport,
     Command,

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from amtterm.redir.ider import IderDrive, Sense
+from amtterm.redir import IderDrive, Sense
 
 #: How often TEST UNIT READY is tried before the drive is declared not ready.
 READY_ATTEMPTS = 20

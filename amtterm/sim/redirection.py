@@ -23,16 +23,18 @@ import socket
 from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError
-from amtterm.redir import events as ev
-from amtterm.redir.connection import ConnectionState, DeviceConfig, RedirectionConnection
-from amtterm.redir.constants import (
+from amtterm.redir import (
     AuthType,
+    ConnectionState,
+    DeviceConfig,
     IderStartTiming,
+    RedirectionConnection,
     SessionType,
     SolControl,
     SolStatus,
     StartStatus,
 )
+from amtterm.redir import events as ev
 from amtterm.session.redirection import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
