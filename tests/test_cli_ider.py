@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.redir.eltorito import build_iso, floppy_image
+from tests.session.test_ider_job import IDER_DISABLED, missing
 from tests.support.ptyproc import PtyProcess
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
 
@@ -234,3 +235,48 @@ def test_a_bad_image_is_one_sentence_and_no_connection(
     assert result.stderr.count("\n") == 1, result.stderr
     assert expected in result.stderr
     assert result.stderr.startswith("amtterm: ")
+
+
+# -- the same refusals as the IDE-R pane (tests/ui/test_ider_pane.py), sentence for sentence --------
+
+
+def test_boot_refuses_a_missing_image_with_the_panes_sentence(env: dict[str, str], tmp_path: Path) -> None:
+    gone = tmp_path / "gone.iso"
+    result = subprocess.run(
+        [*IDER, "127.0.0.1", "-P", "--redir-port", "9", "--wsman-port", "9", "--cd", str(gone), "--boot"],
+        env=dict(env, AMT_PASSWORD="x"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"amtterm: {missing(gone)}\n"
+
+
+def test_boot_refuses_a_disabled_listener_with_the_panes_sentence(env: dict[str, str], iso: Path) -> None:
+    sim = start_sim(env, wsman=True, tls=False)
+    try:
+        assert sim.wsman_port is not None
+        switched = subprocess.run(
+            [
+                *amtterm_argv(),
+                "redirection",
+                "127.0.0.1",
+                "disable",
+                "-P",
+                "--wsman-port",
+                str(sim.wsman_port),
+            ],
+            env=dict(env, AMT_PASSWORD=sim.password),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert switched.returncode == 0, switched.stderr
+        result = run_ider(env, sim, "--cd", str(iso), "--boot")
+    finally:
+        sim.stop()
+    assert result.returncode == 1
+    assert result.stderr == f"amtterm: {IDER_DISABLED.replace('HOST', '127.0.0.1')}\n"

@@ -3,11 +3,13 @@
     amtterm ider HOST --cd debian.iso                  # serve until Ctrl-C or the session ends
     amtterm ider HOST --cd debian.iso --boot           # ... and boot the PC from it now (with SOL)
 
-The images are checked (opened read-only) before any password is asked or any
-connection made, so a missing, unreadable or wrongly sized image is one sentence
-and exit status 2. With ``--boot`` the one-time IDE-R boot (with SOL) is set over
-WS-Man once the device has enabled the drives, then the PC is reset (or powered on).
-Progress goes to stderr: one updating line on a terminal, plain lines otherwise.
+The flow is :class:`amtterm.session.ider_job.IderJob`'s, the same as the console's IDE-R pane's;
+this module only presents it. The images are checked (opened read-only) before any password is
+asked or any connection made, so a missing, unreadable or wrongly sized image is one sentence
+and exit status 2. With ``--boot`` (the user's yes: nothing is asked) user consent and the
+redirection switches are checked over WS-Man before the IDE-R session opens; the one-time IDE-R
+boot (with SOL) is set once the device has enabled the drives, then the PC is reset (or powered
+on). Progress goes to stderr: one updating line on a terminal, plain lines otherwise.
 """
 
 from __future__ import annotations
@@ -151,13 +153,15 @@ def add_ider_command(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 async def ider_command(args: argparse.Namespace) -> int:
-    """``amtterm ider``."""
+    """``amtterm ider``: the IDE-R flow of :mod:`amtterm.session.ider_job`, shown on stderr.
+
+    ``--boot`` is the user's yes: the flow asks nothing here.
+    """
     from amtterm.cli import common as cli
     from amtterm.cli.common import Passwords
     from amtterm.cli.wsman import _hosts_file, _target, connect
     from amtterm.redir.connection import ConsoleConfig
-    from amtterm.session.ider_job import IderJob, IderRequest
-    from amtterm.wsman import boot
+    from amtterm.session.ider_job import IderJob, IderRequest, WsmanBoot
 
     request = IderRequest(
         cd=args.cd, floppy=args.floppy, timing=args.timing, boot=args.boot, stall_after=args.stall_after
@@ -176,17 +180,8 @@ async def ider_command(args: argparse.Namespace) -> int:
     async with contextlib.AsyncExitStack() as stack:
         wsman = None
         if args.boot:
-            wsman = await stack.enter_async_context(connect(args, target, passwords))
-
-        async def check_step(device: str) -> None:
-            assert wsman is not None
-            await boot.check_boot(wsman.client, device, sol=True, then="reset")
-
-        async def boot_step(device: str) -> str:
-            assert wsman is not None
-            result = await boot.boot_override(wsman.client, device, sol=True, then="reset")
-            return f"{wsman.label}: {result.message}"
-
+            connection = await stack.enter_async_context(connect(args, target, passwords))
+            wsman = WsmanBoot(connection.client, label=connection.label)
         job = IderJob(
             request,
             target.address,
@@ -195,8 +190,7 @@ async def ider_command(args: argparse.Namespace) -> int:
             config=ConsoleConfig(user=target.user, password=password),
             name=target.name,
             via=target.endpoint.route(ssh_config=args.ssh_config, ask=ask),
-            check=check_step if wsman is not None else None,
-            boot=boot_step if wsman is not None else None,
+            wsman=wsman,
             on_progress=printer.update,
             on_message=printer.message,
             hint="; stop with Ctrl-C",

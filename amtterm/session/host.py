@@ -35,10 +35,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from amtterm.errors import AmtError, SessionTimeout
+from amtterm.errors import AmtError, ConfigError, SessionTimeout
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
-from amtterm.session.ider_job import BootStep, CheckStep, IderJob, IderRequest
+from amtterm.session.ider_job import Confirm, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress
 from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
@@ -173,7 +173,7 @@ class HostController:
         self._record_sub: Subscription | None = None
         self._recorded_power: bool | None = None
         self._recorded_connected = False
-        #: The IDE-R job of this host (the IDE-R pane's), kept while the user switches hosts.
+        #: The IDE-R job of this host (the IDE-R pane's) once started, kept while the user switches hosts.
         self.ider: IderJob | None = None
 
     # -- state ------------------------------------------------------------------------------
@@ -332,21 +332,39 @@ class HostController:
         self,
         request: IderRequest,
         *,
-        check: CheckStep | None = None,
-        boot: BootStep | None = None,
+        confirm: Confirm | None = None,
+        on_state: Callable[[str], None] | None = None,
         on_progress: Callable[[IderProgress], None] | None = None,
         on_message: Callable[[str], None] | None = None,
     ) -> IderJob:
         """A new IDE-R job for this host (its second redirection session, beside SOL).
 
         It reaches the device as the console does: same address, port, credentials and TLS
-        trust (a ``tls_pin`` from the hosts file included).
+        trust (a ``tls_pin`` from the hosts file included), and boots with the host's WS-Man. It
+        becomes :attr:`ider` once it starts (after its question, if any); before its boot it
+        attaches the console, so the boot is seen from POST on. The recording gets markers at
+        its start, its boot and its end.
+
+        Raises:
+            ConfigError: the host is serving already, the request is wrong
+                (:meth:`IderRequest.check`), or a boot has no WS-Man (one sentence).
         """
+        if self.ider is not None and not self.ider.finished:
+            raise ConfigError(f"Already serving {self.ider.request.served}; stop it first.")
+        request.check()
         profile = self.profile
-        tls = profile.tls
-        if tls is not None and profile.tls_pin is not None:
-            tls = dataclasses.replace(tls, pin=profile.tls_pin)
-        self.ider = IderJob(
+        tls = profile.tls  # a hosts-file tls_pin rides in it (transport.trust)
+
+        def state_changed(state: str) -> None:
+            if state == "connecting":
+                self.ider = job
+                self.mark(f"IDE-R: serving {request.served}")
+            elif job.finished and job is self.ider:
+                self.mark(f"IDE-R: {state}")
+            if on_state is not None:
+                on_state(state)
+
+        job = IderJob(
             request,
             profile.address,
             profile.redir_port,
@@ -354,12 +372,19 @@ class HostController:
             config=profile.console,
             name=profile.name,
             via=profile.via,
-            check=check,
-            boot=boot,
+            wsman=profile.service,
+            confirm=confirm,
+            before_boot=self._before_ider_boot,
+            on_state=state_changed,
             on_progress=on_progress,
             on_message=on_message,
         )
-        return self.ider
+        return job
+
+    def _before_ider_boot(self, device: str) -> None:
+        if not self.running:
+            self.start()  # SOL attached before the reset, so the boot is seen from POST on
+        self.mark(f"{device} boot with SOL and reset requested")
 
     async def close(self) -> None:
         """Stop everything for good (app exit)."""

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import SessionState
@@ -24,6 +24,7 @@ from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.image_picker import ImagePickerScreen, complete_path
 from amtterm.ui.widgets.ider_pane import IderPane
 from tests.redir.eltorito import build_iso
+from tests.session.test_ider_job import IDER_DISABLED, missing
 from tests.ui.appsim import Running, running_app
 
 pytestmark = pytest.mark.timeout(90)
@@ -268,3 +269,45 @@ async def test_prefix_i_puts_the_keyboard_in_the_cd_field(sim_state: Path, tmp_p
         await run.pilot.pause()
         assert field.value == str(iso)
         assert "/" not in run.view.text()  # nothing typed went to the remote console
+
+
+# -- the same refusals as `amtterm ider --boot` (tests/test_cli_ider.py), sentence for sentence -----
+
+
+def message_line(run: Running) -> str:
+    """The pane's message line: the one sentence of a result or a refusal."""
+    return str(pane_of(run).query_one(".message", Static).render())
+
+
+async def test_boot_refuses_a_missing_image_with_the_cli_sentence(sim_state: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.iso"
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        await fill(run, "#ider-cd", str(gone))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: message_line(run) == missing(gone), "the sentence")
+        assert not isinstance(run.app.screen, ConfirmScreen)  # refused before asking
+        assert run.link.ider is None
+        assert run.view.has_focus  # the click left the keyboard with the console
+
+
+async def test_boot_refuses_a_disabled_listener_with_the_cli_sentence(
+    sim_state: Path, tmp_path: Path, iso: Path
+) -> None:
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        state = run.sim.hosts[0].device.state
+        state.listener_enabled = False  # as `amtterm redirection sim disable` leaves it
+        state.notify_changed()
+        await fill(run, "#ider-cd", str(iso))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
+        await run.pilot.press("y")
+        sentence = IDER_DISABLED.replace("HOST", "sim")
+        await run.wait_for(lambda: message_line(run) == sentence, "the sentence")
+        job = run.link.ider
+        assert job is not None and job.state == "failed"
+        assert run.sim.hosts[0].device.ider_owner is None  # no IDE-R session was opened
+        assert any(sentence in note for note in run.notes())
+        assert run.view.has_focus  # after the dialog the keyboard is back with the console

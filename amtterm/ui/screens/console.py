@@ -12,13 +12,17 @@ Every key typed on the console goes to the remote; the commands sit behind the p
 are dispatched from :data:`amtterm.ui.commands.COMMANDS`. Each host has its own TerminalView
 (in a ContentSwitcher) fed by its own HostController, so switching hosts shows a screen that kept
 updating while it was hidden. A host's console is connected the first time it is shown.
+
+Which host a view shows is a map made with the views (:meth:`ConsoleScreen.host_of`); no widget id
+is read for meaning. Widgets post messages and this screen acts: a view's key goes to its host, a
+pane's request to :class:`~amtterm.ui.screens.actions.DeviceActions` (asks, runs, reports back).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -33,11 +37,13 @@ from amtterm.session.host import HostController
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command
+from amtterm.ui.screens.actions import DeviceActions
 from amtterm.ui.screens.help import HelpScreen
 from amtterm.ui.widgets.device_panes import BootPane, InfoPane, PowerPane, SidePanes
 from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
 from amtterm.ui.widgets.hostlist import HostList
 from amtterm.ui.widgets.keybar import KeyBar
+from amtterm.ui.widgets.pane_base import PaneRequest
 from amtterm.ui.widgets.statusline import ENCODING_NAMES, PrefixFooter, StatusLine
 from amtterm.ui.widgets.terminal import TerminalView
 
@@ -92,8 +98,11 @@ class ConsoleScreen(Screen[None]):
         self.show_panes = show_panes
         self.power_poll = power_poll
         self.current = 0
-        self._readers: set[int] = set()
-        self._guessed: set[int] = set()
+        #: The view -> host map, and back (made in compose).
+        self._host_of: dict[TerminalView, HostController] = {}
+        self._view_of: dict[HostController, TerminalView] = {}
+        self._readers: set[HostController] = set()
+        self._guessed: set[HostController] = set()
         self._matches: list[tuple[int, int]] = []
         self._match_index = -1
         #: The user's choice of showing the panes / host list (None: as room allows).
@@ -104,6 +113,8 @@ class ConsoleScreen(Screen[None]):
         #: Shares of hosts over SSH (prefix S), and whether the owner was told whose keyboard it is.
         self.sharing = Sharing(self._share_note, self._share_changed)
         self._told_keyboard = False
+        #: What the panes ask for is done here: asked, run, reported.
+        self.actions = DeviceActions(self)
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -114,7 +125,7 @@ class ConsoleScreen(Screen[None]):
                 with ContentSwitcher(id="consoles", initial="console-0"):
                     for index, link in enumerate(self.links):
                         profile = link.profile
-                        yield TerminalView(
+                        view = TerminalView(
                             columns=profile.screen[0],
                             rows=profile.screen[1],
                             encoding=profile.encoding,
@@ -125,6 +136,9 @@ class ConsoleScreen(Screen[None]):
                             prefix_key=self.prefix,
                             id=f"console-{index}",
                         )
+                        self._host_of[view] = link
+                        self._view_of[link] = view
+                        yield view
                 with Horizontal(id="search-bar"):
                     yield SearchInput(
                         placeholder="search screen and scrollback; Enter: next, Esc: close",
@@ -141,8 +155,8 @@ class ConsoleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Show the first host, start polling power."""
-        for index, link in enumerate(self.links):
-            link.on_status(functools.partial(self._status_changed, index))
+        for link in self.links:
+            link.on_status(functools.partial(self._status_changed, link))
         hosts = self.query_one(HostList)
         hosts.border_title = "Hosts"
         hosts.show_hosts(self.links, 0)
@@ -177,19 +191,23 @@ class ConsoleScreen(Screen[None]):
 
     def view(self, index: int | None = None) -> TerminalView:
         """The TerminalView of host ``index`` (the current one by default)."""
-        return self.query_one(f"#console-{self.current if index is None else index}", TerminalView)
+        return self._view_of[self.links[self.current if index is None else index]]
+
+    def host_of(self, view: TerminalView) -> HostController:
+        """The host ``view`` shows."""
+        return self._host_of[view]
 
     def show_host(self, index: int) -> None:
         """Put host ``index`` on screen; connect its console the first time."""
         self.current = index
         link = self.links[index]
-        view = self.view(index)
+        view = self._view_of[link]
         self.query_one(ContentSwitcher).current = view.id
         if not link.started:
             link.start()
-        if index not in self._readers:
-            self._readers.add(index)
-            self.run_worker(self._pump(index), group=f"output-{index}", exit_on_error=False)
+        if link not in self._readers:
+            self._readers.add(link)
+            self.run_worker(self._pump(link, view), group=f"output-{index}", exit_on_error=False)
         keybar = self.query_one(KeyBar)
         keybar.mode = view.key_mode
         keybar.enter = view.enter
@@ -204,17 +222,15 @@ class ConsoleScreen(Screen[None]):
         self.update_status()
         view.focus()
 
-    async def _pump(self, index: int) -> None:
-        link = self.links[index]
-        view = self.view(index)
+    async def _pump(self, link: HostController, view: TerminalView) -> None:
         async for chunk in link.output():
             view.feed(chunk)
 
-    def _status_changed(self, index: int, status: SessionStatus) -> None:
+    def _status_changed(self, link: HostController, status: SessionStatus) -> None:
         if not self.is_attached:
             return
         self.query_one(HostList).refresh_hosts()
-        if index == self.current:
+        if link is self.link:
             self.update_status()
             self.query_one(PowerPane).show_link()
 
@@ -231,13 +247,12 @@ class ConsoleScreen(Screen[None]):
         if len(self.links) < 2:
             return
         for index, link in enumerate(self.links):
-            service = link.service
-            if index == self.current or service is None:
+            if link is self.link or link.service is None:
                 continue
-            self.run_worker(self._poll_one(index), group=f"poll-{index}", exclusive=True, exit_on_error=False)
+            self.run_worker(self._poll_one(link), group=f"poll-{index}", exclusive=True, exit_on_error=False)
 
-    async def _poll_one(self, index: int) -> None:
-        service = self.links[index].service
+    async def _poll_one(self, link: HostController) -> None:
+        service = link.service
         if service is None:
             return
         try:
@@ -249,13 +264,10 @@ class ConsoleScreen(Screen[None]):
 
     # -- messages from the console, key bar, list and panes -----------------------------------
 
-    def _link_of(self, view: TerminalView) -> HostController:
-        return self.links[int((view.id or "console-0").rsplit("-", 1)[1])]
-
     def on_terminal_view_send(self, message: TerminalView.Send) -> None:
         """A key for the remote (not while a viewer of the shared console holds the keyboard)."""
         self.query_one(PrefixFooter).waiting(False)
-        link = self._link_of(message.terminal)
+        link = self.host_of(message.terminal)
         holder = self.sharing.holder(link)
         if holder is not None:
             if not self._told_keyboard:
@@ -293,7 +305,7 @@ class ConsoleScreen(Screen[None]):
         view = message.terminal
         enter = ENTER_BYTES[view.enter]
         chunks = paste_chunks(message.text, enter, encoding=view.active_encoding)
-        self._link_of(view).send_paced(chunks, enter)
+        self.host_of(view).send_paced(chunks, enter)
         if len(chunks) > 4:
             self.app.notify(
                 f"Typing {len(message.text)} pasted characters slowly (BIOS fields drop fast input)."
@@ -303,11 +315,11 @@ class ConsoleScreen(Screen[None]):
         """Say once per host what the automatic encoding guessed."""
         self.query_one(KeyBar).encoding = self.view().active_encoding
         self.update_status()
-        index = int((message.terminal.id or "console-0").rsplit("-", 1)[1])
-        if message.encoding == "cp437" and index not in self._guessed:
-            self._guessed.add(index)
+        link = self.host_of(message.terminal)
+        if message.encoding == "cp437" and link not in self._guessed:
+            self._guessed.add(link)
             self.app.notify(
-                f"{self.links[index].name} sends CP437 (BIOS box drawing): shown as such. "
+                f"{link.name} sends CP437 (BIOS box drawing): shown as such. "
                 f"{describe_key(self.prefix)} e switches the encoding.",
                 timeout=6,
             )
@@ -332,7 +344,13 @@ class ConsoleScreen(Screen[None]):
 
     def on_host_list_picked(self, message: HostList.Picked) -> None:
         """A host chosen in the list."""
-        self.show_host(message.index)
+        self.show_host(self.links.index(message.host))
+
+    @on(PaneRequest)
+    def _pane_request(self, message: PaneRequest[Any]) -> None:
+        """A pane asks for something (power, boot, consent, IDE-R): asked, run and reported there."""
+        message.stop()
+        self.actions.handle(message)
 
     @on(HostList.Leave)
     @on(SidePanes.Leave)
@@ -383,8 +401,8 @@ class ConsoleScreen(Screen[None]):
         if bar.display:
             bar.display = False
             self.query_one(SearchInput).value = ""
-            for index in range(len(self.links)):
-                self.view(index).clear_search()
+            for view in self._host_of:
+                view.clear_search()
         self.view().focus()
 
     # -- commands (the key after the prefix) ----------------------------------------------------
@@ -531,9 +549,7 @@ class ConsoleScreen(Screen[None]):
                 severity="error",
             )
             return
-        boot = self.query_one(BootPane)
-        boot.bind(self.link)
-        boot.reset_into_bios()
+        self.actions.boot(self.query_one(BootPane), self.link, "bios", sol=True, then="reset")
 
     def action_cycle_theme(self) -> None:
         """The next theme (app colours and the terminal palette)."""
@@ -566,8 +582,8 @@ class ConsoleScreen(Screen[None]):
     def apply_palette(self, palette: TerminalPalette) -> None:
         """Recolour every console (theme change)."""
         self.palette = palette
-        for index in range(len(self.links)):
-            self.view(index).palette = palette
+        for view in self._host_of:
+            view.palette = palette
 
     def info_pane(self) -> InfoPane:
         """The Info pane (tests, screenshots)."""

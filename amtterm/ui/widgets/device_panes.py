@@ -1,15 +1,17 @@
 """The side panes: Power, Boot, Info (and IDE-R, in ider_pane.py), for the host the console shows.
 
 Each pane is bound to one :class:`~amtterm.session.host.HostController` at a time (:meth:`Pane.bind`,
-called on every host switch). WS-Man requests run in Textual workers through the host's
-:class:`~amtterm.wsman.services.DeviceService`; a failure is the service's one sentence, shown in
-the pane's message line and as a notification, never a traceback. Destructive power actions ask
-first (:class:`~amtterm.ui.screens.confirm.ConfirmScreen`).
+called on every host switch). The panes read in Textual workers through the host's
+:class:`~amtterm.wsman.services.DeviceService` (power state, consent state, device facts); what the
+user asks for they post as a message (:class:`PowerPane.ActionRequested`,
+:class:`BootPane.BootRequested`, :class:`BootPane.ConsentRequested`), and the console screen
+decides: it asks first where the action cannot be undone, runs it and reports the result back to
+the pane (``amtterm.ui.screens.actions``). A failure is the service's one sentence, shown in the
+pane's message line and as a notification, never a traceback.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import ClassVar
 
@@ -23,11 +25,9 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from amtterm.session.console import SessionState
 from amtterm.session.host import HostController
-from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.widgets.ider_pane import IderPane
-from amtterm.ui.widgets.pane_base import Pane
+from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 from amtterm.wsman.results import ConsentStatus, DeviceInfo
-from amtterm.wsman.services import NEEDS_SOL_CLOSED, ServiceError
 
 #: (label, target) of the boot pane's choices, in the order shown.
 BOOT_CHOICES: tuple[tuple[str, str], ...] = (
@@ -41,15 +41,14 @@ BOOT_CHOICES: tuple[tuple[str, str], ...] = (
 #: Boot targets that can carry BIOS text on SOL.
 SOL_TARGETS = frozenset({"bios", "bios-pause"})
 
-POWER_CONFIRM: dict[str, tuple[str, str]] = {
-    "off": ("Power off", "The machine stops at once, like pulling the plug: unsaved work on it is lost."),
-    "reset": ("Reset", "The machine restarts at once, without shutting down: unsaved work on it is lost."),
-    "cycle": ("Power-cycle", "The machine switches off and on again at once: unsaved work on it is lost."),
-    "soft-off": (
-        "Shut down",
-        "The operating system is asked to shut down, as if its power button was pressed.",
-    ),
-    "soft-reset": ("Restart", "The operating system is asked to restart."),
+#: The Power pane's buttons and their actions.
+POWER_BUTTONS: dict[str, str] = {
+    "power-on": "on",
+    "power-off": "off",
+    "power-reset": "reset",
+    "power-cycle": "cycle",
+    "power-soft-off": "soft-off",
+    "power-soft-reset": "soft-reset",
 }
 STATE_STYLE: dict[str, str] = {"on": "bold green", "off": "bold red"}
 
@@ -69,6 +68,14 @@ class PowerPane(Pane):
     """The power state (live from SOL, polled over WS-Man) and On / Off / Reset / Cycle."""
 
     BORDER_TITLE = "Power"
+
+    class ActionRequested(PaneRequest["PowerPane"]):
+        """The user asked for ``action`` on ``host``: ``on``, ``off``, ``reset``, ``cycle``,
+        ``soft-off`` or ``soft-reset``."""
+
+        def __init__(self, pane: PowerPane, host: HostController, action: str) -> None:
+            super().__init__(pane, host)
+            self.action = action
 
     def compose(self) -> ComposeResult:
         """State line, buttons, message."""
@@ -112,8 +119,8 @@ class PowerPane(Pane):
         self._enable(actions)
 
     def _enable(self, actions: set[str]) -> None:
-        for action in ("on", "off", "reset", "cycle", "soft-off", "soft-reset"):
-            self.query_one(f"#power-{action}", Button).disabled = action not in actions
+        for button, action in POWER_BUTTONS.items():
+            self.query_one(f"#{button}", Button).disabled = action not in actions
 
     def refresh_power(self, *, notify: bool = False) -> None:
         """Ask the device for its power state (in a worker)."""
@@ -130,58 +137,42 @@ class PowerPane(Pane):
         self.run_request(work, group="power-poll", exclusive=True, notify=notify)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Run the button's action, asking first for the destructive ones."""
+        """Ask for the button's action."""
         event.stop()
-        action = (event.button.id or "").removeprefix("power-")
-        self.request(action)
+        action = POWER_BUTTONS.get(event.button.id or "")
+        if action is not None:
+            self.request(action)
 
     def request(self, action: str) -> None:
-        """Run a power action on the bound host (after confirmation when destructive)."""
+        """Ask for a power action on the bound host (the screen confirms the destructive ones)."""
         link = self.link
-        if link is None or link.service is None:
-            return
-        if action not in POWER_CONFIRM:
-            self._run(link, action)
-            return
-        label, consequence = POWER_CONFIRM[action]
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run(link, action)
-
-        self.app.push_screen(ConfirmScreen(f"{label} {link.name}?", consequence, label), answered)
-
-    def _run(self, link: HostController, action: str) -> None:
-        service = link.service
-        assert service is not None
-        self.say(f"Sending {action}...")
-
-        async def work() -> str:
-            link.mark(f"power {action} requested")  # before: the recording shows what follows it
-            try:
-                if action in NEEDS_SOL_CLOSED and link.running:
-                    # AMT refuses off and cycle while a redirection session is open (ReturnValue 2).
-                    async with link.suspended():
-                        result = await service.power_action(action)
-                    sentence = result.message + " The console reconnects by itself."
-                else:
-                    result = await service.power_action(action)
-                    sentence = result.message
-            except ServiceError:
-                link.mark(f"power {action} failed")
-                raise
-            with contextlib.suppress(ServiceError):
-                await service.power()
-            self.show_link()
-            return sentence
-
-        self.run_request(work, group="power-action")
+        if link is not None and link.service is not None:
+            self.post_message(self.ActionRequested(self, link, action))
 
 
 class BootPane(Pane):
     """The one-time boot override, and "reset into BIOS setup with SOL" in one action."""
 
     BORDER_TITLE = "Boot"
+
+    class BootRequested(PaneRequest["BootPane"]):
+        """The user asked for the one-time boot ``target`` on ``host`` (with SOL when ``sol``),
+        then, with ``then`` (``reset``), a reset (or power-on) at once."""
+
+        def __init__(
+            self, pane: BootPane, host: HostController, target: str, *, sol: bool, then: str | None
+        ) -> None:
+            super().__init__(pane, host)
+            self.target = target
+            self.sol = sol
+            self.then = then
+
+    class ConsentRequested(PaneRequest["BootPane"]):
+        """A user-consent step on ``host``: show a code (``code`` None), or send the code typed."""
+
+        def __init__(self, pane: BootPane, host: HostController, code: str | None) -> None:
+            super().__init__(pane, host)
+            self.code = code
 
     def compose(self) -> ComposeResult:
         """Target, SOL switch, the buttons, the consent row, message."""
@@ -255,7 +246,7 @@ class BootPane(Pane):
         self.run_request(work, group="boot-consent", exclusive=True, notify=False)
 
     def show_consent(self, status: ConsentStatus) -> None:
-        """Show or hide the consent row."""
+        """Show or hide the consent row (after a check, or a consent step the screen ran)."""
         if status.needed_for_boot:
             self._consent_checked.discard(self.link.name if self.link else "")  # ask again next time
         self.query_one("#boot-consent").set_class(status.needed_for_boot, "needed")
@@ -283,63 +274,19 @@ class BootPane(Pane):
         event.input.value = ""
 
     def reset_into_bios(self) -> None:
-        """Ask, then set BIOS setup with SOL for the next boot and reset (or power on) at once."""
+        """Ask for BIOS setup with SOL for the next boot and a reset (or power-on) at once."""
         self.set_boot("bios", sol=True, then="reset")
 
     def set_boot(self, target: str, *, sol: bool, then: str | None) -> None:
-        """Set the override; with ``then``, ask first and reset (or power on) right away."""
+        """Ask for the boot override; with ``then``, a reset (or power-on) right away."""
         link = self.link
-        if link is None or link.service is None:
-            return
-        service = link.service
-        name = dict((t, label) for label, t in BOOT_CHOICES)[target]
-
-        async def work() -> str:
-            if then is not None and not link.running:
-                link.start()  # SOL attached before the reset, so POST is seen from its first line
-            marker = f"next boot: {name}{' with SOL' if sol else ''}{f', then {then}' if then else ''}"
-            link.mark(f"{marker} requested")
-            try:
-                result = await service.boot(target, sol=sol, then=then)
-            except ServiceError:
-                link.mark(f"{marker} failed")
-                raise
-            with contextlib.suppress(ServiceError):
-                await service.power()
-            return result.message
-
-        if then is None:
-            self.say(f"Setting {name} for the next boot...")
-            self.run_request(work, group="boot")
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.say(f"Setting {name} and resetting...")
-                self.run_request(work, group="boot")
-
-        with_sol = " with its screen on this console" if sol else ""
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Reset {link.name} into {name}{with_sol}?",
-                "The machine restarts at once (or powers on when off): unsaved work on it is lost.",
-                "Reset",
-            ),
-            answered,
-        )
+        if link is not None and link.service is not None:
+            self.post_message(self.BootRequested(self, link, target, sol=sol, then=then))
 
     def _consent(self, code: str | None) -> None:
         link = self.link
-        if link is None or link.service is None:
-            return
-        service = link.service
-
-        async def work() -> str:
-            status = await (service.consent_request() if code is None else service.consent_code(code))
-            self.show_consent(status)
-            return status.message or f"Consent: {status.state}."
-
-        self.run_request(work, group="boot-consent")
+        if link is not None and link.service is not None:
+            self.post_message(self.ConsentRequested(self, link, code))
 
 
 class InfoPane(Pane):

@@ -46,11 +46,11 @@ class HostList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "back to the console", show=False)]
 
     class Picked(Message):
-        """The user chose host number ``index``."""
+        """The user chose ``host``."""
 
-        def __init__(self, index: int) -> None:
+        def __init__(self, host: HostController) -> None:
             super().__init__()
-            self.index = index
+            self.host = host
 
     class Leave(Message):
         """Esc in the list."""
@@ -62,7 +62,7 @@ class HostList(OptionList):
     def show_hosts(self, links: Sequence[HostController], current: int) -> None:
         """(Re)build the rows and highlight the current host."""
         self.links = list(links)
-        self.set_options([Option(host_prompt(i, link), id=f"host-{i}") for i, link in enumerate(links)])
+        self.set_options([Option(host_prompt(i, link)) for i, link in enumerate(links)])
         self.highlighted = current
 
     def refresh_hosts(self) -> None:
@@ -74,7 +74,8 @@ class HostList(OptionList):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """A host was chosen."""
         event.stop()
-        self.post_message(self.Picked(event.option_index))
+        if 0 <= event.option_index < len(self.links):
+            self.post_message(self.Picked(self.links[event.option_index]))
 
     def action_leave(self) -> None:
         """Back to the console."""

@@ -8,10 +8,13 @@ While it serves, the pane shows the phase, a bar of how much of the image the PC
 MB served, MB/s, sectors, the ETA of the read in flight and a stall warning; the console keeps
 showing the SOL screen, since IDE-R is a second redirection session beside it.
 
-The work is an :class:`~amtterm.session.ider_job.IderJob` kept on the host's
-:class:`~amtterm.session.host.HostController`, so it goes on while another host is shown. Every failure
-(a bad image, busy on another console, listener disabled, wrong password) is the job's one
-sentence in the pane's message line, never a traceback.
+The pane only presents: what the user asks for it posts as a message
+(:class:`IderPane.ServeRequested`, :class:`IderPane.StopRequested`, :class:`IderPane.BrowseRequested`),
+and the console screen runs the one IDE-R flow, :class:`~amtterm.session.ider_job.IderJob` (the
+same as ``amtterm ider``'s), with the pane's dialog as its question. The job is kept on the
+host's :class:`~amtterm.session.host.HostController`, so it goes on while another host is shown, and
+the pane paints it. Every failure (a bad image, busy on another console, listener disabled, wrong
+password) is the flow's one sentence in the pane's message line, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from amtterm.errors import ConfigError
 from amtterm.session.host import HostController
 from amtterm.session.ider_job import IderJob, IderRequest, Timing
 from amtterm.session.ider_progress import IderProgress
-from amtterm.ui.screens.confirm import ConfirmScreen
-from amtterm.ui.screens.image_picker import ImagePickerScreen, PathSuggester
-from amtterm.ui.widgets.pane_base import Pane
+from amtterm.ui.screens.image_picker import PathSuggester
+from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 
 #: (label, timing) of the start-timing choices.
 TIMING_CHOICES: tuple[tuple[str, Timing], ...] = (("at the next reset", "on-reset"), ("now", "now"))
+#: The image fields by drive (``cd``, ``floppy``) and their browse buttons.
+IMAGE_FIELDS = {"cd": "#ider-cd", "floppy": "#ider-floppy"}
+BROWSE_BUTTONS = {"ider-browse-cd": "cd", "ider-browse-floppy": "floppy"}
 #: Seconds between repaints of the figures while a job runs.
 REPAINT_SECONDS = 0.25
 PHASE_STYLE = {
@@ -97,6 +102,24 @@ class IderPane(Pane):
     """Serve images over IDE-R to the bound host, with live progress."""
 
     BORDER_TITLE = "IDE-R"
+
+    class ServeRequested(PaneRequest["IderPane"]):
+        """Serve ``request``'s images to ``host`` (and, with ``request.boot``, boot from them)."""
+
+        def __init__(self, pane: IderPane, host: HostController, request: IderRequest) -> None:
+            super().__init__(pane, host)
+            self.request = request
+
+    class StopRequested(PaneRequest["IderPane"]):
+        """End ``host``'s IDE-R session."""
+
+    class BrowseRequested(PaneRequest["IderPane"]):
+        """Pick the ``drive``'s image (``cd`` or ``floppy``) in a directory tree from ``start``."""
+
+        def __init__(self, pane: IderPane, host: HostController, drive: str, start: Path | None) -> None:
+            super().__init__(pane, host)
+            self.drive = drive
+            self.start = start
 
     DEFAULT_CSS = """
     IderPane .path-row { height: 1; }
@@ -235,8 +258,8 @@ class IderPane(Pane):
         """Browse, Boot, Serve or Stop."""
         event.stop()
         button = event.button.id or ""
-        if button.startswith("ider-browse-"):
-            self.browse(button.removeprefix("ider-browse-"))
+        if button in BROWSE_BUTTONS:
+            self.browse(BROWSE_BUTTONS[button])
         elif button == "ider-boot":
             self.start(boot=True)
         elif button == "ider-serve":
@@ -248,113 +271,36 @@ class IderPane(Pane):
         """Enter in a path field checks that image at once."""
         event.stop()
         path = image_path(event.value)
-        if path is None:
-            return
-        cd = event.input.id == "ider-cd"
-        if self.check(IderRequest(cd=path) if cd else IderRequest(floppy=path)):
+        if path is not None:
+            self.check_image("cd" if event.input.id == "ider-cd" else "floppy", path)
+
+    def check_image(self, drive: str, path: Path) -> None:
+        """Say whether ``path`` can be served as the ``drive``'s image."""
+        if self.check(IderRequest(cd=path) if drive == "cd" else IderRequest(floppy=path)):
             self.say(f"{path} can be served.")
 
     def browse(self, drive: str) -> None:
-        """Pick the ``cd`` or ``floppy`` image in a directory tree."""
-        field = self.query_one(f"#ider-{drive}", Input)
-        start = image_path(field.value) or image_path(self.query_one("#ider-cd", Input).value)
-        what = "CD image (.iso)" if drive == "cd" else "floppy image (.img, .ima)"
-        name = f" for {self.link.name}" if self.link is not None else ""
+        """Ask for the ``cd`` or ``floppy`` image to be picked in a directory tree."""
+        if self.link is None:
+            return
+        start = image_path(self.query_one(IMAGE_FIELDS[drive], Input).value)
+        start = start or image_path(self.query_one("#ider-cd", Input).value)
+        self.post_message(self.BrowseRequested(self, self.link, drive, start))
 
-        def picked(path: Path | None) -> None:
-            if path is None:
-                return
-            field.value = str(path)
-            field.cursor_position = len(field.value)
-            if self.check(IderRequest(cd=path) if drive == "cd" else IderRequest(floppy=path)):
-                self.say(f"{path} can be served.")
-
-        self.app.push_screen(ImagePickerScreen(f"Choose the {what}{name}", start), picked)
+    def use_image(self, drive: str, path: Path) -> None:
+        """Put a picked image in the ``drive``'s field and check it."""
+        field = self.query_one(IMAGE_FIELDS[drive], Input)
+        field.value = str(path)
+        field.cursor_position = len(field.value)
+        self.check_image(drive, path)
 
     def start(self, *, boot: bool) -> None:
-        """Check the images, then serve them (for a boot: after a confirmation)."""
-        link = self.link
-        if link is None:
-            return
-        if link.ider is not None and not link.ider.finished:
-            self.say(f"Already serving {link.ider.request.served}; stop it first.", error=True)
-            return
-        request = self.request(boot=boot)
-        if request.cd is None and request.floppy is None:
-            self.say("Give a CD image (ISO) or a floppy image to serve.", error=True)
-            return
-        if not self.check(request):
-            return
-        if not boot:
-            self.serve(link, request)
-            return
-        if link.service is None:
-            self.say(
-                "Booting from the image needs WS-Management, which is not set up for this host.", error=True
-            )
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.serve(link, request)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Boot {link.name} from {request.served}?",
-                "The machine restarts at once (or powers on when off) and boots from the image over "
-                "IDE-R, its screen on this console: unsaved work on it is lost.",
-                "Reset",
-            ),
-            answered,
-        )
-
-    def serve(self, link: HostController, request: IderRequest) -> None:
-        """Start the host's IDE-R job in a worker; its sentences come to this pane."""
-        service = link.service
-
-        async def check_step(device: str) -> None:
-            assert service is not None
-            await service.check_boot(device, sol=True, then="reset")  # consent, redirection: before serving
-
-        async def boot_step(device: str) -> str:
-            assert service is not None
-            if not link.running:
-                link.start()  # SOL attached before the reset, so the boot is seen from POST on
-            link.mark(f"{device} boot with SOL and reset requested")
-            result = await service.boot(device, sol=True, then="reset")
-            return result.message
-
-        def said(text: str) -> None:
-            self._report(link, text, error=False, notify=False)
-
-        booting = request.boot and service is not None
-        job = link.ider_job(
-            request,
-            check=check_step if booting else None,
-            boot=boot_step if booting else None,
-            on_message=said,
-        )
-
-        async def work() -> str | None:
-            link.mark(f"IDE-R: serving {request.served}")
-            try:
-                await job.run()
-            finally:
-                link.mark(f"IDE-R: {job.state}")
-                self.show_link()
-            if job.state == "ended":
-                return f"The IDE-R session with {link.name} ended."
-            return f"Stopped serving {request.served} to {link.name}." if job.state == "stopped" else None
-
-        self.say(f"Connecting to {link.name} for IDE-R...")
-        self.run_request(work, group=f"ider-{link.name}")
-        self.show_link()
+        """Ask for the fields' images to be served (and, with ``boot``, booted from)."""
+        if self.link is not None:
+            self.post_message(self.ServeRequested(self, self.link, self.request(boot=boot)))
 
     def stop(self) -> None:
-        """End the bound host's IDE-R session politely."""
+        """Ask for the bound host's IDE-R session to end."""
         link = self.link
-        job = link.ider if link is not None else None
-        if job is None or job.finished:
-            return
-        self.say("Stopping...")
-        self.run_worker(job.stop(), group="ider-stop", exit_on_error=False)
+        if link is not None and link.ider is not None and not link.ider.finished:
+            self.post_message(self.StopRequested(self, link))

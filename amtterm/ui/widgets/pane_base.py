@@ -1,19 +1,47 @@
 """Pane: the titled box of the side column, bound to one host at a time.
 
 Each pane is bound to one :class:`~amtterm.session.host.HostController` at a time (:meth:`Pane.bind`,
-called on every host switch). Requests run in Textual workers (:meth:`Pane.run_request`); a
-failure is one sentence in the pane's message line and a notification, never a traceback.
+called on every host switch). A pane shows and reads (power state, consent state, device facts,
+in Textual workers: :meth:`Pane.run_request`); what the user asks it to do it posts as a message,
+and the console screen acts (``amtterm.ui.screens.actions``) and reports back with
+:meth:`Pane.report`. Either way a result or a failure is one sentence in the pane's message
+line (and a notification), never a traceback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from amtterm.session.host import HostController
 from amtterm.wsman.services import ServiceError, describe_error
+
+PaneT = TypeVar("PaneT", bound="Pane")
+#: A request: returns the sentence to show (None: nothing to say) or raises.
+Work = Callable[[], Awaitable[str | None]]
+
+
+class PaneRequest(Message, Generic[PaneT]):
+    """Something the user asked a pane to do to ``host``: the console screen decides and acts.
+
+    Attributes:
+        pane: the pane that asked (the screen reports the result to it).
+        host: the host the pane showed when the user asked.
+    """
+
+    def __init__(self, pane: PaneT, host: HostController) -> None:
+        super().__init__()
+        self.pane = pane
+        self.host = host
+
+    @property
+    def control(self) -> PaneT:
+        """The pane that asked."""
+        return self.pane
 
 
 class Pane(Vertical):
@@ -54,31 +82,38 @@ class Pane(Vertical):
 
     def run_request(
         self,
-        work: Callable[[], Awaitable[str | None]],
+        work: Work,
         *,
         group: str,
         exclusive: bool = False,
         notify: bool = True,
     ) -> None:
         """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane."""
-        link = self.link
+        self.run_worker(
+            reported(self, self.link, work, notify=notify),
+            group=group,
+            exclusive=exclusive,
+            exit_on_error=False,
+        )
 
-        async def guarded() -> None:
-            try:
-                sentence = await work()
-            except ServiceError as exc:
-                self._report(link, str(exc), error=True, notify=notify)
-            except Exception as exc:  # never a traceback in the console
-                self._report(link, describe_error(exc), error=True, notify=notify)
-            else:
-                if sentence:
-                    self._report(link, sentence, error=False, notify=notify)
-
-        self.run_worker(guarded(), group=group, exclusive=exclusive, exit_on_error=False)
-
-    def _report(self, link: HostController | None, sentence: str, *, error: bool, notify: bool) -> None:
+    def report(self, link: HostController | None, sentence: str, *, error: bool, notify: bool) -> None:
+        """``sentence`` about ``link``: in the message line while the pane shows that host; with
+        ``notify``, also as a notification (named after the host)."""
         if link is self.link:
             self.say(sentence, error=error)
         if notify and self.is_attached:
             name = f"{link.name}: " if link is not None else ""
             self.app.notify(name + sentence, severity="error" if error else "information", timeout=8)
+
+
+async def reported(pane: Pane, link: HostController | None, work: Work, *, notify: bool = True) -> None:
+    """Await ``work``; its sentence, or its failure's, goes to ``pane`` (:meth:`Pane.report`)."""
+    try:
+        sentence = await work()
+    except ServiceError as exc:
+        pane.report(link, str(exc), error=True, notify=notify)
+    except Exception as exc:  # never a traceback in the console
+        pane.report(link, describe_error(exc), error=True, notify=notify)
+    else:
+        if sentence:
+            pane.report(link, sentence, error=False, notify=notify)
