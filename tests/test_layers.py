@@ -37,6 +37,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": BASE
     | {"config", "transport", "redir", "terminal", "wsman", "session", "share", "expect", "sim", "ui"},
 }
+#: Packages that show a face (``__init__`` with ``__all__``): other parts import the face only.
+FACED = ("redir", "session")
 #: Third-party packages only some parts may import.
 ONLY_IN = {"textual": {"ui"}, "rich": {"ui"}, "asyncssh": {"transport", "share"}, "httpx": {"wsman"}}
 
@@ -106,3 +108,24 @@ def test_below_the_ui_nothing_loads_textual() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("module", "path"), _modules(), ids=[name for name, _ in _modules()])
+def test_other_parts_use_the_faces_of_redir_and_session(module: str, path: Path) -> None:
+    part = _part(module)
+    inner = sorted(
+        name
+        for name in _imports(path, module)
+        if name.count(".") >= 2 and _part(name) in FACED and _part(name) != part
+    )
+    assert inner == [], (
+        f"{module} imports {inner}: use the package's face (from amtterm.{_part(inner[0])} import ...)"
+    )
+
+
+@pytest.mark.parametrize("package", FACED)
+def test_every_name_of_a_face_loads(package: str) -> None:
+    face = __import__(f"amtterm.{package}", fromlist=["__all__"])
+    assert face.__all__, package
+    for name in face.__all__:
+        assert getattr(face, name) is not None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from amtterm.errors import ConfigError
-from amtterm.session.ider_progress import IderProgress
+from amtterm.session import IderProgress
 
 #: Shortest time between two redraws of the progress line on a terminal (seconds).
 TTY_INTERVAL = 0.2
@@ -160,8 +160,8 @@ async def ider_command(args: argparse.Namespace) -> int:
     from amtterm.cli import common as cli
     from amtterm.cli.common import Passwords
     from amtterm.cli.wsman import _hosts_file, _target, connect
-    from amtterm.redir.connection import ConsoleConfig
-    from amtterm.session.ider_job import IderJob, IderRequest, WsmanBoot
+    from amtterm.redir import ConsoleConfig
+    from amtterm.session import IderJob, IderRequest, WsmanBoot
 
     request = IderRequest(
         cd=args.cd, floppy=args.floppy, timing=args.timing, boot=args.boot, stall_after=args.stall_after

@@ -24,8 +24,7 @@ import sys
 import termios
 import tty
 
-from amtterm.session.recorder import Recorder
-from amtterm.session.sol import SolClient
+from amtterm.session import Recorder, SolClient
 from amtterm.terminal.escape import ENTER_BYTES, KeyFilter, cp437_to_utf8
 
 

@@ -25,8 +25,7 @@ from amtterm.cli.common import warn
 from amtterm.errors import AmtError
 
 if TYPE_CHECKING:
-    from amtterm.session.host import HostController
-    from amtterm.session.recorder import ConsoleRecorder
+    from amtterm.session import ConsoleRecorder, HostController
 
 HOST_FIELD = "{host}"
 
@@ -69,7 +68,7 @@ def open_recorder(
     Raises:
         ConfigError: a file cannot be written.
     """
-    from amtterm.session.recorder import AsciicastWriter, ConsoleRecorder, PlainLogWriter
+    from amtterm.session import AsciicastWriter, ConsoleRecorder, PlainLogWriter
 
     profile = link.profile
     encoding = profile.encoding if profile.encoding in ("cp437", "utf-8") else "auto"
@@ -121,7 +120,7 @@ def attach_recorders(args: argparse.Namespace, links: Sequence[HostController]) 
 def open_console_recorder(args: argparse.Namespace, charset: str, *, title: str) -> ConsoleRecorder | None:
     """The --record / --log files as one recorder, or None. Opened after the password prompt,
     and keys are kept only with --record-input: a password never lands in a recording."""
-    from amtterm.session.recorder import AsciicastWriter, ConsoleRecorder, PlainLogWriter
+    from amtterm.session import AsciicastWriter, ConsoleRecorder, PlainLogWriter
 
     if args.record is None and args.log is None:
         if args.record_input:

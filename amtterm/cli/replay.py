@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm.cli.common import positive_seconds
-from amtterm.session.playback import Cast, Player, load_cast
+from amtterm.session import Cast, Player, load_cast
 
 
 def _write(fd: int, data: bytes) -> None:

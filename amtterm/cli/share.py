@@ -157,9 +157,7 @@ async def run_share(args: argparse.Namespace) -> int:
     """
     from amtterm.cli.sol import resolve_cli_sol
     from amtterm.config import load_hosts
-    from amtterm.session.console import ConsoleHub, ConsoleSession
-    from amtterm.session.endpoint import open_sol
-    from amtterm.session.sol import SolClient
+    from amtterm.session import ConsoleHub, ConsoleSession, SolClient, open_sol
     from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
     from amtterm.share.owner import OwnerConsole
     from amtterm.share.screen import ShareScreen

@@ -20,7 +20,7 @@ from amtterm.errors import AmtError
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry
-    from amtterm.session.endpoint import SolEndpoint
+    from amtterm.session import SolEndpoint
 
 
 def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) -> SolEndpoint:
@@ -29,7 +29,7 @@ def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) 
     The one resolver (:func:`amtterm.transport.resolver.resolve_endpoint`) does the merging; a
     malformed ``--jump`` is said before the password is asked for.
     """
-    from amtterm.session.endpoint import resolve_sol
+    from amtterm.session import resolve_sol
 
     return resolve_sol(
         entry,
@@ -51,7 +51,7 @@ def resolve_cli_sol(args: argparse.Namespace, entry: HostEntry, **choices: Any) 
 async def _sol(args: argparse.Namespace) -> int:
     from amtterm.cli.rawmode import run_raw
     from amtterm.config import load_hosts
-    from amtterm.session.endpoint import open_sol
+    from amtterm.session import open_sol
 
     entry = load_hosts(args.hosts_file).lookup(args.host)
     endpoint = resolve_cli_sol(args, entry, peer_timeout=args.timeout)

@@ -32,7 +32,7 @@ from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry, HostsFile
-    from amtterm.session.host import HostController, TrustPrompt
+    from amtterm.session import HostController, TrustPrompt
     from amtterm.sim.app import RunningSim
     from amtterm.ui.app import AmtApp
     from amtterm.wsman.target import Target
@@ -224,8 +224,7 @@ def make_link(
         wsman: give the panes WS-Man (False: the panes say it is not set up).
         ssh_config: the OpenSSH client config for the target's jump hosts (default ~/.ssh/config).
     """
-    from amtterm.session.endpoint import console_config
-    from amtterm.session.host import HostController, HostProfile
+    from amtterm.session import HostController, HostProfile, console_config
     from amtterm.terminal.keymap import check_mode
     from amtterm.transport.known_hosts import KnownHosts
     from amtterm.wsman.services import DeviceService
@@ -410,7 +409,7 @@ async def run_tui(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: no host, a broken hosts file, no password, no terminal, unknown theme.
     """
-    from amtterm.session.host import TrustPrompt
+    from amtterm.session import TrustPrompt
 
     hosts = tui_hosts(args)  # "Name a host" comes before "needs a terminal"
     _need_terminal()
@@ -428,7 +427,7 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
     a generated password; the console connects with digest auth and pins the certificate into
     a temporary known_hosts (the user's own pins are not touched).
     """
-    from amtterm.session.host import TrustPrompt
+    from amtterm.session import TrustPrompt
     from amtterm.sim.app import SimOptions, start_sim
 
     _need_terminal()

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 from amtterm.expect.scripted import Console
-from amtterm.session.recorder import Recorder
+from amtterm.session import Recorder
 from amtterm.terminal.keymap import Enter
 
 if TYPE_CHECKING:
     from amtterm.config import HostEntry
-    from amtterm.session.endpoint import SolEndpoint
+    from amtterm.session import SolEndpoint
 
 
 @dataclass
@@ -76,7 +76,7 @@ def resolve_console(host: str, options: ConnectOptions) -> tuple[HostEntry, SolE
         ConfigError: a broken hosts file, a malformed ``jump``, no password (the API never asks).
     """
     from amtterm.config import known_password, load_hosts
-    from amtterm.session.endpoint import resolve_sol
+    from amtterm.session import resolve_sol
 
     entry = load_hosts(options.hosts_file).lookup(host)
     jump = [options.jump] if isinstance(options.jump, str) else options.jump  # jump="bastion" too
@@ -113,7 +113,7 @@ def resolve_console(host: str, options: ConnectOptions) -> tuple[HostEntry, SolE
 
 async def open_console(host: str, options: ConnectOptions) -> Console:
     """Connect to ``host``'s SOL and return its :class:`Console` (see :func:`connect`)."""
-    from amtterm.session.endpoint import open_sol
+    from amtterm.session import open_sol
 
     entry, endpoint = resolve_console(host, options)
     columns, rows = options.size or entry.screen or (80, 25)

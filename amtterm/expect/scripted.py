@@ -17,8 +17,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from amtterm.errors import AmtError, ConfigError, ExpectTimeout, SessionClosed
-from amtterm.session.recorder import Recorder
-from amtterm.session.sol import SolClient
+from amtterm.session import Recorder, SolClient
 from amtterm.terminal.decoder import StreamDecoder
 from amtterm.terminal.keymap import Backspace, Enter, KeyMode, check_mode, key_to_bytes, send_text_chunks
 from amtterm.terminal.plaintext import PlainText

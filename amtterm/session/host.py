@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from amtterm.errors import AmtError, ConfigError, SessionTimeout
-from amtterm.redir.connection import ConsoleConfig
+from amtterm.redir import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
 from amtterm.session.ider_job import Confirm, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress

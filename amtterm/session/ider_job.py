@@ -39,8 +39,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from amtterm.errors import AmtError, ConfigError
-from amtterm.redir.connection import ConsoleConfig
-from amtterm.redir.constants import IderStartTiming, SessionType
+from amtterm.redir import ConsoleConfig, IderStartTiming, SessionType
 from amtterm.session.ider import IderProgress, IderSession, open_images
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.tcp import TlsOptions

@@ -11,8 +11,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from amtterm.redir import READ_OPCODES, ServedCommand
 from amtterm.redir import events as ev
-from amtterm.redir.ider_drives import READ_OPCODES, ServedCommand
 
 #: The rate is measured over this many recent seconds.
 RATE_WINDOW = 5.0

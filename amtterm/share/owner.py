@@ -21,7 +21,7 @@ import tty
 from typing import Any
 
 from amtterm.errors import AmtError
-from amtterm.session.console import ConsoleHub, SessionState, SessionStatus
+from amtterm.session import ConsoleHub, SessionState, SessionStatus
 from amtterm.share.commands import OWNER_HELP, OwnerKeys
 from amtterm.share.server import ShareServer
 from amtterm.terminal.escape import cp437_to_utf8

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from amtterm.errors import ConfigError
-from amtterm.session.console import ConsoleHub, SessionState, Subscription
+from amtterm.session import ConsoleHub, SessionState, Subscription
 from amtterm.share.keys import AuthorizedKeys
 from amtterm.share.screen import ShareScreen
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from amtterm.errors import AmtError
-from amtterm.session.host import TUI, HostController
+from amtterm.session import TUI, HostController
 from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
 from amtterm.share.screen import ShareScreen
 from amtterm.share.server import ShareServer

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from amtterm.errors import AmtError
 from amtterm.redir import DeviceConfig, IderDrive, RedirectionConnection, SessionType, StartStatus
 from amtterm.redir import events as ev
-from amtterm.session.redirection import RedirectionPump
+from amtterm.session import RedirectionPump
 from amtterm.sim.ider_host import BootReport, IderHost
 from amtterm.sim.ider_scripts import READ_CAPACITY, Command, CommandResult, read10
 

@@ -35,7 +35,7 @@ from amtterm.redir import (
     StartStatus,
 )
 from amtterm.redir import events as ev
-from amtterm.session.redirection import RedirectionPump
+from amtterm.session import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
 

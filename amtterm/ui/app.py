@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import BindingType
 
-from amtterm.session.host import HostController, TrustPrompt
+from amtterm.session import HostController, TrustPrompt
 from amtterm.terminal.keymap import tmux_escape_time_warning
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen

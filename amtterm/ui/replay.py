@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from amtterm.session.playback import Cast, CastEvent, Player
+from amtterm.session import Cast, CastEvent, Player
 from amtterm.ui.widgets.emulator import MAX_SIZE, MIN_SIZE
 from amtterm.ui.widgets.terminal import TerminalView
 

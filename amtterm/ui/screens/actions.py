@@ -26,8 +26,7 @@ from typing import Any
 from textual.screen import Screen
 
 from amtterm.errors import ConfigError
-from amtterm.session.host import HostController
-from amtterm.session.ider_job import IderRequest, Question
+from amtterm.session import HostController, IderRequest, Question
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.image_picker import ImagePickerScreen
 from amtterm.ui.widgets.device_panes import BOOT_CHOICES, BootPane, PowerPane

@@ -32,8 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select, Static
 
 from amtterm.errors import AmtError
-from amtterm.session.console import SessionStatus
-from amtterm.session.host import HostController
+from amtterm.session import HostController, SessionStatus
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command

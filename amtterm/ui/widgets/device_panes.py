@@ -23,8 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from amtterm.session.console import SessionState
-from amtterm.session.host import HostController
+from amtterm.session import HostController, SessionState
 from amtterm.ui.widgets.ider_pane import IderPane
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 from amtterm.wsman.results import ConsentStatus, DeviceInfo

@@ -15,8 +15,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from amtterm.session.console import SessionState
-from amtterm.session.host import HostController
+from amtterm.session import HostController, SessionState
 from amtterm.ui.widgets.device_panes import STATE_STYLE, power_word, session_state_style
 
 SYMBOLS = {

@@ -28,9 +28,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from amtterm.errors import ConfigError
-from amtterm.session.host import HostController
-from amtterm.session.ider_job import IderJob, IderRequest, Timing
-from amtterm.session.ider_progress import IderProgress
+from amtterm.session import HostController, IderJob, IderProgress, IderRequest, Timing
 from amtterm.ui.screens.image_picker import PathSuggester
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 

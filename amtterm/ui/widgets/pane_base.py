@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from amtterm.session.host import HostController
+from amtterm.session import HostController
 from amtterm.wsman.services import ServiceError, describe_error
 
 PaneT = TypeVar("PaneT", bound="Pane")

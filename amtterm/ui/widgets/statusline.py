@@ -11,8 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from amtterm.session.console import SessionState
-from amtterm.session.host import HostController
+from amtterm.session import HostController, SessionState
 from amtterm.terminal.keymap import KEY_MODE_LABELS
 from amtterm.ui.commands import COMMANDS, describe_key
 from amtterm.ui.widgets.device_panes import session_state_style
