@@ -177,7 +177,7 @@ def screen_size(text: str) -> tuple[int, int]:
 
 def prefix_key(text: str) -> str:
     """The console's command prefix key, as Textual names it (argparse type)."""
-    from amtterm.ui.commands import parse_prefix
+    from amtterm.terminal.keynames import parse_prefix
 
     try:
         return parse_prefix(text)

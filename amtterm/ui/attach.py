@@ -22,7 +22,7 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from amtterm.share.client import ShareClient
-from amtterm.ui.commands import describe_key
+from amtterm.terminal.keynames import describe_key
 from amtterm.ui.widgets.emulator import MAX_SIZE, MIN_SIZE
 from amtterm.ui.widgets.terminal import DEFAULT_PREFIX, TerminalView
 

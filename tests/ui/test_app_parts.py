@@ -14,7 +14,8 @@ from amtterm.errors import ConfigError
 from amtterm.redir.connection import ConsoleConfig
 from amtterm.session.console import SessionState
 from amtterm.session.host import PACE_GAP, PACE_LINE_GAP, HostController, HostProfile, TrustPrompt
-from amtterm.ui.commands import COMMANDS, describe_key, find_command, parse_prefix
+from amtterm.terminal.keynames import describe_key, parse_prefix
+from amtterm.ui.commands import COMMANDS, find_command
 from amtterm.ui.themes import DEFAULT_THEME, load_themes, next_theme, parse_theme, pick_theme
 
 # -- themes -----------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ from amtterm.errors import AmtError
 from amtterm.session import HostController, SessionStatus
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
-from amtterm.ui.commands import HOST_DIGITS, describe_key, find_command
+from amtterm.terminal.keynames import describe_key
+from amtterm.ui.commands import HOST_DIGITS, find_command
 from amtterm.ui.screens.actions import DeviceActions
 from amtterm.ui.screens.help import HelpScreen
 from amtterm.ui.widgets.device_panes import BootPane, InfoPane, PowerPane, SidePanes

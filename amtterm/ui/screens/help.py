@@ -12,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from amtterm.ui.commands import COMMANDS, describe_key
+from amtterm.terminal.keynames import describe_key
+from amtterm.ui.commands import COMMANDS
 
 
 def help_table(prefix: str) -> Table:

@@ -13,7 +13,8 @@ from textual.widgets import Static
 
 from amtterm.session import HostController, SessionState
 from amtterm.terminal.keymap import KEY_MODE_LABELS
-from amtterm.ui.commands import COMMANDS, describe_key
+from amtterm.terminal.keynames import describe_key
+from amtterm.ui.commands import COMMANDS
 from amtterm.ui.widgets.device_panes import session_state_style
 from amtterm.ui.widgets.terminal import TerminalView
 
