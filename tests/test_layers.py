@@ -129,3 +129,25 @@ def test_every_name_of_a_face_loads(package: str) -> None:
     assert face.__all__, package
     for name in face.__all__:
         assert getattr(face, name) is not None
+
+
+def test_the_command_line_has_no_import_circle() -> None:
+    """cli/'s modules import each other one way (main -> commands -> common), also inside functions."""
+    modules = {name: path for name, path in _modules() if _part(name) == "cli"}
+    edges = {
+        name: {i for i in _imports(path, name) if i in modules and i != name}
+        for name, path in modules.items()
+    }
+    done: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, f"import circle: {' -> '.join((*trail, name))}"
+        if name in done:
+            return
+        for other in sorted(edges[name]):
+            visit(other, (*trail, name))
+        done.add(name)
+
+    for name in sorted(modules):
+        visit(name, ())
+    assert "amtterm.cli.common" in modules and edges["amtterm.cli.common"] == set()
