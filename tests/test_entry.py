@@ -23,19 +23,21 @@ AMTTERM = Path(sys.executable).parent / "amtterm"
 
 
 def _dependency_tree() -> set[str]:
-    """The distributions amtterm needs at run time, as installed here (markers evaluated)."""
-    seen: set[str] = set()
-    todo = ["amtterm"]
+    """The distributions amtterm needs at run time, as installed here (markers and extras followed)."""
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("amtterm", frozenset())]
     while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen:
+        name, extras = todo.pop()
+        key = (canonicalize_name(name), extras)
+        if key in seen:
             continue
-        seen.add(name)
+        seen.add(key)
         for line in metadata.requires(name) or []:
             requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return seen - {"amtterm"}
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in {"", *extras}):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _ in seen} - {"amtterm"}
 
 
 def test_the_filter_names_every_module_of_the_dependency_tree() -> None:

@@ -25,6 +25,7 @@ DEPENDENCY_MODULES = (
     "httpcore",
     "httpx",
     "idna",
+    "linkify_it",
     "markdown_it",
     "mdit_py_plugins",
     "mdurl",
