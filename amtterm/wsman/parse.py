@@ -29,7 +29,8 @@ from amtterm.errors import (
     WsmanReturnValueError,
 )
 from amtterm.wsman.envelope import EndpointReference
-from amtterm.wsman.resources import NS_ADDRESSING, NS_ENUMERATION, NS_SOAP, NS_WSMAN
+from amtterm.wsman.resources import NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_SOAP, NS_WSMAN
+from amtterm.wsman.results import Identity
 
 # PT_STATUS names for the fault detail "AMT-STATUS n" and 32768+n return values (§4.8).
 PT_STATUS_NAMES: dict[int, str] = {
@@ -399,4 +400,24 @@ def parse_request(text: str) -> Request:
         message_id=_child_text(header, NS_ADDRESSING, "MessageID") or "",
         selectors=selectors,
         body=body[0] if len(body) else None,
+    )
+
+
+def parse_identify(text: str) -> Identity:
+    """The IdentifyResponse of a WS-Management Identify (DSP0226 section 11).
+
+    Raises:
+        WsmanFault: a fault. WsmanMalformedReply: not a SOAP envelope, or no IdentifyResponse.
+    """
+    response = parse_reply(text).body.find(_q(NS_IDENTITY, "IdentifyResponse"))
+    if response is None:
+        raise WsmanMalformedReply("The reply to Identify has no IdentifyResponse element.")
+    profiles = response.find(_q(NS_IDENTITY, "SecurityProfiles"))
+    names = [] if profiles is None else profiles.findall(_q(NS_IDENTITY, "SecurityProfileName"))
+    return Identity(
+        vendor=(_child_text(response, NS_IDENTITY, "ProductVendor") or "").strip(),
+        product_version=(_child_text(response, NS_IDENTITY, "ProductVersion") or "").strip(),
+        protocol_version=(_child_text(response, NS_IDENTITY, "ProtocolVersion") or "").strip(),
+        dash_version=(_child_text(response, NS_IDENTITY, "DASHVersion") or "").strip() or None,
+        security_profiles=tuple((name.text or "").strip() for name in names),
     )
