@@ -231,8 +231,8 @@ class Doctor:
         mode = f"{info.control_mode} control mode" if info.control_mode else "control mode not read"
         summary = f"AMT {info.amt_version or 'version unknown'}, {mode}, {host}."
         if info.unreadable:
-            parts = "; ".join(f"{part}: {why.rstrip('.')}" for part, why in info.unreadable.items())
-            self._add("device", "warn", f"{summary[:-1]}; not read: {parts}.")
+            parts = "; ".join(f"{part} not read: {why.rstrip('.')}" for part, why in info.unreadable.items())
+            self._add("device", "warn", f"{summary[:-1]} ({parts}).")
         else:
             self._add("device", "ok", summary)
         return info

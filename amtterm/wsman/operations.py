@@ -397,8 +397,7 @@ async def device_info(transport: Transport) -> DeviceInfo:
 
 
 def _why(exc: Exception) -> str:
-    text = str(exc).rstrip(".")
-    return f"the device refused to tell ({text[:1].lower()}{text[1:]})."
+    return str(exc).rstrip(".") + "."
 
 
 async def _read(what: str, read: Callable[[], Awaitable[T]], unreadable: dict[str, str]) -> T | None:
