@@ -391,8 +391,10 @@ def parse_request(text: str) -> Request:
         raise WsmanMalformedReply("The request is not a SOAP 1.2 envelope.")
     header = root.find(_q(NS_SOAP, "Header"))
     body = root.find(_q(NS_SOAP, "Body"))
-    if header is None or body is None:
-        raise WsmanMalformedReply("The request lacks a SOAP header or body.")
+    if body is None:
+        raise WsmanMalformedReply("The request lacks a SOAP body.")
+    if header is None:  # SOAP makes the header optional; an Identify may come without one
+        header = ET.Element(_q(NS_SOAP, "Header"))
     selectors = read_selectors(header.find(_q(NS_WSMAN, "SelectorSet")))
     return Request(
         action=_child_text(header, NS_ADDRESSING, "Action") or "",

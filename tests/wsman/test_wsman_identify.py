@@ -46,6 +46,8 @@ def test_identify_answers_who_is_there(device: Device) -> None:
     assert fields["ProductVendor"] == "Intel Corporation"
     assert fields["ProductVersion"] == "AMT 11.8"
     assert fields["DASHVersion"]
+    headless = OPENWSMAN_IDENTIFY.replace("<s:Header/>", "")
+    assert service.handle(headless, device.state, 0.0) == (status, reply)
     identity = parse.parse_identify(reply)
     assert identity.is_amt and identity.amt_version == "11.8"
     assert SECURITY_PROFILE_HTTP_DIGEST in identity.security_profiles
