@@ -218,6 +218,7 @@ class Doctor:
         try:
             info = await operations.device_report(self.transport, identity)
         except TlsError as exc:
+            self.checks = [check for check in self.checks if check.name != "tls"]
             self._tls_failed(exc)
             return None
         except AuthError as exc:
