@@ -83,6 +83,9 @@ def test_enumerate_epr_is_refused_with_unsupported_feature(device: Device) -> No
         with pytest.raises(WsmanFault) as fault:
             parse.parse_reply(reply)
         assert fault.value.fault.subcode == "UnsupportedFeature"
+        assert (
+            "<e:FaultDetail>http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/EnumerationMode<" in reply
+        )
     # Without a mode, the objects themselves, as before.
     status, reply = service.handle(envelope.build_enumerate(uri), device.state, 0.0)
     assert status == 200 and parse.parse_enumerate(reply)

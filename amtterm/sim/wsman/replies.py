@@ -184,7 +184,10 @@ def fault_reply(relates_to: str, message_id: str, subcode: str, reason: str, det
         ("i", NS_WSSE),
     ]
     header = _header(relates_to, action, message_id, None)
-    detail_xml = f"<a:Detail>{escape(detail)}</a:Detail>" if detail else "<a:Detail></a:Detail>"
+    if detail.startswith("http://"):  # a DSP0226 fault detail URI goes in wsman:FaultDetail
+        detail_xml = f"<a:Detail><e:FaultDetail>{escape(detail)}</e:FaultDetail></a:Detail>"
+    else:
+        detail_xml = f"<a:Detail>{escape(detail)}</a:Detail>" if detail else "<a:Detail></a:Detail>"
     body = (
         "<a:Fault><a:Code><a:Value>a:Sender</a:Value>"
         f"<a:Subcode><a:Value>{prefix}:{escape(subcode)}</a:Value></a:Subcode></a:Code>"
