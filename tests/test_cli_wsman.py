@@ -144,7 +144,18 @@ def test_every_sub_command(amtterm: Amtterm, wsim: SimProcess, scheme: str) -> N
     assert doctor.code == 0, doctor.out
     assert doctor.out.strip().endswith("No problems found.")
     checks = json.loads(amtterm("doctor", host, "--json", *opts).out)["checks"]
-    expected = {"tcp", "tls", "log-on", "device", "listener", "sol", "ide-r", "redirection-port", "consent"}
+    expected = {
+        "tcp",
+        "tls",
+        "identify",
+        "log-on",
+        "device",
+        "listener",
+        "sol",
+        "ide-r",
+        "redirection-port",
+        "consent",
+    }
     assert expected | {"power"} == {c["name"] for c in checks}
     assert all(c["status"] == "ok" for c in checks if c["name"] != "tls" or scheme == "https")
 

@@ -435,31 +435,51 @@ async def consent_command(args: argparse.Namespace) -> int:
 
 
 async def info_command(args: argparse.Namespace) -> int:
-    """``amtterm info``."""
+    """``amtterm info``: Identify first (no credentials), then every part it can read."""
+    from amtterm.errors import AuthError
     from amtterm.transport.tls import fingerprint
     from amtterm.wsman import operations
 
     async with connect_one(args, args.host) as conn:
-        info = await operations.device_info(conn.client)
+        identity = await operations.identify(conn.client)
+        try:
+            info = await operations.device_report(conn.client, identity)
+        except AuthError:
+            if identity is None or identity.amt_version is None:
+                raise
+            raise AuthError(
+                f"AMT {identity.amt_version} answers at {conn.client.where}, but the log-on failed: "
+                "wrong user name or password, or the account is locked after repeated failures "
+                "(AMT locks it for a while after 10 in a row)."
+            ) from None
         der = conn.client.peer_certificate
         fp = fingerprint(der) if der else None
         target = conn.target
     red = info.redirection
-    rows = [
-        ("host", f"{conn.label} ({target.wsman_where}, {'HTTPS' if target.tls else 'plain HTTP'})"),
+    fields: list[tuple[str, str | None]] = [
         ("AMT version", info.amt_version or "unknown"),
         ("control mode", info.control_mode),
-        ("host name", info.fqdn or "not set"),
-        ("power", _status_line(info.power.state, info.power.actions)),
+        ("host name", None if "host name" in info.unreadable else info.fqdn or "not set"),
+        ("power", _status_line(info.power.state, info.power.actions) if info.power else None),
         (
             "redirection",
-            f"listener {_on_off(red.listener)}, SOL {_on_off(red.sol)}, IDE-R {_on_off(red.ider)}",
+            f"listener {_on_off(red.listener)}, SOL {_on_off(red.sol)}, IDE-R {_on_off(red.ider)}"
+            if red
+            else None,
         ),
+    ]
+    rows = [("host", f"{conn.label} ({target.wsman_where}, {'HTTPS' if target.tls else 'plain HTTP'})")]
+    rows += [(key, value or f"not read: {info.unreadable.get(key, 'unknown.')}") for key, value in fields]
+    rows += [
         ("TLS certificate", fp or "none (plain HTTP)"),
-        ("digest realm", info.digest_realm or "unknown"),
+        (
+            "digest realm",
+            info.digest_realm or ("unknown" if "host name" not in info.unreadable else "not read"),
+        ),
     ]
     data = {"host": conn.label, "address": target.address, "port": target.wsman_port, "tls": target.tls}
     data |= info.to_json() | {"fqdn": info.fqdn, "tls_fingerprint": fp}
+    data["identify"] = identity.to_json() if identity is not None else None
     emit(args, [f"{key + ':':<17}{value}" for key, value in rows], data)
     return 0
 

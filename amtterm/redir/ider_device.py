@@ -14,6 +14,9 @@ profile (12):
 * Keep-alive: 0x4B every HeartbeatInterval, or a 0x44 after 5 s without sending
   when it is 0; also a 0x44 when the console has been silent for half its RxTimeout,
   because MeshCommander answers pings but ignores heartbeats (6.10).
+* A 0x44 that arrives while a ping of ours is unanswered is the console's answer:
+  amtider echoes our 0x44 unchanged and knows no 0x45, so answering the echo with
+  0x45 would end its session (6.10, 11). Only a 0x44 the console starts gets a 0x45.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class IderDeviceProtocol:
         self._command: _Outstanding | None = None
         self._next_heartbeat: float | None = None
         self._pinged_at: float | None = None
+        self._pings_unanswered = 0
 
     def _send(self, message: Message) -> None:
         self._core.send(message)
@@ -121,7 +125,13 @@ class IderDeviceProtocol:
         """React to one IDE-R message the table allowed."""
         self._pinged_at = None  # the console spoke: it is alive
         if isinstance(message, IderKeepAlivePing):
-            self._send(IderKeepAlivePong(self._sequence))
+            if self._pings_unanswered:
+                self._pings_unanswered -= 1  # an echo of our ping: its answer, not a question
+            else:
+                self._send(IderKeepAlivePong(self._sequence))
+            return []
+        if isinstance(message, IderKeepAlivePong):
+            self._pings_unanswered = 0
             return []
         if self._core.state is ConnectionState.IDER_CLOSING or not isinstance(
             message,
@@ -301,4 +311,5 @@ class IderDeviceProtocol:
         if ping is not None and now >= ping:
             self._send(IderKeepAlivePing(self._sequence))
             self._pinged_at = now
+            self._pings_unanswered += 1
         return []

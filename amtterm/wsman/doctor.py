@@ -5,12 +5,14 @@ The checks run in the order a console needs them, and a failed step skips what d
 1. TCP to the WS-Man port (16993, or 16992 with ``-P``);
 2. TLS: the certificate and how it is trusted (pin, hosts-file pin, CA); no credentials are
    sent to a device whose certificate fails (the pinner runs on the first, unauthenticated reply);
-3. log-on (digest): one attempt only, never a retry loop (ten failures lock the account);
-4. the device: AMT version, control mode, host name;
-5. the redirection listener, SOL and IDE-R switches (AMT_RedirectionService);
-6. TCP to the redirection port (16995, or 16994 with ``-P``);
-7. user consent (IPS_OptInService);
-8. power.
+3. identify: WS-Management Identify, without credentials: is this AMT, which version (it tells
+   "not an AMT port" from "wrong password");
+4. log-on (digest): one attempt only, never a retry loop (ten failures lock the account);
+5. the device: AMT version, control mode, host name;
+6. the redirection listener, SOL and IDE-R switches (AMT_RedirectionService);
+7. TCP to the redirection port (16995, or 16994 with ``-P``);
+8. user consent (IPS_OptInService);
+9. power.
 
 Each check is ``ok``, ``warn`` (works, but something a user may trip on), ``fail`` (what the
 user wanted will not work; the ``fix`` says what to do) or ``skip`` (an earlier step failed).
@@ -31,8 +33,8 @@ from amtterm.errors import (
     TlsUnknownCertificate,
 )
 from amtterm.wsman import operations
-from amtterm.wsman.operations import Transport
-from amtterm.wsman.results import DeviceInfo
+from amtterm.wsman.operations import NotAmtPort, Transport
+from amtterm.wsman.results import DeviceReport, Identity
 from amtterm.wsman.target import CertificatePinner, Target
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -45,7 +47,7 @@ class Check:
     """One line of the checklist.
 
     Attributes:
-        name: what was checked (``tcp``, ``tls``, ``log-on``, ``device``, ``listener``, ``sol``,
+        name: what was checked (``tcp``, ``tls``, ``identify``, ``log-on``, ``device``, ``listener``, ``sol``,
             ``ide-r``, ``redirection-port``, ``consent``, ``power``).
         status: ``ok``, ``warn``, ``fail`` or ``skip``.
         detail: one sentence: what was found.
@@ -105,6 +107,7 @@ class Doctor:
         target = self.target
         later = (
             "tls",
+            "identify",
             "log-on",
             "device",
             "listener",
@@ -144,43 +147,95 @@ class Doctor:
         self._add(name, "ok", f"{where} accepts connections ({what}).")
         return True
 
-    async def _logon(self) -> DeviceInfo | None:
+    def _tls_failed(self, exc: TlsError) -> None:
+        if isinstance(exc, TlsPinMismatch):
+            fix = "Only if the change is expected: forget the old pin, then retry."
+        elif isinstance(exc, TlsUnknownCertificate):
+            fix = "Re-run with --accept-new to pin it, or -C CAFILE."
+        else:
+            fix = "Try --tls-legacy for firmware older than AMT 12, or -P."
+        self._add("tls", "fail", str(exc), fix)
+
+    def _logon_failed(self, exc: AuthError, identity: Identity | None) -> None:
         target = self.target
-        try:
-            info = await operations.device_info(self.transport)
-        except TlsPinMismatch as exc:
-            self._add(
-                "tls", "fail", str(exc), "Only if the change is expected: forget the old pin, then retry."
+        detail = str(exc)
+        if identity is not None and identity.amt_version is not None:
+            detail = (
+                f"AMT {identity.amt_version} answers, but the log-on as {target.user} failed: wrong user "
+                "name or password, or the account is locked after repeated failures."
             )
-            return None
-        except TlsUnknownCertificate as exc:
-            self._add("tls", "fail", str(exc), "Re-run with --accept-new to pin it, or -C CAFILE.")
-            return None
+        self._add(
+            "log-on",
+            "fail",
+            detail,
+            f"Check the user (-u {target.user}) and the password (AMT_PASSWORD); after 10 failures "
+            "in a row AMT refuses even the right password for a while, so wait a minute first.",
+        )
+
+    async def _identify(self) -> tuple[bool, Identity | None]:
+        """Identify without credentials; (go on, identity)."""
+        try:
+            identity = await operations.identify(self.transport)
         except TlsError as exc:
-            self._add("tls", "fail", str(exc), "Try --tls-legacy for firmware older than AMT 12, or -P.")
-            return None
-        except AuthError as exc:
+            self._tls_failed(exc)
+            return False, None
+        except NotAmtPort as exc:
             self._tls_ok()
+            other = "16992 with -P" if self.target.tls else "16993 without -P"
             self._add(
-                "log-on",
+                "identify",
                 "fail",
                 str(exc),
-                f"Check the user (-u {target.user}) and the password (AMT_PASSWORD); after 10 failures "
-                "in a row AMT refuses even the right password for a while, so wait a minute first.",
+                f"Point amtterm at AMT's WS-Management port: {self.target.wsman_port} is not it "
+                f"(try {other}, or --wsman-port).",
             )
-            return None
+            return False, None
+        except AuthError as exc:  # the device wants credentials even for Identify, and they failed
+            self._tls_ok()
+            self._add("identify", "warn", "The device does not answer Identify without logging on.")
+            self._logon_failed(exc, None)
+            return False, None
         except AmtError as exc:
             self._tls_ok()
+            self._add("identify", "fail", str(exc), "Retry; with --debug for details if it persists.")
+            return False, None
+        self._tls_ok()
+        if identity is None:
+            self._add("identify", "warn", "The device does not answer WS-Management Identify; going on.")
+        else:
+            self._add(
+                "identify",
+                "ok",
+                f"AMT {identity.amt_version or '?'} ({identity.vendor}) answers WS-Management Identify.",
+            )
+        return True, identity
+
+    async def _logon(self) -> DeviceReport | None:
+        target = self.target
+        go_on, identity = await self._identify()
+        if not go_on:
+            return None
+        try:
+            info = await operations.device_report(self.transport, identity)
+        except TlsError as exc:
+            self.checks = [check for check in self.checks if check.name != "tls"]
+            self._tls_failed(exc)
+            return None
+        except AuthError as exc:
+            self._logon_failed(exc, identity)
+            return None
+        except AmtError as exc:
             self._add("log-on", "fail", str(exc), "Retry; with --debug for details if it persists.")
             return None
-        self._tls_ok()
         self._add("log-on", "ok", f"Logged on as {target.user} with digest authentication.")
-        host = info.fqdn or "no host name set"
-        self._add(
-            "device",
-            "ok",
-            f"AMT {info.amt_version or 'version unknown'}, {info.control_mode} control mode, {host}.",
-        )
+        host = info.fqdn or ("host name not read" if "host name" in info.unreadable else "no host name set")
+        mode = f"{info.control_mode} control mode" if info.control_mode else "control mode not read"
+        summary = f"AMT {info.amt_version or 'version unknown'}, {mode}, {host}."
+        if info.unreadable:
+            parts = "; ".join(f"{part} not read: {why.rstrip('.')}" for part, why in info.unreadable.items())
+            self._add("device", "warn", f"{summary[:-1]} ({parts}).")
+        else:
+            self._add("device", "ok", summary)
         return info
 
     def _tls_ok(self) -> None:
@@ -201,8 +256,11 @@ class Doctor:
             }.get(self.pinner.trust or "", "trusted")
             self._add("tls", "ok", f"Certificate {self.pinner.fingerprint}, {trust}.")
 
-    async def _redirection(self, info: DeviceInfo) -> None:
+    async def _redirection(self, info: DeviceReport) -> None:
         state = info.redirection
+        if state is None:
+            self._skip("listener", "sol", "ide-r", "redirection-port")
+            return
         enable = self.command("redirection", "enable")
         if state.listener:
             self._add("listener", "ok", "The redirection listener is enabled.")
@@ -266,7 +324,10 @@ class Doctor:
                 "with the code shown on the host's screen.",
             )
 
-    def _power(self, info: DeviceInfo) -> None:
+    def _power(self, info: DeviceReport) -> None:
+        if info.power is None:
+            self._skip("power")
+            return
         state = info.power.state
         if state == "on":
             self._add("power", "ok", "The machine is on.")

@@ -23,6 +23,7 @@ from amtterm.wsman.resources import (
     ANONYMOUS,
     NS_ADDRESSING,
     NS_ENUMERATION,
+    NS_IDENTITY,
     NS_SOAP,
     NS_WSMAN,
     class_name_of,
@@ -134,6 +135,18 @@ def build_request(
         f"<s:Header>{''.join(header)}</s:Header>"
         f"<s:Body>{body}</s:Body>"
         "</s:Envelope>"
+    )
+
+
+def build_identify() -> str:
+    """A WS-Management Identify (DSP0226 section 11): an empty header and ``wsmid:Identify``.
+
+    It has no Action, ResourceURI or MessageID; a device answers it before any log-on.
+    """
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<s:Envelope xmlns:s="{NS_SOAP}" xmlns:wsmid="{NS_IDENTITY}">'
+        "<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"
     )
 
 

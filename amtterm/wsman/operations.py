@@ -14,8 +14,9 @@ a redirection session is open. Boot overrides live in :mod:`amtterm.wsman.boot`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
-from amtterm.errors import ConfigError, WsmanMalformedReply, WsmanRefused
+from amtterm.errors import ConfigError, WsmanError, WsmanFault, WsmanMalformedReply, WsmanRefused
 from amtterm.wsman import envelope, parse
 from amtterm.wsman.envelope import EndpointReference, Value
 from amtterm.wsman.parse import Instance
@@ -26,6 +27,7 @@ from amtterm.wsman.resources import (
     CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
     CIM_COMPUTER_SYSTEM,
     CIM_POWER_MANAGEMENT_SERVICE,
+    CIM_SERVICE_AVAILABLE_TO_ELEMENT,
     CIM_SOFTWARE_IDENTITY,
     IPS_OPT_IN_SERVICE,
     MANAGED_SYSTEM_SELECTORS,
@@ -42,16 +44,30 @@ from amtterm.wsman.results import (
     POWER_ACTION_STATES,
     ConsentStatus,
     DeviceInfo,
+    DeviceReport,
+    Identity,
     PowerActionResult,
     PowerStatus,
     RedirectionStatus,
     power_state_name,
 )
 
+T = TypeVar("T")
 Transport = Callable[[str], Awaitable[str]]
 """Sends one request envelope and returns the reply envelope's text."""
 
 MAX_PULLS = 100  # a device that never ends an enumeration must not hang us
+#: What one read of a device may fail with and still leave the others worth trying.
+UNREADABLE = (WsmanFault, WsmanMalformedReply)
+
+
+class NotAmtPort(WsmanError):
+    """The port answers HTTP, but not as AMT's WS-Management (Identify says so, or nothing sensible)."""
+
+
+def _where(transport: Transport) -> str:
+    where = getattr(transport, "where", None)
+    return where if isinstance(where, str) else "The device"
 
 
 # -- generic helpers ------------------------------------------------------------------------------
@@ -103,10 +119,59 @@ def managed_system() -> EndpointReference:
     return EndpointReference(resource_uri(CIM_COMPUTER_SYSTEM), MANAGED_SYSTEM_SELECTORS)
 
 
+# -- identify -------------------------------------------------------------------------------------
+async def identify(transport: Transport) -> Identity | None:
+    """WS-Management Identify (DSP0226 section 11), sent before any log-on: who answers here.
+
+    Returns:
+        The identity; None when the device answers Identify with a SOAP fault (a WS-Management
+        service that does not offer Identify: its version shows only after log-on).
+
+    Raises:
+        NotAmtPort: the reply is not WS-Management, or it names a product other than AMT.
+        AuthError, ConnectError, TlsError, WsmanTimeout: as for any request.
+    """
+    where = _where(transport)
+    try:
+        identity = parse.parse_identify(await transport(envelope.build_identify()))
+    except WsmanFault:
+        return None
+    except WsmanMalformedReply:
+        raise NotAmtPort(
+            f"{where} answers, but not as AMT's WS-Management port (no reply to WS-Management Identify); "
+            "check the port (16993 HTTPS, 16992 plain with -P, or --wsman-port)."
+        ) from None
+    if not identity.is_amt:
+        product = (
+            " ".join(p for p in (identity.vendor, identity.product_version) if p) or "an unnamed product"
+        )
+        raise NotAmtPort(f"{where} is a WS-Management service of {product}, not Intel AMT.")
+    return identity
+
+
 # -- power ----------------------------------------------------------------------------------------
+async def _power_item(transport: Transport) -> Instance:
+    """The CIM_AssociatedPowerManagementService instance: a Get, else Enumerate/Pull (§6.1).
+
+    Some firmware answers the association only to Enumerate/Pull of
+    CIM_ServiceAvailableToElement, so a refused Get falls back to that, as MeshCommander reads it.
+    """
+    try:
+        return await get_instance(transport, CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE)
+    except UNREADABLE as refused:
+        try:
+            items = await enumerate_instances(transport, CIM_SERVICE_AVAILABLE_TO_ELEMENT)
+        except UNREADABLE:
+            raise refused from None
+        for item in items:
+            if item.integer("PowerState") is not None:
+                return item
+        raise refused from None
+
+
 async def power_status(transport: Transport) -> PowerStatus:
-    """Read the power state with one Get of CIM_AssociatedPowerManagementService (§6.1, §10.2)."""
-    item = await get_instance(transport, CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE)
+    """Read the power state: Get CIM_AssociatedPowerManagementService, else enumerate it (§6.1, §10.2)."""
+    item = await _power_item(transport)
     value = item.integer("PowerState")
     if value is None:
         raise WsmanMalformedReply("The device's power reply has no PowerState.")
@@ -328,4 +393,73 @@ async def device_info(transport: Transport) -> DeviceInfo:
         digest_realm=general.text("DigestRealm") or None,
         power=await power_status(transport),
         redirection=await redirection_status(transport),
+    )
+
+
+def _why(exc: Exception) -> str:
+    return str(exc).rstrip(".") + "."
+
+
+async def _read(what: str, read: Callable[[], Awaitable[T]], unreadable: dict[str, str]) -> T | None:
+    try:
+        return await read()
+    except UNREADABLE as exc:
+        unreadable[what] = _why(exc)
+        return None
+
+
+async def device_report(transport: Transport, identity: Identity | None = None) -> DeviceReport:
+    """What :func:`device_info` reads, but every part on its own: a part the device refuses
+    (a fault, or a reply that is not WS-Management) leaves its fields None and adds one
+    sentence to ``unreadable``; the other parts are still read.
+
+    Args:
+        transport: the device.
+        identity: its Identify answer, whose version stands in when CIM_SoftwareIdentity fails.
+
+    Raises:
+        WsmanError: when no part at all could be read (the first part's error).
+        AuthError, ConnectError, TlsError, WsmanTimeout: as for any request.
+    """
+    unreadable: dict[str, str] = {}
+    first_error: Exception | None = None
+
+    async def software() -> str | None:
+        identities = await enumerate_instances(transport, CIM_SOFTWARE_IDENTITY)
+        return next((i.text("VersionString") for i in identities if i.text("InstanceID") == "AMT"), None)
+
+    try:
+        version = await software()
+    except UNREADABLE as exc:
+        first_error = exc
+        version = None
+        if identity is None or identity.amt_version is None:
+            unreadable["AMT version"] = _why(exc)
+    if version is None and identity is not None:
+        version = identity.amt_version
+    setup = await _read(
+        "control mode", lambda: get_instance(transport, AMT_SETUP_AND_CONFIGURATION_SERVICE), unreadable
+    )
+    general = await _read("host name", lambda: get_instance(transport, AMT_GENERAL_SETTINGS), unreadable)
+    power = await _read("power", lambda: power_status(transport), unreadable)
+    redirection = await _read("redirection", lambda: redirection_status(transport), unreadable)
+    if (
+        first_error is not None
+        and setup is None
+        and general is None
+        and power is None
+        and redirection is None
+    ):
+        raise first_error
+    return DeviceReport(
+        amt_version=version,
+        control_mode=None
+        if setup is None
+        else control_mode_name(setup.integer("ProvisioningState"), setup.integer("ProvisioningMode")),
+        host_name=None if general is None else general.text("HostName") or None,
+        domain_name=None if general is None else general.text("DomainName") or None,
+        digest_realm=None if general is None else general.text("DigestRealm") or None,
+        power=power,
+        redirection=redirection,
+        unreadable=unreadable,
     )

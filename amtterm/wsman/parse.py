@@ -29,7 +29,8 @@ from amtterm.errors import (
     WsmanReturnValueError,
 )
 from amtterm.wsman.envelope import EndpointReference
-from amtterm.wsman.resources import NS_ADDRESSING, NS_ENUMERATION, NS_SOAP, NS_WSMAN
+from amtterm.wsman.resources import NS_ADDRESSING, NS_ENUMERATION, NS_IDENTITY, NS_SOAP, NS_WSMAN
+from amtterm.wsman.results import Identity
 
 # PT_STATUS names for the fault detail "AMT-STATUS n" and 32768+n return values (§4.8).
 PT_STATUS_NAMES: dict[int, str] = {
@@ -390,8 +391,10 @@ def parse_request(text: str) -> Request:
         raise WsmanMalformedReply("The request is not a SOAP 1.2 envelope.")
     header = root.find(_q(NS_SOAP, "Header"))
     body = root.find(_q(NS_SOAP, "Body"))
-    if header is None or body is None:
-        raise WsmanMalformedReply("The request lacks a SOAP header or body.")
+    if body is None:
+        raise WsmanMalformedReply("The request lacks a SOAP body.")
+    if header is None:  # SOAP makes the header optional; an Identify may come without one
+        header = ET.Element(_q(NS_SOAP, "Header"))
     selectors = read_selectors(header.find(_q(NS_WSMAN, "SelectorSet")))
     return Request(
         action=_child_text(header, NS_ADDRESSING, "Action") or "",
@@ -399,4 +402,24 @@ def parse_request(text: str) -> Request:
         message_id=_child_text(header, NS_ADDRESSING, "MessageID") or "",
         selectors=selectors,
         body=body[0] if len(body) else None,
+    )
+
+
+def parse_identify(text: str) -> Identity:
+    """The IdentifyResponse of a WS-Management Identify (DSP0226 section 11).
+
+    Raises:
+        WsmanFault: a fault. WsmanMalformedReply: not a SOAP envelope, or no IdentifyResponse.
+    """
+    response = parse_reply(text).body.find(_q(NS_IDENTITY, "IdentifyResponse"))
+    if response is None:
+        raise WsmanMalformedReply("The reply to Identify has no IdentifyResponse element.")
+    profiles = response.find(_q(NS_IDENTITY, "SecurityProfiles"))
+    names = [] if profiles is None else profiles.findall(_q(NS_IDENTITY, "SecurityProfileName"))
+    return Identity(
+        vendor=(_child_text(response, NS_IDENTITY, "ProductVendor") or "").strip(),
+        product_version=(_child_text(response, NS_IDENTITY, "ProductVersion") or "").strip(),
+        protocol_version=(_child_text(response, NS_IDENTITY, "ProtocolVersion") or "").strip(),
+        dash_version=(_child_text(response, NS_IDENTITY, "DASHVersion") or "").strip() or None,
+        security_profiles=tuple((name.text or "").strip() for name in names),
     )

@@ -22,6 +22,13 @@ NS_TRUST: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust"
 NS_WSSE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 NS_XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
 
+#: WS-Management Identify (DSP0226 section 11): request and answer live in this namespace.
+NS_IDENTITY: Final = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
+SECURITY_PROFILE_HTTP_DIGEST: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest"
+SECURITY_PROFILE_HTTPS_DIGEST: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest"
+#: ProductVendor in AMT's IdentifyResponse.
+AMT_VENDOR: Final = "Intel Corporation"
+
 ANONYMOUS: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 
 BASE_CIM: Final = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"

@@ -192,3 +192,67 @@ class DeviceInfo(_Json):
         if self.host_name and self.domain_name:
             return f"{self.host_name}.{self.domain_name}"
         return self.host_name
+
+
+@dataclass(frozen=True)
+class Identity(_Json):
+    """A device's answer to WS-Management Identify (DSP0226 section 11), read before log-on.
+
+    Attributes:
+        vendor: ProductVendor, ``Intel Corporation`` on AMT.
+        product_version: ProductVersion, e.g. ``AMT 16.1``.
+        protocol_version: ProtocolVersion, the WS-Management namespace URI.
+        dash_version: DASHVersion, when given.
+        security_profiles: the SecurityProfileName URIs, in order.
+    """
+
+    vendor: str
+    product_version: str
+    protocol_version: str
+    dash_version: str | None = None
+    security_profiles: tuple[str, ...] = ()
+
+    @property
+    def is_amt(self) -> bool:
+        """Whether the vendor is Intel and the product AMT."""
+        return self.vendor.startswith("Intel") and "AMT" in self.product_version
+
+    @property
+    def amt_version(self) -> str | None:
+        """``16.1`` of ``AMT 16.1`` (None when the product is not AMT)."""
+        if not self.is_amt:
+            return None
+        return self.product_version.split("AMT", 1)[1].strip() or None
+
+
+@dataclass(frozen=True)
+class DeviceReport(_Json):
+    """What ``amtterm info`` could read, field by field; None where a read failed.
+
+    Attributes:
+        amt_version: CIM_SoftwareIdentity ``AMT`` VersionString, else Identify's version.
+        control_mode: ``admin``, ``client``, ``not provisioned`` or ``unknown (N)``.
+        host_name: AMT_GeneralSettings HostName.
+        domain_name: AMT_GeneralSettings DomainName.
+        digest_realm: the device's digest realm.
+        power: the power state.
+        redirection: the redirection state.
+        unreadable: for each part that could not be read (``AMT version``, ``control mode``,
+            ``host name``, ``power``, ``redirection``), one sentence saying why.
+    """
+
+    amt_version: str | None
+    control_mode: str | None
+    host_name: str | None
+    domain_name: str | None
+    digest_realm: str | None
+    power: PowerStatus | None
+    redirection: RedirectionStatus | None
+    unreadable: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def fqdn(self) -> str | None:
+        """HostName.DomainName, or the host name alone."""
+        if self.host_name and self.domain_name:
+            return f"{self.host_name}.{self.domain_name}"
+        return self.host_name

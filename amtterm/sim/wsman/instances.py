@@ -46,7 +46,9 @@ def _service_keys(class_name: str, name: str) -> Properties:
 
 
 def associated_power_service(state: DeviceState) -> Properties:
-    """CIM_AssociatedPowerManagementService: PowerState and what may be requested now."""
+    """CIM_AssociatedPowerManagementService: PowerState, what may be requested now, and the last
+    state requested (RequestedPowerState, which power drivers read; the current state until a
+    console asks for a change) (§6.1, §10.2)."""
     provided = EndpointReference(
         resource_uri("CIM_PowerManagementService"),
         {
@@ -62,6 +64,7 @@ def associated_power_service(state: DeviceState) -> Properties:
     return [
         ("AvailableRequestedPowerStates", available),
         ("PowerState", int(state.power_state)),
+        ("RequestedPowerState", state.requested_power_state or int(state.power_state)),
         ("ServiceProvided", provided),
         ("UserOfService", user),
     ]
@@ -76,9 +79,11 @@ def ips_power_service(state: DeviceState) -> Properties:
 
 
 def boot_capabilities(state: DeviceState) -> Properties:
-    """AMT_BootCapabilities: what this device can boot into (§7.1)."""
-    flags = {
+    """AMT_BootCapabilities: what this device can boot into (§7.1); PlatformErase from AMT 16."""
+    flags: dict[str, bool | int] = {
+        "AMTSecureBootControl": False,
         "BIOSPause": True,
+        "BIOSSecureBoot": True,
         "BIOSReflash": True,
         "BIOSSetup": True,
         "ConfigurationDataReset": False,
@@ -87,7 +92,9 @@ def boot_capabilities(state: DeviceState) -> Properties:
         "ForceHardDriveBoot": True,
         "ForceHardDriveSafeModeBoot": False,
         "ForcePXEBoot": True,
+        "ForceUEFIHTTPSBoot": False,
         "ForceUEFIPBABoot": False,
+        "ForceWinREBoot": False,
         "ForcedProgressEvents": True,
         "IDER": True,
         "KeyboardLock": True,
@@ -96,6 +103,7 @@ def boot_capabilities(state: DeviceState) -> Properties:
         "SOL": True,
         "SecureErase": False,
         "SleepButtonLock": False,
+        "UEFIWiFiCoExistenceAndProfileShare": False,
         "UserPasswordBypass": False,
         "VerbosityQuiet": True,
         "VerbosityScreenBlank": True,
@@ -105,6 +113,8 @@ def boot_capabilities(state: DeviceState) -> Properties:
         ("ElementName", "Intel(r) AMT: Boot Capabilities"),
         ("InstanceID", "Intel(r) AMT:BootCapabilities 0"),
     ]
+    if state.major_version >= 16:
+        flags["PlatformErase"] = 0
     props += flags.items()
     return sorted(props, key=lambda pair: pair[0])
 
@@ -122,10 +132,14 @@ def boot_setting_data(state: DeviceState) -> Properties:
         ("OwningEntity", SYSTEM_NAME),
         ("RPEEnabled", False),
         ("SecureBootControlEnabled", False),
+        ("SecureErase", False),
         ("UEFIHTTPSBootEnabled", False),
         ("UEFILocalPBABootEnabled", False),
+        ("UefiBootNumberOfParams", 0),
         ("WinREBootEnabled", False),
     ]
+    if state.major_version >= 16:
+        props.append(("PlatformErase", False))
     props += boot.options.items()
     return sorted(props, key=lambda pair: pair[0])
 

@@ -22,11 +22,13 @@ from amtterm.wsman.envelope import EndpointReference, Scalar, format_scalar
 from amtterm.wsman.resources import (
     ACTION_ADDRESSING_FAULT,
     ACTION_WSMAN_FAULT,
+    AMT_VENDOR,
     ANONYMOUS,
     NS_ADDRESSING,
     NS_CIMBINDING,
     NS_ENUMERATION,
     NS_EVENTING,
+    NS_IDENTITY,
     NS_SOAP,
     NS_TRANSFER,
     NS_TRUST,
@@ -182,7 +184,10 @@ def fault_reply(relates_to: str, message_id: str, subcode: str, reason: str, det
         ("i", NS_WSSE),
     ]
     header = _header(relates_to, action, message_id, None)
-    detail_xml = f"<a:Detail>{escape(detail)}</a:Detail>" if detail else "<a:Detail></a:Detail>"
+    if detail.startswith("http://"):  # a DSP0226 fault detail URI goes in wsman:FaultDetail
+        detail_xml = f"<a:Detail><e:FaultDetail>{escape(detail)}</e:FaultDetail></a:Detail>"
+    else:
+        detail_xml = f"<a:Detail>{escape(detail)}</a:Detail>" if detail else "<a:Detail></a:Detail>"
     body = (
         "<a:Fault><a:Code><a:Value>a:Sender</a:Value>"
         f"<a:Subcode><a:Value>{prefix}:{escape(subcode)}</a:Value></a:Subcode></a:Code>"
@@ -190,3 +195,26 @@ def fault_reply(relates_to: str, message_id: str, subcode: str, reason: str, det
         f"{detail_xml}</a:Fault>"
     )
     return _envelope(namespaces, header, body)
+
+
+def identify_reply(product_version: str, dash_version: str, security_profiles: Sequence[str]) -> str:
+    """An IdentifyResponse (DSP0226 section 11): no addressing header, the identity in the body.
+
+    Args:
+        product_version: e.g. ``AMT 16.1``.
+        dash_version: the DMTF DASH version the firmware claims.
+        security_profiles: the security profile URIs it accepts.
+    """
+    profiles = "".join(
+        f"<wsmid:SecurityProfileName>{escape(uri)}</wsmid:SecurityProfileName>" for uri in security_profiles
+    )
+    body = (
+        "<wsmid:IdentifyResponse>"
+        f"<wsmid:ProtocolVersion>{NS_WSMAN}</wsmid:ProtocolVersion>"
+        f"<wsmid:ProductVendor>{escape(AMT_VENDOR)}</wsmid:ProductVendor>"
+        f"<wsmid:ProductVersion>{escape(product_version)}</wsmid:ProductVersion>"
+        f"<wsmid:DASHVersion>{escape(dash_version)}</wsmid:DASHVersion>"
+        f"<wsmid:SecurityProfiles>{profiles}</wsmid:SecurityProfiles>"
+        "</wsmid:IdentifyResponse>"
+    )
+    return _envelope([("a", NS_SOAP), ("wsmid", NS_IDENTITY)], "<a:Header></a:Header>", body)

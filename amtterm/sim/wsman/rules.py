@@ -104,6 +104,7 @@ def request_power_state_change(state: DeviceState, requested: int, now: float) -
         return REFUSED
     if requested in (PowerState.OFF_SOFT, PowerState.POWER_CYCLE_SOFT) and state.redirection_session_open:
         return REFUSED
+    state.requested_power_state = requested
     if requested == PowerState.ON:
         _boot(state, now, "on")
         _notify(state, PowerEvent("on", True, now))

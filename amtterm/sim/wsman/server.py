@@ -4,6 +4,8 @@ Only ``POST /wsman``. It frames replies as AMT does: 200 and fault (400) replies
 ``Content-Type: application/soap+xml; charset=UTF-8``, a ``Server`` header with the AMT
 version; 401 with the digest challenge, an HTML page, ``Content-Length`` and
 ``Connection: close``; faults close the connection too. Any request Content-Type is fine.
+An Identify without credentials is answered as AMT does (DSP0226 section 11); with credentials
+it is checked like any request.
 TLS comes in as an :class:`ssl.SSLContext`. No dependency beyond asyncio streams.
 """
 
@@ -178,6 +180,9 @@ class WsmanServer:
             return False
         now = self.clock()
         authorization = headers.get("authorization")
+        text = body.decode("utf-8", "replace")
+        if authorization is None and service.is_identify(text):
+            return await self._reply(writer, headers, *service.handle(text, self.state, now))
         verdict = self.gate.check(authorization, method, path, now)
         self.auth_log.append(AuthRecord(authorization is not None, verdict))
         if verdict is not Verdict.OK:
@@ -185,7 +190,11 @@ class WsmanServer:
             extra = {"WWW-Authenticate": challenge, "Content-Type": "text/html", "Connection": "close"}
             await _send(writer, 401, "Unauthorized", extra, LOGON_FAILED_PAGE.encode(), self.server_header)
             return False
-        status, reply = service.handle(body.decode("utf-8", "replace"), self.state, now)
+        return await self._reply(writer, headers, *service.handle(text, self.state, now))
+
+    async def _reply(
+        self, writer: asyncio.StreamWriter, headers: dict[str, str], status: int, reply: str
+    ) -> bool:
         close = status != 200 or headers.get("connection", "").lower() == "close"
         extra = {"Content-Type": "application/soap+xml; charset=UTF-8"}
         if close:

@@ -11,6 +11,12 @@ Behaviour (wsman.md §11 checklist):
   DestinationUnreachable fault; Enumerate of it yields an empty set (§4.7).
 * Enumeration honours MaxElements (default 1); contexts are single-use (§11.7).
 * Every fault is HTTP 400 (§4.8); methods answer 200 with their ReturnValue (see ``rules``).
+* Identify (DSP0226 section 11, no Action header, ``wsmid:Identify`` body) is answered with an
+  IdentifyResponse: vendor ``Intel Corporation``, ProductVersion ``AMT major.minor``; the HTTP
+  server answers it without credentials too (:func:`is_identify`).
+* Enumerate with ``wsman:EnumerationMode`` ``EnumerateEPR`` or ``EnumerateObjectAndEPR`` is the
+  ``wsman:UnsupportedFeature`` fault: AMT hands out whole objects only (DSP0226 8.7 lets a
+  service refuse the mode this way).
 """
 
 from __future__ import annotations
@@ -35,13 +41,23 @@ from amtterm.wsman.resources import (
     BASE_CIM,
     BASE_IPS,
     NS_ENUMERATION,
+    NS_IDENTITY,
+    NS_WSMAN,
+    SECURITY_PROFILE_HTTP_DIGEST,
+    SECURITY_PROFILE_HTTPS_DIGEST,
     class_name_of,
 )
 
 MAX_OPEN_ENUMERATIONS: Final = 32
+#: DSP0226 gives this as a DMTF DASH version; AMT claims DASH 1.0 (an assumption: no capture).
+DASH_VERSION: Final = "1.0.0"
+SECURITY_PROFILES: Final = (SECURITY_PROFILE_HTTP_DIGEST, SECURITY_PROFILE_HTTPS_DIGEST)
 UNREACHABLE: Final = (
     "No route can be determined to reach the destination role defined by the WSAddressing To."
 )
+
+#: wsman:FaultDetail for an EnumerationMode the service does not offer (DSP0226 8.7).
+_UNSUPPORTED_MODE_DETAIL: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/EnumerationMode"
 
 Method = Callable[[DeviceState, Instance, float], int]
 
@@ -98,6 +114,21 @@ METHODS: Final[dict[tuple[str, str], Method]] = {
 }
 
 
+def is_identify(request_xml: str) -> bool:
+    """Whether the request is a WS-Management Identify, which AMT answers without credentials."""
+    if "Identify" not in request_xml:
+        return False
+    try:
+        request = parse_request(request_xml)
+    except WsmanMalformedReply:
+        return False
+    return _identify_body(request)
+
+
+def _identify_body(request: Request) -> bool:
+    return request.body is not None and request.body.tag == f"{{{NS_IDENTITY}}}Identify"
+
+
 def handle(request_xml: str, state: DeviceState, now: float) -> tuple[int, str]:
     """Answer one WS-Man request as AMT would.
 
@@ -115,6 +146,8 @@ def handle(request_xml: str, state: DeviceState, now: float) -> tuple[int, str]:
     except WsmanMalformedReply:
         reason = "The SOAP message is not well-formed or does not conform to the WS-Management schema."
         return 400, replies.fault_reply("", state.next_message_id(), "SchemaValidationError", reason)
+    if _identify_body(request):
+        return 200, replies.identify_reply(state.product_version, DASH_VERSION, SECURITY_PROFILES)
     try:
         return 200, _dispatch(request, state, now)
     except DeviceFault as fault:
@@ -145,7 +178,7 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
         return _pull(request, state)
     builder = instances.SINGLETONS.get(class_name)
     if request.action in (ACTION_GET, ACTION_PUT):
-        if builder is None:
+        if builder is None or class_name in state.get_refused:
             raise DeviceFault("DestinationUnreachable", UNREACHABLE)
         _check_selectors(request, builder(state))
         operation = "Get"
@@ -184,6 +217,14 @@ def _put(request: Request, state: DeviceState, class_name: str, now: float) -> N
 
 
 def _enumerate(request: Request, state: DeviceState, class_name: str) -> str:
+    body = request.body if request.body is not None else ET.Element("none")
+    mode = (body.findtext(f"{{{NS_WSMAN}}}EnumerationMode") or "").strip()
+    if mode:
+        raise DeviceFault(
+            "UnsupportedFeature",
+            f"The EnumerationMode {mode} is not supported; only whole objects are enumerated.",
+            _UNSUPPORTED_MODE_DETAIL,
+        )
     items = instances.enumerate_items(state, class_name) or []
     context = _new_context(state, items)
     return replies.enumerate_reply(request.message_id, state.next_message_id(), request.resource_uri, context)

@@ -202,6 +202,10 @@ class DeviceState:
         change_listeners: called (no arguments) after every WS-Man request was handled, so the
             redirection side can follow switches (listener, SOL) and wake its host driver.
         code_source: makes the 6-digit consent code; random unless a test sets it.
+        requested_power_state: the last PowerState a console asked for (0: none yet).
+        get_refused: classes whose Get (and Put) this device answers with a 400 fault although
+            Enumerate/Pull serves them, as some firmware does with the power association (a
+            test hook; §6.1).
     """
 
     power_state: int = PowerState.ON
@@ -226,6 +230,8 @@ class DeviceState:
     message_counter: int = 0
     enumerations: dict[str, list[Any]] = field(default_factory=dict)
     enumeration_counter: int = 0
+    get_refused: set[str] = field(default_factory=set)
+    requested_power_state: int = 0
 
     @property
     def powered(self) -> bool:
@@ -246,6 +252,11 @@ class DeviceState:
     def opt_in_required(self) -> int:
         """OptInRequired as reported: ALL in client control mode (§8.3)."""
         return OPT_IN_REQUIRED_ALL if self.control_mode == "client" else self.consent.required
+
+    @property
+    def product_version(self) -> str:
+        """IdentifyResponse ProductVersion: ``AMT`` and the major.minor version, e.g. ``AMT 16.1``."""
+        return "AMT " + ".".join(self.amt_version.split(".")[:2])
 
     @property
     def major_version(self) -> int:
