@@ -265,7 +265,9 @@ async def start_sim(options: SimOptions, *, log: Callable[[str], None] | None = 
     if options.redir_tls_port is not None or options.wsman_tls_port is not None:
         state_dir = options.state_dir or paths.state_dir() / "sim"
         cert_path, key_path = tlsmod.ensure_self_signed(state_dir)
-        context = tlsmod.server_context(cert_path, key_path, legacy=options.tls_legacy)
+        # Each firmware generation offers its own TLS versions and suites (tls.amt_tls_profile).
+        profile = tlsmod.amt_tls_profile(options.amt_version)
+        context = tlsmod.server_context(cert_path, key_path, legacy=options.tls_legacy, profile=profile)
         fingerprint = tlsmod.fingerprint(ssl.PEM_cert_to_DER_cert(cert_path.read_text()))
     names = _host_names(options.hosts)
     addresses = _addresses(options.listen, options.hosts)
