@@ -318,6 +318,10 @@ def hosts_file_text(sim: RunningSim, options: SimOptions) -> str:
         redir_tls = host.port("redirection", True)
         redir_plain = host.port("redirection", False)
         tls = wsman_tls is not None or (wsman_plain is None and redir_tls is not None)
+        if options.amt_version[0] < 12 and not options.tls_legacy and (wsman_plain or redir_plain):
+            # Its TLS is 1.0/1.1 only (tls.amt_tls_profile), which consoles reach only with
+            # --tls-legacy: the hosts file names the plain ports that work as they are.
+            tls = False
         values["tls"] = tls
         wsman = wsman_tls if tls else wsman_plain
         redir = redir_tls if tls else redir_plain
