@@ -197,3 +197,16 @@ def test_old_firmware_needs_tls_legacy_and_says_so(amt11: SimProcess, env: dict[
     power = run(env, amt11, "power", "127.0.0.1", "status", "--tls-legacy", *wsman)
     assert power.returncode == 0, power.stderr
     assert power.stdout.startswith("127.0.0.1: "), power.stdout
+
+
+def test_the_hosts_file_of_an_amt11_sim_works_without_tls_legacy(env: dict[str, str], tmp_path: Path) -> None:
+    """`--write-hosts` of old firmware names the plain ports, so the file works as written."""
+    hosts = tmp_path / "hosts.toml"
+    sim = start_sim(env, "--amt-version", "11.8", "--write-hosts", str(hosts), wsman=True)
+    try:
+        result = run(env, sim, "power", "status", "--all", "--hosts-file", str(hosts))
+    finally:
+        sim.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] in {"on", "off"}, result.stdout
+    assert "tls = false" in hosts.read_text()
