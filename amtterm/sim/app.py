@@ -355,7 +355,13 @@ def describe(sim: RunningSim, options: SimOptions) -> list[str]:
     mode = f", {options.control_mode} control mode" if serves_wsman else ""
     count = len(sim.hosts)
     what = f"AMT {major}.{minor} device" if count == 1 else f"{count} AMT {major}.{minor} devices"
-    lines = [f"amtterm sim: {what} ({auth} auth), user {options.user}{mode}"]
+    if any(listener.tls for listener in sim.listeners):  # what this generation's TLS ports offer
+        profile = tlsmod.amt_tls_profile(options.amt_version)
+        extra = " + TLS 1.0/1.1" if options.tls_legacy and profile.minimum > ssl.TLSVersion.TLSv1 else ""
+        auth += f" auth; {profile.name}{extra}"
+    else:
+        auth += " auth"
+    lines = [f"amtterm sim: {what} ({auth}), user {options.user}{mode}"]
     for listener in sim.listeners:
         where = tlsmod.format_endpoint(listener.host, listener.port)
         if listener.tls:
