@@ -265,7 +265,9 @@ async def start_sim(options: SimOptions, *, log: Callable[[str], None] | None = 
     if options.redir_tls_port is not None or options.wsman_tls_port is not None:
         state_dir = options.state_dir or paths.state_dir() / "sim"
         cert_path, key_path = tlsmod.ensure_self_signed(state_dir)
-        context = tlsmod.server_context(cert_path, key_path, legacy=options.tls_legacy)
+        # Each firmware generation offers its own TLS versions and suites (tls.amt_tls_profile).
+        profile = tlsmod.amt_tls_profile(options.amt_version)
+        context = tlsmod.server_context(cert_path, key_path, legacy=options.tls_legacy, profile=profile)
         fingerprint = tlsmod.fingerprint(ssl.PEM_cert_to_DER_cert(cert_path.read_text()))
     names = _host_names(options.hosts)
     addresses = _addresses(options.listen, options.hosts)
@@ -316,6 +318,10 @@ def hosts_file_text(sim: RunningSim, options: SimOptions) -> str:
         redir_tls = host.port("redirection", True)
         redir_plain = host.port("redirection", False)
         tls = wsman_tls is not None or (wsman_plain is None and redir_tls is not None)
+        if options.amt_version[0] < 12 and not options.tls_legacy and (wsman_plain or redir_plain):
+            # Its TLS is 1.0/1.1 only (tls.amt_tls_profile), which consoles reach only with
+            # --tls-legacy: the hosts file names the plain ports that work as they are.
+            tls = False
         values["tls"] = tls
         wsman = wsman_tls if tls else wsman_plain
         redir = redir_tls if tls else redir_plain
@@ -349,7 +355,13 @@ def describe(sim: RunningSim, options: SimOptions) -> list[str]:
     mode = f", {options.control_mode} control mode" if serves_wsman else ""
     count = len(sim.hosts)
     what = f"AMT {major}.{minor} device" if count == 1 else f"{count} AMT {major}.{minor} devices"
-    lines = [f"amtterm sim: {what} ({auth} auth), user {options.user}{mode}"]
+    if any(listener.tls for listener in sim.listeners):  # what this generation's TLS ports offer
+        profile = tlsmod.amt_tls_profile(options.amt_version)
+        extra = " + TLS 1.0/1.1" if options.tls_legacy and profile.minimum > ssl.TLSVersion.TLSv1 else ""
+        auth += f" auth; {profile.name}{extra}"
+    else:
+        auth += " auth"
+    lines = [f"amtterm sim: {what} ({auth}), user {options.user}{mode}"]
     for listener in sim.listeners:
         where = tlsmod.format_endpoint(listener.host, listener.port)
         if listener.tls:

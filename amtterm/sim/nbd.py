@@ -258,6 +258,8 @@ class NbdServer:
             if kind == CMD_DISC:
                 return
             if kind == CMD_WRITE:
+                if length > MAX_REQUEST:  # never buffer what a hostile client announces (up to 4 GB)
+                    raise _ProtocolViolation(f"a write of {length} bytes")
                 await reader.readexactly(length)  # the payload follows; refuse it after reading it
                 self._simple(writer, cookie, errno.EPERM)
             elif kind in (CMD_TRIM, CMD_WRITE_ZEROES):

@@ -7,9 +7,12 @@ Facts this module is built on (``../shared/protocol/redirection.md`` section 8,
   a console dials, so hostname checking is off everywhere; trust comes either from a CA file the
   user names (``-C CAFILE``) or from a trust-on-first-use pin of the leaf's SHA-256
   (:mod:`amtterm.transport.known_hosts`).
-* **Versions**: AMT 12.0 added TLS 1.2 and removed TLS 1.0; CSME 15/16 removed TLS 1.1. Older
-  firmware speaks only TLS 1.0/1.1, lacks secure renegotiation (RFC 5746) and may offer only RSA
-  key exchange. ``legacy=True`` opens all of that up.
+* **Versions**: AMT 12.0 added TLS 1.2 and removed TLS 1.0; CSME 15/16 removed TLS 1.1; TLS 1.3
+  arrives with AMT 21. Older firmware speaks only TLS 1.0/1.1 with CBC suites, lacks secure
+  renegotiation (RFC 5746) and may offer only RSA key exchange; OpenSSL 3 clients refuse such a
+  server (``UNSAFE_LEGACY_RENEGOTIATION_DISABLED``, MeshCommander issue 126) unless told
+  otherwise. ``legacy=True`` opens all of that up. :func:`amt_tls_profile` states what each
+  generation offers; the simulator serves it.
 * **Ciphers**: some AMT builds do only RSA key exchange, and MeshCentral's console restricts
   itself to ``RSA+AES:!aNULL:!MD5:!DSS``. So both our client and our simulated server offer the
   ECDHE-RSA *and* the plain RSA key-exchange AES suites for TLS 1.2 (TLS 1.3 suites stay at
@@ -43,6 +46,7 @@ import re
 import ssl
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -55,6 +59,8 @@ from amtterm.errors import ConfigError, TlsError
 __all__ = [
     "CERT_FILE_NAME",
     "KEY_FILE_NAME",
+    "TlsProfile",
+    "amt_tls_profile",
     "client_context",
     "describe_ssl_error",
     "ensure_self_signed",
@@ -83,6 +89,14 @@ _LEGACY_CIPHERS = _CIPHERS + ":@SECLEVEL=0"
 # SSL_OP_LEGACY_SERVER_CONNECT: talk to servers without RFC 5746 secure renegotiation.
 # Python exposes the name from 3.12 on; the bit has been 1 << 2 since OpenSSL 3.0.
 _OP_LEGACY_SERVER_CONNECT: int = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 1 << 2)
+
+# What AMT before 12 offers: TLS 1.0/1.1 with AES-CBC-SHA1 suites, RSA or ECDHE-RSA key exchange.
+_OLD_AMT_CIPHERS = "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:@SECLEVEL=0"
+
+# Extensions old firmware never sends, switched off in the simulator's old profiles.
+# OpenSSL 3 option bits (ssl.h); Python names none of them.
+_OP_NO_EXTENDED_MASTER_SECRET = 1 << 0
+_OP_NO_ENCRYPT_THEN_MAC = 1 << 19
 
 _FINGERPRINT_RE = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
@@ -286,19 +300,95 @@ def _set_minimum_version(ctx: ssl.SSLContext, *, legacy: bool) -> None:
         ctx.minimum_version = ssl.TLSVersion.TLSv1
 
 
-def server_context(cert: Path, key: Path, *, legacy: bool = False) -> ssl.SSLContext:
+@dataclass(frozen=True)
+class TlsProfile:
+    """What one AMT generation offers on its TLS ports (16993, 16995).
+
+    Attributes:
+        name: a short description for logs, e.g. ``"TLS 1.0-1.1, CBC"``.
+        minimum: the oldest TLS version offered.
+        maximum: the newest TLS version offered.
+        ciphers: the OpenSSL cipher string for TLS 1.2 and older.
+        old_extensions: leave out the extensions old firmware never sends (extended master
+            secret, encrypt-then-MAC, session tickets).
+    """
+
+    name: str
+    minimum: ssl.TLSVersion
+    maximum: ssl.TLSVersion
+    ciphers: str
+    old_extensions: bool = False
+
+
+def amt_tls_profile(amt_version: tuple[int, int]) -> TlsProfile:
+    """Return what AMT firmware of ``amt_version`` offers on its TLS ports.
+
+    From Intel's AMT SDK ("End of Support of TLS 1.0 and TLS 1.1") and what consoles meet:
+
+    * before 12: TLS 1.0 and 1.1 only, AES-CBC-SHA1 suites (RSA or ECDHE-RSA key exchange);
+    * 12 to 14: TLS 1.1 and 1.2 (12.0 added 1.2 and removed 1.0);
+    * 15 to 20: TLS 1.2 only (CSME 15/16 removed 1.1);
+    * 21 and later: TLS 1.2 and 1.3.
+
+    None of them offers RFC 5746 secure renegotiation; see :func:`server_context` for what a
+    server built on Python's :mod:`ssl` cannot leave out.
+
+    Args:
+        amt_version: firmware ``(major, minor)``.
+
+    Returns:
+        The profile the simulator serves for that version.
+    """
+    major = amt_version[0]
+    if major < 12:
+        return TlsProfile(
+            "TLS 1.0-1.1, CBC", ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1, _OLD_AMT_CIPHERS, True
+        )
+    if major < 15:
+        return TlsProfile(
+            "TLS 1.1-1.2", ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_2, _LEGACY_CIPHERS, True
+        )
+    if major < 21:
+        return TlsProfile("TLS 1.2", ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2, _CIPHERS)
+    return TlsProfile("TLS 1.2-1.3", ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3, _CIPHERS)
+
+
+_MODERN_PROFILE = TlsProfile("TLS 1.2-1.3", ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3, _CIPHERS)
+
+
+def _set_versions(ctx: ssl.SSLContext, minimum: ssl.TLSVersion, maximum: ssl.TLSVersion) -> None:
+    # Python warns (DeprecationWarning) whenever TLS 1.0/1.1 is chosen; serving or reaching old
+    # firmware is the whole point here, so the warning is silenced for these two lines only.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.maximum_version = maximum
+        ctx.minimum_version = minimum
+
+
+def server_context(
+    cert: Path, key: Path, *, legacy: bool = False, profile: TlsProfile | None = None
+) -> ssl.SSLContext:
     """Build the TLS context of a simulated AMT device.
 
-    TLS 1.2 and 1.3; for TLS 1.2 both ECDHE-RSA and plain RSA key-exchange AES suites, so
-    MeshCentral's ``RSA+AES:!aNULL:!MD5:!DSS`` connects. No client certificate is requested
-    (AMT's default, mutual TLS being optional).
+    By default TLS 1.2 and 1.3; for TLS 1.2 both ECDHE-RSA and plain RSA key-exchange AES
+    suites, so MeshCentral's ``RSA+AES:!aNULL:!MD5:!DSS`` connects. With ``profile`` (see
+    :func:`amt_tls_profile`) the versions and suites of one AMT generation. No client
+    certificate is requested (AMT's default, mutual TLS being optional).
+
+    What stays different from real old firmware: OpenSSL always answers a client's
+    ``renegotiation_info`` (RFC 5746) and Python's :mod:`ssl` cannot turn that off, so this
+    server still signals secure renegotiation where AMT before 12 does not. A client is
+    therefore refused by the version and suites of the old profile, not by the missing
+    extension.
 
     Args:
         cert: PEM certificate, e.g. from :func:`ensure_self_signed`.
         key: PEM private key of ``cert``.
-        legacy: also accept TLS 1.0 and 1.1, like firmware before AMT 12. Uses ``@SECLEVEL=0``
-            because OpenSSL 3 refuses those versions otherwise; where the local OpenSSL is built
-            or configured without them, clients still cannot connect with them.
+        legacy: also accept TLS 1.0 and 1.1 whatever the profile says (``amtterm sim
+            --tls-legacy``). Uses ``@SECLEVEL=0`` because OpenSSL 3 refuses those versions
+            otherwise; where the local OpenSSL is built or configured without them, clients
+            still cannot connect with them.
+        profile: the versions and suites to offer; None for TLS 1.2-1.3.
 
     Returns:
         A server-side :class:`ssl.SSLContext`.
@@ -306,10 +396,17 @@ def server_context(cert: Path, key: Path, *, legacy: bool = False) -> ssl.SSLCon
     Raises:
         ConfigError: the certificate or the key cannot be read or do not match.
     """
+    profile = profile or _MODERN_PROFILE
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    _set_minimum_version(ctx, legacy=legacy)
-    ctx.set_ciphers(_LEGACY_CIPHERS if legacy else _CIPHERS)
-    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_COMPRESSION
+    minimum = ssl.TLSVersion.TLSv1 if legacy else profile.minimum
+    _set_versions(ctx, minimum, profile.maximum)
+    ciphers = profile.ciphers
+    if minimum < ssl.TLSVersion.TLSv1_2 and "@SECLEVEL" not in ciphers:
+        ciphers += ":@SECLEVEL=0"
+    ctx.set_ciphers(ciphers)
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    if profile.old_extensions:
+        ctx.options |= ssl.OP_NO_TICKET | _OP_NO_EXTENDED_MASTER_SECRET | _OP_NO_ENCRYPT_THEN_MAC
     ctx.verify_mode = ssl.CERT_NONE
     try:
         ctx.load_cert_chain(certfile=cert, keyfile=key)
@@ -419,6 +516,7 @@ def describe_ssl_error(
     *,
     cafile: Path | None = None,
     legacy: bool = False,
+    plain_port: int = 16994,
 ) -> TlsError:
     """Turn an error raised during a TLS handshake into one sentence that says what to do.
 
@@ -433,6 +531,8 @@ def describe_ssl_error(
         port: the port dialled.
         cafile: the CA file the client context was built with, if any.
         legacy: whether the client context already allowed TLS 1.0/1.1.
+        plain_port: the device's plain port of the same service, for the hints (16994 for
+            redirection, 16992 for WS-Man).
 
     Returns:
         A :class:`~amtterm.errors.TlsError` to raise ``from exc``.
@@ -459,7 +559,7 @@ def describe_ssl_error(
         return TlsError(f"{where} accepts only TLS 1.0/1.1 (old AMT firmware): retry with --tls-legacy.")
 
     if reason in _NOT_TLS_REASONS:
-        return TlsError(f"{where} did not speak TLS: is it the plain port? use -P for port 16994.")
+        return TlsError(f"{where} did not speak TLS: is it the plain port? use -P for port {plain_port}.")
 
     if reason in _CLIENT_CERT_REASONS:
         return TlsError(
@@ -480,7 +580,11 @@ def describe_ssl_error(
     if isinstance(
         exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError | BrokenPipeError
     ) or reason in {"UNEXPECTED_EOF_WHILE_READING", "EOF"}:
-        hint = "use -P for port 16994" if legacy else "retry with --tls-legacy, or use -P for port 16994"
+        hint = (
+            f"use -P for port {plain_port}"
+            if legacy
+            else f"retry with --tls-legacy, or use -P for port {plain_port}"
+        )
         return TlsError(
             f"{where} closed the connection during the TLS handshake: old AMT firmware or the plain "
             f"port? {hint}."
@@ -489,7 +593,7 @@ def describe_ssl_error(
     if isinstance(exc, TimeoutError):
         return TlsError(
             f"{where} accepted the connection but never answered the TLS handshake: is it the plain "
-            "port? use -P for port 16994."
+            f"port? use -P for port {plain_port}."
         )
 
     detail = reason.lower() or str(exc) or type(exc).__name__

@@ -27,12 +27,20 @@ from types import TracebackType
 
 import httpx
 
-from amtterm.errors import AmtError, AuthError, ConnectError, TlsError, WsmanMalformedReply, WsmanTimeout
+from amtterm.errors import AmtError, AuthError, ConnectError, WsmanMalformedReply, WsmanTimeout
+from amtterm.transport import tls as tlsmod
 from amtterm.wsman import parse
 
 HTTP_PORT = 16992
 HTTPS_PORT = 16993
 DEFAULT_TIMEOUT = 10.0
+
+#: Largest reply body accepted from a device. AMT's biggest replies (event log and hardware
+#: inventory enumerations) stay far below; a hostile or broken peer is cut off here.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+#: A whole reply must arrive within this many per-read timeouts, so a peer that trickles a
+#: byte at a time (each read within the timeout) cannot hold a command open forever.
+REPLY_DEADLINE_FACTOR = 2.0
 AUTH_FAILED = (
     "Log-on to {where} failed: wrong user name or password, or the account is locked after "
     "repeated failures (AMT locks it for a while after 10 in a row)."
@@ -141,6 +149,8 @@ class WsmanClient:
             headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
         )
         self._timeout = timeout
+        # Whether the TLS context already allows TLS 1.0/1.1 (--tls-legacy), for error sentences.
+        self._legacy = isinstance(verify, ssl.SSLContext) and verify.minimum_version < ssl.TLSVersion.TLSv1_2
 
     @property
     def where(self) -> str:
@@ -166,25 +176,32 @@ class WsmanClient:
             WsmanMalformedReply: truncated reply or a non-WS-Man HTTP error.
         """
         async with self._lock:
-            response = await self._post(body)
-        if response.status_code == 401:
+            status, reason, text = await self._post(body)
+        if status == 401:
             raise AuthError(AUTH_FAILED.format(where=self.where))
-        text = response.text
-        if response.status_code == 200:
+        if status == 200:
             return text
         if "Envelope" in text:
             parse.parse_reply(text)  # raises the typed fault error when the body is one
         raise WsmanMalformedReply(
-            f"{self.where} answered HTTP {response.status_code} {response.reason_phrase} to POST /wsman; "
+            f"{self.where} answered HTTP {status} {reason} to POST /wsman; "
             "check that the port is AMT's WS-Management port."
         )
 
-    async def _post(self, body: str) -> httpx.Response:
+    async def _post(self, body: str) -> tuple[int, str, str]:
+        """POST and read the reply: status, reason phrase, text; bounded in size and in time."""
         try:
-            return await self._http.post(self.url, content=body.encode("utf-8"))
+            async with asyncio.timeout(self._timeout * REPLY_DEADLINE_FACTOR):
+                return await self._exchange(body)
         except AmtError:
             raise
-        except httpx.ConnectTimeout:
+        except (httpx.ConnectTimeout, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.TimeoutException):
+                raise WsmanTimeout(
+                    f"{self.where} did not finish its reply within "
+                    f"{self._timeout * REPLY_DEADLINE_FACTOR:g} s; a power change may still have "
+                    "happened, so check with 'power status'."
+                ) from None
             raise ConnectError(
                 f"No answer from {self.where}: the machine is unreachable or its AMT is asleep."
             ) from None
@@ -202,16 +219,46 @@ class WsmanClient:
         except httpx.HTTPError as exc:
             raise ConnectError(f"The connection to {self.where} failed: {exc}.") from None
 
+    async def _exchange(self, body: str) -> tuple[int, str, str]:
+        async with self._http.stream("POST", self.url, content=body.encode("utf-8")) as response:
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and int(announced) > MAX_REPLY_BYTES:
+                raise self._too_big()
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise self._too_big()
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+            encoding = response.charset_encoding or "utf-8"
+            try:
+                text = raw.decode(encoding, errors="replace")
+            except LookupError:
+                text = raw.decode("utf-8", errors="replace")
+            return response.status_code, response.reason_phrase, text
+
+    def _too_big(self) -> WsmanMalformedReply:
+        return WsmanMalformedReply(
+            f"{self.where} sent a reply larger than {MAX_REPLY_BYTES // (1024 * 1024)} MB, which no AMT "
+            "device sends; check that the port is AMT's WS-Management port."
+        )
+
     def _describe_connect_error(self, exc: httpx.ConnectError) -> AmtError:
         chain: list[BaseException] = []
         cause: BaseException | None = exc
         while cause is not None and len(chain) < 20:
             chain.append(cause)
             cause = cause.__cause__ or cause.__context__
-        tls_failure = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
+        tls_failure: OSError | None = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
+        if tls_failure is None and self.tls:
+            # A device refusing our TLS versions often just resets the connection mid-handshake.
+            tls_failure = next((c for c in chain if isinstance(c, ConnectionResetError)), None)
         if tls_failure is not None:
-            reason = getattr(tls_failure, "reason", None) or str(tls_failure)
-            return TlsError(f"The TLS handshake with {self.where} failed ({reason}); try -P for plain HTTP.")
+            return tlsmod.describe_ssl_error(
+                tls_failure, self.host, self.port, legacy=self._legacy, plain_port=HTTP_PORT
+            )
         if any(isinstance(c, ConnectionRefusedError) for c in chain):
             other = "-P for plain HTTP on 16992" if self.tls else "HTTPS on 16993 (drop -P)"
             return ConnectError(

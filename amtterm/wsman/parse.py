@@ -17,6 +17,7 @@ The device side (the simulator) uses :func:`parse_request` and :func:`read_insta
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -172,13 +173,18 @@ class Request:
     body: ET.Element | None
 
 
+_DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
 def parse_xml(text: str) -> ET.Element:
     """Parse XML text, refusing DTDs (no entity expansion from a device).
 
     Raises:
         WsmanMalformedReply: the text is not well-formed XML or has a DOCTYPE.
     """
-    if "<!DOCTYPE" in text[:2000].upper():
+    # Anywhere in the text, not just at its start: entity declarations (an "entity bomb") can
+    # only come with a DOCTYPE, and the parser must never see one.
+    if _DOCTYPE.search(text):
         raise WsmanMalformedReply("The device sent XML with a DOCTYPE, which WS-Management never uses.")
     try:
         return ET.fromstring(text)

@@ -162,7 +162,7 @@ async def test_untrusted_certificate_is_a_tls_error(https: Served) -> None:
     async with WsmanClient(
         "127.0.0.1", user="admin", password=PASSWORD, port=https.port, timeout=5
     ) as client:
-        with pytest.raises(TlsError, match=r"TLS handshake with 127\.0\.0\.1"):
+        with pytest.raises(TlsError, match=r"TLS certificate of 127\.0\.0\.1"):
             await operations.power_status(client)
 
 
