@@ -203,7 +203,8 @@ function portMapped(port) {
 }
 
 function tlsPortMapped(port) {
-  return { connect: (_port, host, _options, onConnect) => connectTls(port, host, onConnect) };
+  // Its own TLS options (MeshCentral's ciphers and protocol floor) are kept; only the port changes.
+  return { connect: (_port, host, options, onConnect) => tls.connect(port, host, options, onConnect) };
 }
 
 function runIder(args) {

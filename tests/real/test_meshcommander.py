@@ -290,3 +290,21 @@ def test_meshcommander_ider_floppy_boots_at_reset_with_its_terminal_watching(
     assert all(e["drive"] == "floppy" for e in ider.events if e["event"] == "sectors")
     ider.quit()
     terminal.quit()
+
+
+def test_meshcommander_ider_over_tls_on_amt16(
+    env: dict[str, str], commander: Callable[..., MeshCommander], tmp_path: Path
+) -> None:
+    """The same CD over TLS to the AMT 16 profile, with MeshCentral's own TLS options."""
+    iso = tmp_path / "boot.iso"
+    iso.write_bytes(build_iso(volume_id="MESHCMDR_TLS", total_blocks=64))
+    sim = start_sim(env, "--amt-version", "16.1", plain=False)
+    try:
+        log = SimLog(sim)
+        client = commander(sim, "ider", "--cd", str(iso), "--start", "now", tls=True)
+        log.wait_for("IDE-R: BIOS read MESHCMDR_TLS: bootable", timeout=30)
+        client.wait_for("the boot image", lambda e: e["event"] == "sectors" and e["lba"] == 20, timeout=10)
+        stats = client.quit()["stats"]
+        assert stats["iderinfo"]["fwmajor"] == 16
+    finally:
+        sim.stop()
