@@ -263,31 +263,46 @@ def test_meshcommander_ider_serves_a_cd_the_bios_reads_at_once(
     assert "Unknown IDER command" not in client.stderr()
 
 
-def test_meshcommander_ider_floppy_boots_at_reset_with_its_terminal_watching(
-    sim_wsman: SimProcess, env: dict[str, str], commander: Callable[..., MeshCommander], tmp_path: Path
+@pytest.mark.parametrize(
+    ("drive", "shown", "boot_read"),
+    [
+        ("floppy", "Booting from IDE-R floppy: boot sector loaded over IDE-R", (0, 1)),
+        ("cd", "El Torito boot image loaded over IDE-R", (20, 1)),
+    ],
+)
+def test_meshcommander_ider_boots_at_reset_with_its_terminal_watching(
+    sim_wsman: SimProcess,
+    env: dict[str, str],
+    commander: Callable[..., MeshCommander],
+    tmp_path: Path,
+    drive: str,
+    shown: str,
+    boot_read: tuple[int, int],
 ) -> None:
-    """MeshCommander serves a floppy "on next boot" and watches SOL in its terminal; WS-Man (ours)
-    sets the one-time IDE-R floppy boot and resets the PC, which boots the floppy's boot sector."""
-    floppy = tmp_path / "boot.img"
-    floppy.write_bytes(floppy_image())
+    """MeshCommander serves a floppy or CD "on next boot" and watches SOL in its terminal; WS-Man
+    (ours) sets the one-time IDE-R boot and resets the PC, which boots what MeshCommander serves."""
+    image = tmp_path / ("boot.img" if drive == "floppy" else "boot.iso")
+    image.write_bytes(floppy_image() if drive == "floppy" else build_iso(volume_id="MESHCMDR_CD"))
     terminal = commander(sim_wsman, "sol")
     terminal.wait_screen("BIOS Version", timeout=30)
-    ider = commander(sim_wsman, "ider", "--floppy", str(floppy), "--start", "reboot")
+    ider = commander(sim_wsman, "ider", f"--{drive}", str(image), "--start", "reboot")
     ider.wait_for("the IDE-R session", lambda e: e == {"event": "state", "state": 2}, timeout=15)
     assert sim_wsman.wsman_port is not None
     mark = len(terminal.events)
     boot = subprocess.run(
-        [*amtterm_argv(), "boot", "127.0.0.1", "ider-floppy", "--sol", "--then", "reset", "-P",
+        [*amtterm_argv(), "boot", "127.0.0.1", f"ider-{drive}", "--sol", "--then", "reset", "-P",
          "--wsman-port", str(sim_wsman.wsman_port)],
         env=dict(env, AMT_PASSWORD=sim_wsman.password), capture_output=True, text=True, timeout=30,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert boot.returncode == 0, boot.stderr
-    terminal.wait_screen("Booting from IDE-R floppy: boot sector loaded over IDE-R", timeout=30, since=mark)
-    ider.wait_for("the boot sector read", lambda e: e["event"] == "sectors", timeout=10)
+    screen = terminal.wait_screen(shown, timeout=30, since=mark)
+    if drive == "cd":
+        assert "Booting from IDE-R CD-ROM: MESHCMDR_CD" in screen
+    ider.wait_for("the boot read", lambda e: e["event"] == "sectors" and e["lba"] == boot_read[0], timeout=10)
     reads = [(e["lba"], e["count"]) for e in ider.events if e["event"] == "sectors"]
-    assert (0, 1) in reads, reads
-    assert all(e["drive"] == "floppy" for e in ider.events if e["event"] == "sectors")
+    assert boot_read in reads, reads
+    assert all(e["drive"] == drive for e in ider.events if e["event"] == "sectors")
     ider.quit()
     terminal.quit()
 
