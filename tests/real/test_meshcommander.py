@@ -207,6 +207,10 @@ def test_meshcommander_terminal_shows_post_and_enters_setup(
     assert stats["stats"]["received"] > 0
     # MeshCommander stops the session on anything it does not understand ("Unknown Intel AMT command").
     assert "Unknown Intel AMT command" not in client.stderr()
+    # It leaves by closing the socket, without ending SOL: the one SOL slot is free again at once.
+    again = commander(sim, "sol")
+    again.wait_for("a second session", lambda e: e == {"event": "state", "state": 3}, timeout=15)
+    again.quit()
 
 
 def test_meshcommander_terminal_over_tls_on_amt16(
