@@ -14,11 +14,14 @@
 //   ider: amt/amt-redir-mesh.js and amt/amt-ider-module.js (the server's IDE-R, node code). It
 //         opens its own net.Socket / tls.connect to port 16994 / 16995; the net and tls objects
 //         it holds are swapped for ones that connect to the port given here instead.
+//   wsman: amt/amt-wsman-comm.js, amt-wsman.js (with amt-xml.js) and amt.js: the WS-Man stack of
+//         MeshCentral's amtmanager.js, which takes the host and port as they are.
 //
 // Usage (the password comes from AMT_PASSWORD, never from argv):
 //   node meshcommander.js sol  --host 127.0.0.1 --port N [--tls] [--user admin]
 //   node meshcommander.js ider --host 127.0.0.1 --port N [--tls] [--user admin]
 //                              (--cd FILE | --floppy FILE) [--start reboot|graceful|now]
+//   node meshcommander.js wsman --host 127.0.0.1 --port N [--tls] [--user admin]
 //
 // Output: one JSON object per line on stdout, {"event": ...}:
 //   {"event":"state","state":N}            the transport's state (0 closed .. 3 session up)
@@ -65,7 +68,7 @@ function parseArgs(argv) {
     else if (name === "--start") args.start = value;
     else throw new Error(`unknown option ${name}`);
   }
-  if (!["sol", "ider"].includes(args.mode)) throw new Error("the first argument is sol or ider");
+  if (!["sol", "ider", "wsman"].includes(args.mode)) throw new Error("the first argument is sol, ider or wsman");
   if (!Number.isInteger(args.port)) throw new Error("--port is required");
   args.password = process.env.AMT_PASSWORD;
   if (!args.password) throw new Error("AMT_PASSWORD is not set");
@@ -246,6 +249,35 @@ function runIder(args) {
   redir.Start(nodeid);
 }
 
+// --- wsman ----------------------------------------------------------------------------------
+
+function runWsman(args) {
+  // MeshCentral's server-side WS-Man stack, as its amtmanager.js builds it for a device on the LAN:
+  // the HTTP/digest transport, the SOAP layer with its XML parser, and the AMT object model.
+  const CreateWsmanComm = require(path.join(MESHCENTRAL, "amt", "amt-wsman-comm.js"));
+  const WsmanStackCreateService = require(path.join(MESHCENTRAL, "amt", "amt-wsman.js"));
+  const AmtStackCreateService = require(path.join(MESHCENTRAL, "amt", "amt.js"));
+  const comm = CreateWsmanComm(args.host, args.port, args.user, args.password, args.tls ? 1 : 0);
+  const amtstack = AmtStackCreateService(WsmanStackCreateService(comm));
+  // Note: MeshCentral's XML reader (amt-xml.js) takes an empty element only as <x></x> or <x />,
+  // which is how real AMT writes them (<g:EndOfSequence></g:EndOfSequence>); `amtterm sim` writes
+  // <g:EndOfSequence/>, so every Pull that ends an enumeration comes back as status 601 ("could
+  // not parse") until the simulator writes it as AMT does. Gets ("*" names) are not affected.
+  // Commands, one at a time as the stack queues them; each answer is one "reply" event.
+  //   {"enum": ["CIM_ServiceAvailableToElement", "*AMT_GeneralSettings"]}  BatchEnum ("*" = Get)
+  //   {"power": 2}                                                         RequestPowerStateChange
+  const reply = (command) => (_stack, _name, responses, status) =>
+    emit({ event: "reply", command, status, responses: responses === undefined ? null : responses });
+  commands((command) => {
+    if (command.enum !== undefined) amtstack.BatchEnum(null, command.enum, reply(command), null, true);
+    if (command.power !== undefined) amtstack.RequestPowerStateChange(command.power, reply(command));
+  }, () => {
+    emit({ event: "exit", stats: {} });
+    process.stdout.write("", () => process.exit(0));
+  });
+  emit({ event: "state", state: 3 });
+}
+
 // --- both -----------------------------------------------------------------------------------
 
 let finished = false;
@@ -277,7 +309,8 @@ function main() {
     process.exit(2);
   }
   if (args.mode === "sol") runSol(args);
-  else runIder(args);
+  else if (args.mode === "ider") runIder(args);
+  else runWsman(args);
 }
 
 main();
