@@ -260,9 +260,8 @@ function runWsman(args) {
   const comm = CreateWsmanComm(args.host, args.port, args.user, args.password, args.tls ? 1 : 0);
   const amtstack = AmtStackCreateService(WsmanStackCreateService(comm));
   // Note: MeshCentral's XML reader (amt-xml.js) takes an empty element only as <x></x> or <x />,
-  // which is how real AMT writes them (<g:EndOfSequence></g:EndOfSequence>); `amtterm sim` writes
-  // <g:EndOfSequence/>, so every Pull that ends an enumeration comes back as status 601 ("could
-  // not parse") until the simulator writes it as AMT does. Gets ("*" names) are not affected.
+  // which is how real AMT writes them (<g:EndOfSequence></g:EndOfSequence>); the simulator once
+  // wrote <g:EndOfSequence/> and every finished enumeration came back as status 601.
   // Commands, one at a time as the stack queues them; each answer is one "reply" event.
   //   {"enum": ["CIM_ServiceAvailableToElement", "*AMT_GeneralSettings"]}  BatchEnum ("*" = Get)
   //   {"power": 2}                                                         RequestPowerStateChange

@@ -338,10 +338,8 @@ def test_meshcentral_wsman_powers_on_what_its_terminal_shows(
 ) -> None:
     """MeshCentral's own WS-Man stack (amt/amt-wsman-comm.js, amt-wsman.js, amt-xml.js, amt.js)
     reads the power state and AMT's general settings and powers the PC on; MeshCommander's
-    terminal, attached while it was off, shows the POST that follows.
-
-    Gets only: an Enumerate+Pull (how MeshCentral polls CIM_ServiceAvailableToElement) is not
-    parsed by its XML reader yet, see the note in tests/node/meshcommander.js."""
+    terminal, attached while it was off, shows the POST that follows. Its power poll is an
+    Enumerate+Pull of CIM_ServiceAvailableToElement, as MeshCentral does it."""
     sim = start_sim(env, "--power-on", "off", wsman=True)
     try:
         assert sim.wsman_port is not None
@@ -368,6 +366,13 @@ def test_meshcentral_wsman_powers_on_what_its_terminal_shows(
         after = wsman.wait_for("the Get", lambda e: e["event"] == "reply", timeout=20, since=mark)
         power = after["responses"]["CIM_AssociatedPowerManagementService"]["response"]
         assert power["PowerState"] == 2, power
+
+        mark = len(wsman.events)
+        wsman.send({"enum": ["CIM_ServiceAvailableToElement"]})
+        polled = wsman.wait_for("the poll", lambda e: e["event"] == "reply", timeout=20, since=mark)
+        assert polled["status"] == 200, polled
+        [association] = polled["responses"]["CIM_ServiceAvailableToElement"]["responses"]
+        assert association["PowerState"] == 2 and association["RequestedPowerState"] == 2, association
         wsman.quit()
         terminal.quit()
     finally:

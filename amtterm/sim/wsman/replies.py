@@ -155,7 +155,7 @@ def pull_reply(
     item_ns = items[0][0] if items else resource_uri
     inner = "".join(instance_xml("h", class_name_of(uri), props) for uri, props in items)
     tail = (
-        "<g:EndOfSequence/>"
+        "<g:EndOfSequence></g:EndOfSequence>"  # as AMT writes it; MeshCentral reads no <x/> form
         if next_context is None
         else f"<g:EnumerationContext>{escape(next_context)}</g:EnumerationContext>"
     )
