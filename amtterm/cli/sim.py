@@ -71,7 +71,8 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "--amt-version",
         type=_version,
         default=(11, 8),
-        help="firmware version: 11.x accepts legacy plain auth, 12 and later digest only (default 11.8)",
+        help="firmware version (default 11.8): 11.x accepts legacy plain auth, 12 and later digest only; "
+        "TLS as that generation: 1.0-1.1 before 12, 1.1-1.2 for 12-14, 1.2 for 15-20, 1.2-1.3 from 21",
     )
     sim.add_argument(
         "--power-on",
@@ -82,7 +83,11 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
     sim.add_argument(
         "--size", type=screen_size, default=(80, 25), help="remote screen: 80x25, 80x24 or 100x30"
     )
-    sim.add_argument("--tls-legacy", action="store_true", help="also offer TLS 1.0/1.1, like old firmware")
+    sim.add_argument(
+        "--tls-legacy",
+        action="store_true",
+        help="also offer TLS 1.0/1.1 on generations from 12 on (before 12 it is all they offer)",
+    )
     sim.add_argument(
         "--flood-on-attach",
         type=int,
