@@ -11,7 +11,7 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,26 @@ if TYPE_CHECKING:
 
 
 ENTER_CHOICES = ("cr", "crlf", "lf")
+POWER_ACTIONS = ("status", "on", "off", "cycle", "reset", "soft-off", "soft-reset")
+# Words people say for a power action, and the action amtterm calls it.
+POWER_SYNONYMS = {
+    "restart": "reset",
+    "reboot": "reset",
+    "powercycle": "cycle",
+    "power-cycle": "cycle",
+    "start": "on",
+    "poweron": "on",
+    "power-on": "on",
+    "boot": "on",
+    "up": "on",
+    "stop": "off",
+    "poweroff": "off",
+    "power-off": "off",
+    "halt": "off",
+    "down": "off",
+    "shutdown": "soft-off",
+    "state": "status",
+}
 SCREENS = ("80x25", "80x24", "100x30")
 
 JUMP_HELP = (
@@ -111,6 +131,54 @@ def terminal_available() -> bool:
             return True
     except OSError:
         return False
+
+
+# -- words that are not hosts ---------------------------------------------------------------------
+
+
+def power_action_for(word: str) -> str | None:
+    """The power action ``word`` means (``restart`` -> ``reset``), or None for a word that is no action."""
+    lowered = word.lower()
+    if lowered in POWER_ACTIONS:
+        return lowered
+    return POWER_SYNONYMS.get(lowered)
+
+
+def is_port_number(word: str) -> bool:
+    """Whether ``word`` reads as a port number (a host name is never all digits)."""
+    return word.isdigit() and 0 < int(word) <= 65535
+
+
+def check_host_words(command: str, words: list[str], known: Sequence[str]) -> None:
+    """Refuse a word among HOSTs that is an action or a port number, with the command meant.
+
+    ``amtterm 127.0.0.1 16994`` is taken for two hosts, the second called "16994"; ``amtterm power
+    127.0.0.1 restart`` for two hosts, the second called "restart". Names of the hosts file stay hosts.
+
+    Args:
+        command: ``tui`` or ``power`` (what the words were given to).
+        words: the words taken for hosts.
+        known: the hosts file's names.
+
+    Raises:
+        ConfigError: one sentence with the usage meant.
+    """
+    for word in words:
+        if word in known:
+            continue
+        others = [w for w in words if w != word] or ["HOST"]
+        host = others[0]
+        action = power_action_for(word)
+        if is_port_number(word):
+            if command == "power":
+                fix = f"amtterm power {host} --wsman-port {word}"
+            else:
+                fix = f"amtterm sol {host} {word}"
+            raise ConfigError(f"{word!r} is a port number, not a host: did you mean `{fix}`?")
+        if action is not None:
+            named = "a power action" if action == word.lower() else f"the power action {action!r}"
+            fix = f"amtterm power {host} {action}"
+            raise ConfigError(f"{word!r} is {named}, not a host: did you mean `{fix}`?")
 
 
 # -- argparse types -------------------------------------------------------------------------------
