@@ -24,6 +24,7 @@ import sys
 import termios
 import tty
 
+from amtterm.errors import SessionClosed
 from amtterm.session import Recorder, SolClient
 from amtterm.terminal.escape import ENTER_BYTES, KeyFilter, cp437_to_utf8
 
@@ -140,6 +141,7 @@ async def run_raw(
         out_task = asyncio.create_task(pump_output())
         in_task = asyncio.create_task(pump_input())
         finished, _ = await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
+        device_gone = in_task not in finished
         if in_task in finished:
             in_task.result()
             await client.close()
@@ -154,6 +156,14 @@ async def run_raw(
             await in_task
         if thread_reader is not None:
             thread_reader.cancel()  # a thread blocked in read() ends with the process
+        if device_gone:
+            if os.isatty(out_fd):
+                _write_all(out_fd, b"\r\n")  # the sentence starts on a line of its own
+            # The device ended the session (stopped, reset, unplugged): say so, never exit 0 in silence.
+            raise SessionClosed(
+                f"{client.target} ended the Serial-over-LAN session: the device went away "
+                "(stopped, reset or off the network)."
+            )
     finally:
         if reader_added:
             loop.remove_reader(in_fd)
