@@ -8,10 +8,13 @@ for ports, numbers, screen sizes and the prefix key. Nothing here imports anothe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +62,29 @@ def warn(message: str) -> None:
     print(f"amtterm: warning: {message}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Let the first Ctrl-C stop a blocking question on the terminal at once.
+
+    Inside ``asyncio.run`` a Ctrl-C only asks the main task to stop at its next ``await``; a
+    prompt blocked in ``read()`` never reaches one, so the ^C was echoed and ignored. Here Ctrl-C
+    raises KeyboardInterrupt in the read itself (the CLI says "interrupted", exit 130); getpass
+    turns echo back on as it leaves.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            print(file=sys.stderr, flush=True)  # past the ^C the terminal echoed
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def prompt_password(user: str, host: str) -> str:
     """Ask for the password on the controlling terminal.
 
@@ -72,7 +98,8 @@ def prompt_password(user: str, host: str) -> str:
         raise ConfigError(
             f"No password for {user}@{host}: set {PASSWORD_ENV}, or run on a terminal to be asked."
         ) from None
-    return getpass.getpass(f"AMT password for {user}@{host}: ")
+    with interruptible():
+        return getpass.getpass(f"AMT password for {user}@{host}: ")
 
 
 class Passwords:
@@ -111,7 +138,9 @@ def ask_on_terminal(question: str) -> bool:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return False
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(os.close, fd)
+        stack.enter_context(interruptible())
         os.write(fd, f"{question} [y/N] ".encode())
         answer = b""
         while not answer.endswith((b"\n", b"\r")):
@@ -120,8 +149,6 @@ def ask_on_terminal(question: str) -> bool:
                 break
             answer += chunk
         return answer.strip().lower() in (b"y", b"yes")
-    finally:
-        os.close(fd)
 
 
 def terminal_available() -> bool:
