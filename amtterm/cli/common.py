@@ -8,6 +8,7 @@ for ports, numbers, screen sizes and the prefix key. Nothing here imports anothe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import getpass
 import os
@@ -22,6 +23,8 @@ from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from amtterm.config import HostEntry
 
 
@@ -158,6 +161,39 @@ def terminal_available() -> bool:
             return True
     except OSError:
         return False
+
+
+# -- full-screen apps ------------------------------------------------------------------------------
+
+# Signals that end a full-screen app the orderly way: Textual leaves the alternate screen, turns
+# mouse tracking off and shows the cursor again. Killed by the default action instead, the
+# terminal would stay as the app left it.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+async def run_app(app: App[Any]) -> int:
+    """Run a Textual app until it quits, crashes or a signal asks it to stop; the terminal restored.
+
+    Returns:
+        The app's exit status; 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+    """
+    loop = asyncio.get_running_loop()
+    caught: list[int] = []
+
+    def stop(signum: int) -> None:
+        caught.append(signum)
+        app.exit(128 + signum)
+
+    for signum in ENDING_SIGNALS:
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        await app.run_async()
+    finally:
+        for signum in ENDING_SIGNALS:
+            loop.remove_signal_handler(signum)
+    if caught:
+        return 128 + caught[0]
+    return app.return_code or 0
 
 
 # -- words that are not hosts ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amtterm.cli.common import positive_seconds
+from amtterm.cli.common import positive_seconds, run_app
 from amtterm.session import Cast, Player, load_cast
 
 
@@ -53,8 +53,7 @@ async def _replay(args: argparse.Namespace) -> int:
         from amtterm.ui.replay import ReplayApp
 
         app = ReplayApp(cast, speed=args.speed, max_wait=args.max_wait, title=args.file.name)
-        await app.run_async()
-        status = app.return_code or 0
+        status = await run_app(app)
     if cast.truncated:
         print(
             f"amtterm: warning: {args.file} is cut off at line {cast.truncated} (its recorder stopped "

@@ -224,7 +224,7 @@ async def run_attach(args: argparse.Namespace) -> int:
     Raises:
         AmtError: a bad address, the share refused the key, an unknown or changed host key.
     """
-    from amtterm.cli.common import ask_on_terminal, terminal_available
+    from amtterm.cli.common import ask_on_terminal, run_app, terminal_available
     from amtterm.share.client import ShareAddress, ShareClient
 
     _quiet_asyncssh(args.debug)
@@ -243,7 +243,6 @@ async def run_attach(args: argparse.Namespace) -> int:
     app = AttachApp(client, prefix=args.prefix, key_mode=args.fkeys)
     app.show_tracebacks = args.debug
     try:
-        await app.run_async()
+        return await run_app(app)
     finally:
         await client.close()
-    return app.return_code or 0

@@ -30,6 +30,7 @@ from amtterm.cli.common import (
     add_connection_options,
     check_host_words,
     prefix_key,
+    run_app,
     screen_size,
     whole_number,
 )
@@ -401,10 +402,9 @@ def _app(args: argparse.Namespace, links: list[HostController], trust: TrustProm
 async def _run(app: AmtApp, *, debug: bool = False) -> int:
     app.show_tracebacks = debug
     try:
-        await app.run_async()
+        return await run_app(app)
     finally:
         await app.close_links()
-    return app.return_code or 0
 
 
 # -- the commands ----------------------------------------------------------------------------------
