@@ -17,14 +17,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from amtterm.config import HostEntry
 
 
@@ -171,7 +169,18 @@ def terminal_available() -> bool:
 ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
-async def run_app(app: App[Any]) -> int:
+class FullScreenApp(Protocol):
+    """What :func:`run_app` needs of a Textual app (the command line does not import Textual)."""
+
+    @property
+    def return_code(self) -> int | None: ...
+
+    def exit(self, result: Any = None, return_code: int = 0) -> None: ...
+
+    async def run_async(self) -> Any: ...
+
+
+async def run_app(app: FullScreenApp) -> int:
     """Run a Textual app until it quits, crashes or a signal asks it to stop; the terminal restored.
 
     Returns:
@@ -182,7 +191,7 @@ async def run_app(app: App[Any]) -> int:
 
     def stop(signum: int) -> None:
         caught.append(signum)
-        app.exit(128 + signum)
+        app.exit(return_code=128 + signum)
 
     for signum in ENDING_SIGNALS:
         loop.add_signal_handler(signum, stop, signum)
