@@ -10,8 +10,9 @@ and ssh expect:
     ~?            list these escapes
 
 Enter is sent as CR by default (what BIOSes want); ``--enter crlf`` or ``lf``
-change it. With stdin not a terminal (a script), LF is sent as the chosen Enter
-and end of input ends the session once what was typed has been sent.
+change it. With stdin not a terminal (a script), LF is sent as the chosen Enter;
+at end of input the session lingers until the remote has been quiet for ``linger``
+seconds (its answer to the last line arrives), then ends.
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ async def run_raw(
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
     recorder: Recorder | None = None,
+    linger: float = 1.0,
 ) -> None:
     """Connect local stdin/stdout to a started SolClient until either side ends.
+
+    At end of input (not at a quit key) the session stays until the remote has sent nothing for
+    ``linger`` seconds since the last byte either way, so that a script gets the answer to what it
+    typed; 0 ends at once.
 
     A ``recorder`` gets every chunk of output, the keys sent (it decides whether to keep
     them) and a marker at each power change; the caller closes it.
@@ -83,22 +89,26 @@ async def run_raw(
         if not chunk:
             loop.remove_reader(in_fd)
 
+    last_activity = [loop.time()]  # the last byte to or from the remote
+
     async def pump_output() -> None:
         while True:
             chunk = await client.read()
             if not chunk:
                 return
+            last_activity[0] = loop.time()
             if recorder is not None:
                 recorder.output(chunk)
             # Take whatever else is already waiting, then one blocking write in a
             # thread: a slow terminal slows the reader, it never loses bytes.
             await loop.run_in_executor(None, _write_all, out_fd, convert(chunk))
 
-    async def pump_input() -> None:
+    async def pump_input() -> bool:
+        """Send the keys; True when a quit key ended it, False at end of input."""
         while True:
             chunk = await stdin_queue.get()
             if not chunk:
-                return
+                return False
             remote, quit_now, local = keys.feed(chunk)
             if local:
                 await loop.run_in_executor(None, _write_all, out_fd, local)
@@ -106,8 +116,9 @@ async def run_raw(
                 if recorder is not None:
                     recorder.input(remote)
                 await client.write(remote)
+                last_activity[0] = loop.time()
             if quit_now:
-                return
+                return True
 
     first_report = [client.power_on is None]
 
@@ -143,7 +154,13 @@ async def run_raw(
         finished, _ = await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
         device_gone = in_task not in finished
         if in_task in finished:
-            in_task.result()
+            if not in_task.result():
+                # End of input: the answer to the last line is still on its way.
+                while not out_task.done():
+                    quiet = loop.time() - last_activity[0]
+                    if quiet >= linger:
+                        break
+                    await asyncio.wait({out_task}, timeout=linger - quiet)
             await client.close()
             # Let the tail of the output reach the terminal.
             with contextlib.suppress(TimeoutError):

@@ -12,6 +12,7 @@ from amtterm.cli.common import (
     add_connection_options,
     ask_on_terminal,
     cli_password,
+    non_negative_seconds,
     port,
     terminal_available,
 )
@@ -68,7 +69,7 @@ async def _sol(args: argparse.Namespace) -> int:
         await client.close()
         raise
     try:
-        await run_raw(client, enter=args.enter, charset=charset, recorder=recorder)
+        await run_raw(client, enter=args.enter, charset=charset, recorder=recorder, linger=args.linger)
     finally:
         if recorder is not None:
             recorder.close()
@@ -99,6 +100,14 @@ def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
         type=float,
         default=20.0,
         help="give up after this many seconds without a byte from the device (default 20)",
+    )
+    sol.add_argument(
+        "--linger",
+        type=non_negative_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="at end of input (a script), stay until the remote has been quiet this long, so that "
+        "its answer arrives (default 1; 0 ends at once)",
     )
     sol.add_argument("-v", "--verbose", action="store_true", help="say when connected")
     sol.add_argument(
