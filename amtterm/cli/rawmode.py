@@ -1,8 +1,10 @@
 """Raw console mode: the remote serial console on this terminal, like classic amtterm.
 
-Remote bytes go to stdout untouched (or CP437 turned into UTF-8 with
-``--charset cp437``); local keys go to the remote. Escapes, as users of amtterm
-and ssh expect:
+Remote bytes go to stdout as UTF-8 text, read by the one decoder the console uses
+(:class:`~amtterm.terminal.decoder.StreamDecoder`): ``auto`` (the default) guesses CP437
+or UTF-8 from the stream, so BIOS frames show as frames; ``cp437`` and ``utf-8`` fix it;
+``raw`` passes the bytes through untouched, as classic amtterm. Local keys go to the
+remote. Escapes, as users of amtterm and ssh expect:
 
     Ctrl-]        quit at once
     ~.            quit (only right after Enter, or at the start)
@@ -24,10 +26,12 @@ import stat
 import sys
 import termios
 import tty
+from collections.abc import Callable
 
 from amtterm.errors import SessionClosed
 from amtterm.session import Recorder, SolClient
-from amtterm.terminal.escape import ENTER_BYTES, KeyFilter, cp437_to_utf8
+from amtterm.terminal.decoder import StreamDecoder
+from amtterm.terminal.escape import ENTER_BYTES, KeyFilter
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -35,6 +39,14 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _converter(charset: str) -> Callable[[bytes], bytes]:
+    """Remote bytes -> what this (UTF-8) terminal is given: ``raw`` as they are, else decoded."""
+    if charset == "raw":
+        return bytes
+    decoder = StreamDecoder(charset)
+    return lambda chunk: decoder.decode(chunk).encode("utf-8", "replace")
 
 
 async def _read_in_thread(fd: int, queue: asyncio.Queue[bytes]) -> None:
@@ -53,7 +65,7 @@ async def run_raw(
     client: SolClient,
     *,
     enter: str = "cr",
-    charset: str = "raw",
+    charset: str = "auto",
     stdin_fd: int | None = None,
     stdout_fd: int | None = None,
     recorder: Recorder | None = None,
@@ -76,7 +88,7 @@ async def run_raw(
     out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
     is_tty = os.isatty(in_fd)
     keys = KeyFilter(enter=ENTER_BYTES[enter], translate_lf=not is_tty)
-    convert = cp437_to_utf8 if charset == "cp437" else bytes
+    convert = _converter(charset)
     saved = termios.tcgetattr(in_fd) if is_tty else None
     stdin_queue: asyncio.Queue[bytes] = asyncio.Queue()
 
