@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import stat
 import sys
 import termios
 import tty
 from collections.abc import Callable
+from typing import Any
 
 from amtterm.errors import SessionClosed
 from amtterm.session import Recorder, SolClient
@@ -39,6 +41,14 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _settle(future: asyncio.Future[int], signum: int) -> None:
+    if not future.done():
+        future.set_result(signum)
 
 
 def _converter(charset: str) -> Callable[[bytes], bytes]:
@@ -70,7 +80,7 @@ async def run_raw(
     stdout_fd: int | None = None,
     recorder: Recorder | None = None,
     linger: float = 1.0,
-) -> None:
+) -> int:
     """Connect local stdin/stdout to a started SolClient until either side ends.
 
     At end of input (not at a quit key) the session stays until the remote has sent nothing for
@@ -79,6 +89,9 @@ async def run_raw(
 
     A ``recorder`` gets every chunk of output, the keys sent (it decides whether to keep
     them) and a marker at each power change; the caller closes it.
+
+    Returns:
+        0, or 128 + the signal's number when SIGTERM or SIGHUP ended it (the terminal restored).
 
     Raises:
         AmtError: the session broke; the terminal is restored first.
@@ -150,6 +163,7 @@ async def run_raw(
     if client.power_on is False:
         on_power(False)
     reader_added = False
+    handled: list[int] = []
     mode = os.fstat(in_fd).st_mode
     try:
         if saved is not None:
@@ -163,9 +177,17 @@ async def run_raw(
         thread_reader = None if reader_added else asyncio.create_task(_read_in_thread(in_fd, stdin_queue))
         out_task = asyncio.create_task(pump_output())
         in_task = asyncio.create_task(pump_input())
-        finished, _ = await asyncio.wait({out_task, in_task}, return_when=asyncio.FIRST_COMPLETED)
-        device_gone = in_task not in finished
-        if in_task in finished:
+        # SIGTERM or SIGHUP end the session the orderly way: the terminal is restored below.
+        signalled: asyncio.Future[int] = loop.create_future()
+        for signum in ENDING_SIGNALS:
+            loop.add_signal_handler(signum, _settle, signalled, signum)
+            handled.append(signum)
+        waits: set[asyncio.Future[Any]] = {out_task, in_task, signalled}
+        finished, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        device_gone = out_task in finished and in_task not in finished and not signalled.done()
+        if signalled.done():
+            await client.close(timeout=0.5)
+        elif in_task in finished:
             if not in_task.result():
                 # End of input: the answer to the last line is still on its way.
                 while not out_task.done():
@@ -193,7 +215,10 @@ async def run_raw(
                 f"{client.target} ended the Serial-over-LAN session: the device went away "
                 "(stopped, reset or off the network)."
             )
+        return 128 + signalled.result() if signalled.done() else 0
     finally:
+        for handled_signal in handled:
+            loop.remove_signal_handler(handled_signal)
         if reader_added:
             loop.remove_reader(in_fd)
         if saved is not None:

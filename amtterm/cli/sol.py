@@ -69,11 +69,10 @@ async def _sol(args: argparse.Namespace) -> int:
         await client.close()
         raise
     try:
-        await run_raw(client, enter=args.enter, charset=charset, recorder=recorder, linger=args.linger)
+        return await run_raw(client, enter=args.enter, charset=charset, recorder=recorder, linger=args.linger)
     finally:
         if recorder is not None:
             recorder.close()
-    return 0
 
 
 def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
