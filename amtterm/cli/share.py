@@ -83,7 +83,10 @@ def add_share_commands(
     )
     share.add_argument("--enter", choices=ENTER_CHOICES, default="cr", help="what Enter sends (default cr)")
     share.add_argument(
-        "--charset", choices=["raw", "cp437"], help="how this terminal shows the console (as amtterm sol)"
+        "--charset",
+        choices=["raw", "cp437"],
+        help="how this terminal shows the console: raw bytes (default, unless the hosts file says cp437) "
+        "or cp437 (BIOS frames as UTF-8)",
     )
     share.add_argument(
         "--encoding",
