@@ -30,8 +30,9 @@ def test_tls_digest_console_shows_post_and_setup(sim_modern: SimProcess, env: di
         term.expect(b"Press F2", timeout=20)
         term.send(F2_VT100)
         term.expect(b"Save & Exit", timeout=10)
-        # The BIOS draws its frames in CP437; raw mode passes the bytes through untouched.
-        assert b"\xc9" in term.output or b"\xcd" in term.output
+        # The BIOS draws its frames in CP437; the default (auto) shows them as frames in UTF-8.
+        assert "╔".encode() in term.output or "═".encode() in term.output
+        assert b"\xc9" not in term.output and b"\xcd" not in term.output
         term.send(b"\r~.")
         assert term.wait(10) == 0
     finally:
@@ -39,6 +40,24 @@ def test_tls_digest_console_shows_post_and_setup(sim_modern: SimProcess, env: di
     assert b"Traceback" not in term.output
     pins = known_hosts(env).read_text()
     assert f"127.0.0.1:{port} SHA256:" in pins
+
+
+def test_charset_raw_passes_the_bios_bytes_through(sim: SimProcess, env: dict[str, str]) -> None:
+    """``--charset raw``: the old behaviour, CP437 bytes untouched, as classic amtterm."""
+    term = PtyProcess(
+        sol_argv("-P", "--charset", "raw", "127.0.0.1", str(sim.plain_port)),
+        env=dict(env, AMT_PASSWORD=sim.password),
+    )
+    try:
+        term.expect(b"Press F2", timeout=20)
+        term.send(F2_VT100)
+        term.expect(b"Save & Exit", timeout=10)
+        assert b"\xc9" in term.output or b"\xcd" in term.output
+        assert "═".encode() not in term.output
+        term.send(b"\x1d")
+        assert term.wait(10) == 0
+    finally:
+        term.close()
 
 
 def test_pinned_certificate_is_used_silently_and_a_changed_one_refused(

@@ -8,12 +8,16 @@ for ports, numbers, screen sizes and the prefix key. Nothing here imports anothe
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import getpass
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amtterm.config import PASSWORD_ENV
 from amtterm.errors import ConfigError
@@ -23,6 +27,26 @@ if TYPE_CHECKING:
 
 
 ENTER_CHOICES = ("cr", "crlf", "lf")
+POWER_ACTIONS = ("status", "on", "off", "cycle", "reset", "soft-off", "soft-reset")
+# Words people say for a power action, and the action amtterm calls it.
+POWER_SYNONYMS = {
+    "restart": "reset",
+    "reboot": "reset",
+    "powercycle": "cycle",
+    "power-cycle": "cycle",
+    "start": "on",
+    "poweron": "on",
+    "power-on": "on",
+    "boot": "on",
+    "up": "on",
+    "stop": "off",
+    "poweroff": "off",
+    "power-off": "off",
+    "halt": "off",
+    "down": "off",
+    "shutdown": "soft-off",
+    "state": "status",
+}
 SCREENS = ("80x25", "80x24", "100x30")
 
 JUMP_HELP = (
@@ -39,6 +63,29 @@ def warn(message: str) -> None:
     print(f"amtterm: warning: {message}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Let the first Ctrl-C stop a blocking question on the terminal at once.
+
+    Inside ``asyncio.run`` a Ctrl-C only asks the main task to stop at its next ``await``; a
+    prompt blocked in ``read()`` never reaches one, so the ^C was echoed and ignored. Here Ctrl-C
+    raises KeyboardInterrupt in the read itself (the CLI says "interrupted", exit 130); getpass
+    turns echo back on as it leaves.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            print(file=sys.stderr, flush=True)  # past the ^C the terminal echoed
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def prompt_password(user: str, host: str) -> str:
     """Ask for the password on the controlling terminal.
 
@@ -52,7 +99,8 @@ def prompt_password(user: str, host: str) -> str:
         raise ConfigError(
             f"No password for {user}@{host}: set {PASSWORD_ENV}, or run on a terminal to be asked."
         ) from None
-    return getpass.getpass(f"AMT password for {user}@{host}: ")
+    with interruptible():
+        return getpass.getpass(f"AMT password for {user}@{host}: ")
 
 
 class Passwords:
@@ -91,7 +139,9 @@ def ask_on_terminal(question: str) -> bool:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return False
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(os.close, fd)
+        stack.enter_context(interruptible())
         os.write(fd, f"{question} [y/N] ".encode())
         answer = b""
         while not answer.endswith((b"\n", b"\r")):
@@ -100,8 +150,6 @@ def ask_on_terminal(question: str) -> bool:
                 break
             answer += chunk
         return answer.strip().lower() in (b"y", b"yes")
-    finally:
-        os.close(fd)
 
 
 def terminal_available() -> bool:
@@ -111,6 +159,98 @@ def terminal_available() -> bool:
             return True
     except OSError:
         return False
+
+
+# -- full-screen apps ------------------------------------------------------------------------------
+
+# Signals that end a full-screen app the orderly way: Textual leaves the alternate screen, turns
+# mouse tracking off and shows the cursor again. Killed by the default action instead, the
+# terminal would stay as the app left it.
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class FullScreenApp(Protocol):
+    """What :func:`run_app` needs of a Textual app (the command line does not import Textual)."""
+
+    @property
+    def return_code(self) -> int | None: ...
+
+    def exit(self, result: Any = None, return_code: int = 0) -> None: ...
+
+    async def run_async(self) -> Any: ...
+
+
+async def run_app(app: FullScreenApp) -> int:
+    """Run a Textual app until it quits, crashes or a signal asks it to stop; the terminal restored.
+
+    Returns:
+        The app's exit status; 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+    """
+    loop = asyncio.get_running_loop()
+    caught: list[int] = []
+
+    def stop(signum: int) -> None:
+        caught.append(signum)
+        app.exit(return_code=128 + signum)
+
+    for signum in ENDING_SIGNALS:
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        await app.run_async()
+    finally:
+        for signum in ENDING_SIGNALS:
+            loop.remove_signal_handler(signum)
+    if caught:
+        return 128 + caught[0]
+    return app.return_code or 0
+
+
+# -- words that are not hosts ---------------------------------------------------------------------
+
+
+def power_action_for(word: str) -> str | None:
+    """The power action ``word`` means (``restart`` -> ``reset``), or None for a word that is no action."""
+    lowered = word.lower()
+    if lowered in POWER_ACTIONS:
+        return lowered
+    return POWER_SYNONYMS.get(lowered)
+
+
+def is_port_number(word: str) -> bool:
+    """Whether ``word`` reads as a port number (a host name is never all digits)."""
+    return word.isdigit() and 0 < int(word) <= 65535
+
+
+def check_host_words(command: str, words: list[str], known: Sequence[str]) -> None:
+    """Refuse a word among HOSTs that is an action or a port number, with the command meant.
+
+    ``amtterm 127.0.0.1 16994`` is taken for two hosts, the second called "16994"; ``amtterm power
+    127.0.0.1 restart`` for two hosts, the second called "restart". Names of the hosts file stay hosts.
+
+    Args:
+        command: ``tui`` or ``power`` (what the words were given to).
+        words: the words taken for hosts.
+        known: the hosts file's names.
+
+    Raises:
+        ConfigError: one sentence with the usage meant.
+    """
+    for word in words:
+        if word in known:
+            continue
+        others = [w for w in words if w != word] or ["HOST"]
+        host = others[0]
+        action = power_action_for(word)
+        if is_port_number(word):
+            if command == "power":
+                fix = f"amtterm power {host} --wsman-port {word}"
+            else:
+                fix = f"amtterm sol {host} {word}"
+            raise ConfigError(f"{word!r} is a port number, not a host: did you mean `{fix}`?")
+        if action is not None:
+            named = "a power action" if action == word.lower() else f"the power action {action!r}"
+            fix = f"amtterm power {host} {action}"
+            raise ConfigError(f"{word!r} is {named}, not a host: did you mean `{fix}`?")
 
 
 # -- argparse types -------------------------------------------------------------------------------
@@ -164,6 +304,17 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """A number of seconds, 0 or more (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
     return value
 
 

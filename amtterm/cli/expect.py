@@ -238,7 +238,7 @@ async def run_expect(args: argparse.Namespace) -> int:
 
 def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``amtterm expect`` on ``sub`` (the main parser's ``add_subparsers()``)."""
-    from amtterm.cli.common import add_connection_options, positive_seconds, screen_size
+    from amtterm.cli.common import add_connection_options, port, positive_seconds, screen_size
 
     parser = sub.add_parser(
         "expect",
@@ -253,7 +253,7 @@ def add_expect_command(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("host", help="a name from the hosts file, or an AMT host name or address")
     parser.add_argument(
-        "port", nargs="?", type=int, help="redirection port (default 16995, or 16994 with -P)"
+        "port", nargs="?", type=port, help="redirection port (default 16995, or 16994 with -P)"
     )
     add_connection_options(parser)
     steps = parser.add_argument_group("steps (run in the order given)")

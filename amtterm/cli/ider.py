@@ -19,10 +19,12 @@ import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from amtterm.errors import ConfigError
-from amtterm.session import IderProgress
+
+if TYPE_CHECKING:
+    from amtterm.session import IderProgress
 
 #: Shortest time between two redraws of the progress line on a terminal (seconds).
 TTY_INTERVAL = 0.2

@@ -126,7 +126,7 @@ def open_console_recorder(args: argparse.Namespace, charset: str, *, title: str)
         if args.record_input:
             warn("--record-input does nothing without --record FILE.")
         return None
-    encoding = args.record_encoding or ("cp437" if charset == "cp437" else "auto")
+    encoding = args.record_encoding or (charset if charset in ("cp437", "utf-8") else "auto")
     cast = log = None
     try:
         if args.record is not None:

@@ -14,10 +14,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from amtterm.cli.common import positive_seconds
-from amtterm.session import Cast, Player, load_cast
+from amtterm.cli.common import positive_seconds, run_app
+
+if TYPE_CHECKING:
+    from amtterm.session import Cast
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -37,6 +39,8 @@ async def play(
     """Play ``cast``'s output events with their timing, markers on stderr."""
     out = sys.stdout.fileno() if out_fd is None else out_fd
     err = sys.stderr.fileno() if err_fd is None else err_fd
+    from amtterm.session import Player
+
     async for event in Player(cast, speed=speed, max_wait=max_wait).play():
         if event.code == "o":
             _write(out, event.data.encode("utf-8", errors="replace"))
@@ -45,6 +49,8 @@ async def play(
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    from amtterm.session import load_cast
+
     cast = load_cast(args.file)
     status = 0
     if args.raw or not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -53,8 +59,7 @@ async def _replay(args: argparse.Namespace) -> int:
         from amtterm.ui.replay import ReplayApp
 
         app = ReplayApp(cast, speed=args.speed, max_wait=args.max_wait, title=args.file.name)
-        await app.run_async()
-        status = app.return_code or 0
+        status = await run_app(app)
     if cast.truncated:
         print(
             f"amtterm: warning: {args.file} is cut off at line {cast.truncated} (its recorder stopped "

@@ -83,7 +83,10 @@ def add_share_commands(
     )
     share.add_argument("--enter", choices=ENTER_CHOICES, default="cr", help="what Enter sends (default cr)")
     share.add_argument(
-        "--charset", choices=["raw", "cp437"], help="how this terminal shows the console (as amtterm sol)"
+        "--charset",
+        choices=["raw", "cp437"],
+        help="how this terminal shows the console: raw bytes (default, unless the hosts file says cp437) "
+        "or cp437 (BIOS frames as UTF-8)",
     )
     share.add_argument(
         "--encoding",
@@ -224,7 +227,7 @@ async def run_attach(args: argparse.Namespace) -> int:
     Raises:
         AmtError: a bad address, the share refused the key, an unknown or changed host key.
     """
-    from amtterm.cli.common import ask_on_terminal, terminal_available
+    from amtterm.cli.common import ask_on_terminal, run_app, terminal_available
     from amtterm.share.client import ShareAddress, ShareClient
 
     _quiet_asyncssh(args.debug)
@@ -243,7 +246,6 @@ async def run_attach(args: argparse.Namespace) -> int:
     app = AttachApp(client, prefix=args.prefix, key_mode=args.fkeys)
     app.show_tracebacks = args.debug
     try:
-        await app.run_async()
+        return await run_app(app)
     finally:
         await client.close()
-    return app.return_code or 0

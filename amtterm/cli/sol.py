@@ -12,6 +12,7 @@ from amtterm.cli.common import (
     add_connection_options,
     ask_on_terminal,
     cli_password,
+    non_negative_seconds,
     port,
     terminal_available,
 )
@@ -61,18 +62,17 @@ async def _sol(args: argparse.Namespace) -> int:
         through = f" through {route}" if route is not None else ""
         note = f"amtterm: connected to {endpoint.address}:{endpoint.port}{through}; quit with Ctrl-] or ~.\r"
         print(note, file=sys.stderr, flush=True)
-    charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
+    charset = args.charset or entry.encoding or "auto"
     try:
         recorder = open_console_recorder(args, charset, title=f"amtterm sol {entry.name}")
     except AmtError:
         await client.close()
         raise
     try:
-        await run_raw(client, enter=args.enter, charset=charset, recorder=recorder)
+        return await run_raw(client, enter=args.enter, charset=charset, recorder=recorder, linger=args.linger)
     finally:
         if recorder is not None:
             recorder.close()
-    return 0
 
 
 def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -90,15 +90,24 @@ def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
     sol.add_argument("--enter", choices=ENTER_CHOICES, default="cr", help="what Enter sends (default cr)")
     sol.add_argument(
         "--charset",
-        choices=["raw", "cp437"],
-        help="raw: pass bytes through (default, or the hosts file's encoding); "
-        "cp437: show BIOS box drawing on a UTF-8 terminal",
+        choices=["auto", "cp437", "utf-8", "raw"],
+        help="how the remote's bytes are shown on this UTF-8 terminal (default: the hosts file's "
+        "encoding, else auto: CP437 or UTF-8 guessed from the stream, as the console does); "
+        "raw: pass the bytes through untouched, as classic amtterm",
     )
     sol.add_argument(
         "--timeout",
         type=float,
         default=20.0,
         help="give up after this many seconds without a byte from the device (default 20)",
+    )
+    sol.add_argument(
+        "--linger",
+        type=non_negative_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="at end of input (a script), stay until the remote has been quiet this long, so that "
+        "its answer arrives (default 1; 0 ends at once)",
     )
     sol.add_argument("-v", "--verbose", action="store_true", help="say when connected")
     sol.add_argument(
@@ -118,7 +127,7 @@ def add_sol_command(sub: Any, common: argparse.ArgumentParser) -> None:
     sol.add_argument(
         "--record-encoding",
         choices=["auto", "cp437", "utf-8"],
-        help="how --record and --log read the console's bytes (default: cp437 with --charset cp437, "
-        "else auto: UTF-8 or CP437 guessed from the bytes, as the console guesses)",
+        help="how --record and --log read the console's bytes (default: as --charset reads them; "
+        "auto for raw)",
     )
     sol.set_defaults(func=_sol)

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from amtterm.cli.common import add_connection_options, prefix_key, screen_size, whole_number
+from amtterm.cli.common import (
+    add_connection_options,
+    check_host_words,
+    prefix_key,
+    run_app,
+    screen_size,
+    whole_number,
+)
 from amtterm.cli.recording import add_recording_arguments, attach_recorders
 from amtterm.errors import ConfigError
 
@@ -309,6 +316,7 @@ def tui_hosts(args: argparse.Namespace) -> tuple[HostsFile, list[str]]:
     from amtterm.config import load_hosts
 
     hosts_file = load_hosts(args.hosts_file)
+    check_host_words("tui", args.hosts, hosts_file.names)
     names = list(dict.fromkeys(args.hosts)) or hosts_file.names
     if not names:
         raise ConfigError(
@@ -394,10 +402,9 @@ def _app(args: argparse.Namespace, links: list[HostController], trust: TrustProm
 async def _run(app: AmtApp, *, debug: bool = False) -> int:
     app.show_tracebacks = debug
     try:
-        await app.run_async()
+        return await run_app(app)
     finally:
         await app.close_links()
-    return app.return_code or 0
 
 
 # -- the commands ----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amtterm.cli import common
-from amtterm.cli.common import Passwords, add_connection_options, port, positive
+from amtterm.cli.common import POWER_ACTIONS, Passwords, add_connection_options, port, positive
 from amtterm.errors import AmtError, ConfigError, name_host
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from amtterm.wsman.client import WsmanClient
     from amtterm.wsman.target import CertificatePinner, Target
 
-POWER_ACTIONS = ("status", "on", "off", "cycle", "reset", "soft-off", "soft-reset")
 BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "clear")
 DEFAULT_CONCURRENCY = 16
 
@@ -297,6 +296,8 @@ def _power_words(args: argparse.Namespace) -> tuple[str, list[str]]:
         action, hosts = words[-1], words[:-1]
     else:
         action, hosts = "status", words
+    if any(common.is_port_number(w) or common.power_action_for(w) for w in hosts):
+        common.check_host_words("power", hosts, _hosts_file(args).names)
     if args.all and hosts:
         raise ConfigError("Give either --all or host names, not both.")
     if not args.all and not hosts:

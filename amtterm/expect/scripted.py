@@ -283,8 +283,8 @@ class Console:
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     def _timeout_sentence(self, what: str, timeout: float) -> str:
-        last = next((row.strip() for row in reversed(self.screen_lines()) if row.strip()), None)
-        shows = f'its last line reads "{last}"' if last else "its screen is blank"
+        last = last_text_line(self.screen_lines())
+        shows = f'its last line of text reads "{last}"' if last else "its screen shows no text"
         return f"Timed out after {timeout:g} s waiting for {what} on {self.name} ({shows})."
 
     # -- keys -------------------------------------------------------------------------------
@@ -354,3 +354,17 @@ class Console:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two letters or more: text, not a clock digit or a frame
+
+
+def last_text_line(rows: Sequence[str]) -> str | None:
+    """The last row of the screen with words on it, its frame and runs of spaces trimmed, or None.
+
+    A timeout quotes it; a row of a lone clock digit or of box drawing is no line of text.
+    """
+    for row in reversed(rows):
+        if _WORD.search(row):
+            return " ".join(row.strip(" \u2500\u2502\u2550\u2551\u255a\u255d\u2554\u2557|-=").split())
+    return None

@@ -127,9 +127,30 @@ class RunningSim:
         return [listener for host in self.hosts for listener in host.listeners]
 
     async def close(self) -> None:
-        """Stop everything."""
+        """Stop everything, quietly: consoles still attached are cut off without a traceback."""
+        _quiet_cancelled_connections(asyncio.get_running_loop())
         for host in self.hosts:
             await host.close()
+
+
+def _quiet_cancelled_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Drop asyncio's report of a connection handler cancelled at shutdown; keep every other report.
+
+    ``asyncio.start_server`` asks each finished handler task for its exception; a handler cancelled
+    because the simulator stops makes that question raise ``CancelledError``, which the loop
+    reports as "Exception in callback ..." with a traceback (Python 3.11). Nothing failed.
+    """
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
 
 
 def _host_names(count: int) -> list[str]:

@@ -59,9 +59,41 @@ def parse_prefix(text: str) -> str:
         base = value.lower() if value.isalnum() else _char_name(value)
     else:
         base = value.lower()
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", base):
-            raise ValueError(f"cannot read the prefix key {text!r}; use e.g. ctrl+] or ctrl+a")
+        if not _is_key_name(base):
+            raise ValueError(f"{text!r} is not a key; use a key such as ctrl+], ctrl+a, alt+x or f12")
+        if not mods and not _FUNCTION_KEY.fullmatch(base):
+            raise ValueError(f"the prefix {text!r} would take a key from the remote; add ctrl+ or alt+")
     return "+".join([*dict.fromkeys(mods), base])
+
+
+# Keys with a name of their own, as Textual names them (besides F1-F24 and characters).
+_NAMED_KEYS: Final = frozenset(
+    {"escape", "tab", "enter", "return", "space", "backspace", "insert", "delete", "home", "end"}
+    | {"pageup", "pagedown", "up", "down", "left", "right"}
+)
+_FUNCTION_KEY: Final = re.compile(r"f([1-9]|1[0-9]|2[0-4])")
+# Textual's short names of some characters (textual.keys); the rest are their Unicode names.
+_CHAR_ALIASES: Final = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
+
+
+def _is_key_name(base: str) -> bool:
+    """Whether ``base`` names a key: a named key, F1-F24, or one character by its (Textual) name."""
+    if base in _NAMED_KEYS or _FUNCTION_KEY.fullmatch(base) or base in _CHAR_ALIASES.values():
+        return True
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", base):
+        return False
+    try:
+        unicodedata.lookup(base.replace("_", " "))
+    except KeyError:
+        return False
+    return True
 
 
 _MODIFIER: Final = re.compile(r"(ctrl|alt|shift|meta|c|m|a)[+-]", re.IGNORECASE)
@@ -69,6 +101,7 @@ _MODIFIER: Final = re.compile(r"(ctrl|alt|shift|meta|c|m|a)[+-]", re.IGNORECASE)
 
 def _char_name(char: str) -> str:
     try:
-        return unicodedata.name(char).lower().replace(" ", "_").replace("-", "_")
+        name = unicodedata.name(char).lower().replace(" ", "_").replace("-", "_")
     except ValueError:
         raise ValueError(f"cannot name the key {char!r}") from None
+    return _CHAR_ALIASES.get(name, name)

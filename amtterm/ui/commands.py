@@ -44,7 +44,6 @@ COMMANDS: Final[tuple[Command, ...]] = (
     Command(("slash",), "search", "Search the screen and scrollback", "search"),
     Command(("y",), "copy_screen", "Copy the whole screen to the clipboard"),
     Command(("r",), "reconnect", "Reconnect the console now", "reconnect"),
-    Command(("b",), "send_break", "Send a serial Break"),
     Command(("B", "shift+b"), "reset_to_bios", "Reset into BIOS setup with SOL (asks first)"),
     Command(("t",), "cycle_theme", "Next theme", "theme"),
     Command(("S", "shift+s"), "share", "Share this console over SSH, read-only (again: stop)"),

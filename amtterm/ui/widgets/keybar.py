@@ -1,6 +1,6 @@
 """KeyBar: buttons for the keys a local terminal (or tmux, or the desktop) eats before the BIOS can.
 
-One line: F1-F12, Esc, Ctrl-Alt-Del, Break, the key mode in use, and a "send text" field that
+One line: F1-F12, Esc, Ctrl-Alt-Del, the key mode in use, and a "send text" field that
 takes literal text with ``<key>`` names (``admin<enter>``, ``<f2>``; see
 :func:`amtterm.terminal.keymap.send_text_chunks`). Clicking posts :class:`KeyBar.Send` with the bytes
 in the host's key mode, or :class:`KeyBar.Break`; the app forwards them to the session. The
@@ -30,7 +30,6 @@ KEYS: tuple[tuple[str, str], ...] = (
     *((f"F{n}", f"f{n}") for n in range(1, 13)),
     ("Esc", "escape"),
     ("Ctrl-Alt-Del", "ctrl+alt+delete"),
-    ("Break", BREAK),
 )
 
 
