@@ -18,13 +18,13 @@ import getpass
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amtterm.errors import AmtError
 from amtterm.session import TUI, HostController
-from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
-from amtterm.share.screen import ShareScreen
-from amtterm.share.server import ShareServer
+
+if TYPE_CHECKING:
+    from amtterm.share.server import ShareServer
 
 
 class Sharing:
@@ -76,6 +76,11 @@ class Sharing:
             await server.close()
             self.changed()
             return f"Stopped sharing {link.name}" + (f"; {count} viewer(s) disconnected." if count else ".")
+        # asyncssh (and so the SSH server) loads when the first share starts, not with the console.
+        from amtterm.share.keys import AuthorizedKeys, default_authorized_keys, fingerprint, load_host_key
+        from amtterm.share.screen import ShareScreen
+        from amtterm.share.server import ShareServer
+
         authorized = AuthorizedKeys.load(self.authorized_keys or default_authorized_keys())
         host_key = load_host_key()
         profile = link.profile
