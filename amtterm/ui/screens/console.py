@@ -50,6 +50,8 @@ from amtterm.ui.widgets.terminal import TerminalView
 ENCODINGS = ("auto", "cp437", "utf-8")
 #: Columns of the side column (host list and panes); see console.tcss.
 SIDE_WIDTH = 36
+#: Rows around the remote screen: key bar, status line, footer.
+CHROME_ROWS = 3
 
 
 class SearchInput(Input):
@@ -174,13 +176,31 @@ class ConsoleScreen(Screen[None]):
         self._fit()
 
     def _fit(self) -> None:
-        """Show the host list and panes as chosen, or, unless the user chose, as room allows."""
+        """The remote screen first: the chrome folds and the side column overlays when room is short.
+
+        Shown as chosen, or, unless the user chose, as room allows: the host list and the panes.
+        Shown without room (prefix l or p), they lie over the console instead of squeezing it.
+        Shorter than the remote screen plus the key bar, status line and footer: the key bar and
+        the footer fold away (the status line stays, one row).
+        """
         hosts = self.query_one(HostList)
         panes = self.query_one(SidePanes)
-        room = self.size.width >= self.view().screen_size[0] + SIDE_WIDTH + 2 if self.size.width else True
+        columns, rows = self.view().screen_size
+        width, height = self.size.width, self.size.height
+        room = width >= columns + SIDE_WIDTH + 2 if width else True
         hosts.display = len(self.links) > 1 and (room if self._hosts_choice is None else self._hosts_choice)
         panes.display = (room and self.show_panes) if self._panes_choice is None else self._panes_choice
-        self.query_one("#side").display = hosts.display or panes.display
+        side = self.query_one("#side")
+        side.display = hosts.display or panes.display
+        side.set_class(not room, "-overlay")
+        if not room and width:
+            side.styles.offset = (max(0, width - SIDE_WIDTH), 0)
+        else:
+            side.styles.offset = (0, 0)
+        folded = bool(height) and height < rows + CHROME_ROWS
+        self.set_class(folded, "-folded")
+        self.query_one(KeyBar).display = not folded
+        self.query_one(PrefixFooter).display = not folded
 
     # -- hosts --------------------------------------------------------------------------------
 
