@@ -40,8 +40,21 @@ class StatusLine(Static):
     }
     """
 
-    def show(self, link: HostController, view: TerminalView, note: str = "", *, shared: str = "") -> None:
-        """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first."""
+    #: The whole left part of the last repaint (host, state, sentence), and whether it was cut.
+    full_text = ""
+    cut = False
+
+    def show(
+        self,
+        link: HostController,
+        view: TerminalView,
+        note: str = "",
+        *,
+        shared: str = "",
+        keys: str = "console",
+    ) -> None:
+        """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first,
+        ``keys`` says where typed keys go (``console``, ``Power pane`` ...)."""
         status = link.status
         state = status.state if link.started else SessionState.IDLE
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -59,13 +72,20 @@ class StatusLine(Static):
             text.append(f"  {note}", "italic")
         columns, rows = view.screen_size
         mode = KEY_MODE_LABELS[view.key_mode].split(" ", 1)[0]
+        enter = "CR LF" if view.enter == "crlf" else "CR"
         right = (
-            f" │ {encoding_label(view)} │ {mode} │ Enter {view.enter.upper()} │ "
-            f"BS {view.backspace.upper()} │ {columns}x{rows}"
+            f" │ {encoding_label(view)} │ {mode} │ Enter={enter} │ "
+            f"Bksp={view.backspace.upper()} │ {columns}x{rows}"
         )
-        width = max(0, self.size.width - 2 - len(right)) if self.size.width else 0
+        if self.size.width and self.size.width < 100:
+            right = f" │ {encoding_label(view)} │ {columns}x{rows}"  # room for the sentence first
+        where = f" │ keys: {keys}"
+        width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
+        self.full_text = text.plain
+        self.cut = bool(width) and text.cell_len > width
         if width:
             text.truncate(width, pad=True)
+        text.append(where, "bold" if keys == "console" else "bold reverse")
         text.append(right, "dim")
         self.update(text)
 

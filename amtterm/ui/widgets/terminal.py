@@ -606,6 +606,11 @@ class TerminalView(ScrollView, can_focus=True):
         self.follow_cursor()
         self.post_message(self.Send(self, data))
 
+    def arm_prefix(self) -> None:
+        """Take the next key as a command, as if the prefix had been typed here."""
+        self._prefix_pending = True
+        self.post_message(self.Prefix(self))
+
     @staticmethod
     def _stop(event: events.Event) -> None:
         event.stop()
