@@ -286,7 +286,12 @@ class ConsoleScreen(Screen[None]):
         """Repaint the status line for the host on screen."""
         shared = self.sharing.summary(self.link)
         self.query_one(StatusLine).show(
-            self.link, self.view(), note, shared=shared, keys=self.keyboard_place()
+            self.link,
+            self.view(),
+            note,
+            shared=shared,
+            keys=self.keyboard_place(),
+            more=f"{describe_key(self.prefix)} m: all",
         )
 
     def keyboard_place(self) -> str:

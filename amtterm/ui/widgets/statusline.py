@@ -52,9 +52,11 @@ class StatusLine(Static):
         *,
         shared: str = "",
         keys: str = "console",
+        more: str = "",
     ) -> None:
         """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first,
-        ``keys`` says where typed keys go (``console``, ``Power pane`` ...)."""
+        ``keys`` says where typed keys go (``console``, ``Power pane`` ...); ``more`` names the key
+        that shows the whole sentence when it does not fit."""
         status = link.status
         state = status.state if link.started else SessionState.IDLE
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -83,6 +85,9 @@ class StatusLine(Static):
         width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
         self.full_text = text.plain
         self.cut = bool(width) and text.cell_len > width
+        if self.cut and more and width > len(more) + 10:
+            text.truncate(width - len(more) - 2, overflow="crop")
+            text.append(f"… {more}", "bold yellow")
         if width:
             text.truncate(width, pad=True)
         text.append(where, "bold" if keys == "console" else "bold reverse")
