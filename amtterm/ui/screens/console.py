@@ -37,6 +37,7 @@ from amtterm.session import HostController, SessionState, SessionStatus
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.terminal.keynames import describe_key
+from amtterm.ui.clipboard import tmux_clipboard_warning
 from amtterm.ui.commands import HOST_DIGITS, find_command
 from amtterm.ui.screens.actions import DeviceActions
 from amtterm.ui.screens.confirm import ConfirmScreen
@@ -132,6 +133,9 @@ class ConsoleScreen(Screen[None]):
         #: The failure sentence last shown in full per host, and the hosts asked about a changed certificate.
         self._told_failure: dict[HostController, str] = {}
         self._asked_mismatch: set[HostController] = set()
+        #: Why copies cannot reach the desktop clipboard ("" none, None: not asked yet), told once.
+        self._clipboard_problem: str | None = None
+        self._told_clipboard = False
         #: Where the keyboard goes back to after a command typed outside the console.
         self._return_focus: Widget | None = None
         #: What the panes ask for is done here: asked, run, reported.
@@ -423,7 +427,19 @@ class ConsoleScreen(Screen[None]):
     def on_terminal_view_copied(self, message: TerminalView.Copied) -> None:
         """Confirm a mouse copy."""
         lines = message.text.count("\n") + 1
-        self.app.notify(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.", timeout=3)
+        self._say_copied(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.")
+
+    def _say_copied(self, sentence: str) -> None:
+        """ "Copied", unless tmux drops copies: then say that, once (and later nothing false)."""
+        if self._clipboard_problem is None:
+            self._clipboard_problem = tmux_clipboard_warning() or ""
+        if not self._clipboard_problem:
+            self.app.notify(sentence, timeout=3)
+        elif not self._told_clipboard:
+            self._told_clipboard = True
+            self.app.notify(self._clipboard_problem, severity="warning", timeout=20)
+        else:
+            self.app.notify("Copied inside amtterm only (tmux's set-clipboard).", timeout=3)
 
     def on_key_bar_send(self, message: KeyBar.Send) -> None:
         """Key bar buttons and its text field."""
@@ -671,7 +687,7 @@ class ConsoleScreen(Screen[None]):
         """The whole screen as text to the clipboard."""
         text = self.view().text()
         self.app.copy_to_clipboard(text)
-        self.app.notify("Copied the screen to the clipboard.", timeout=3)
+        self._say_copied("Copied the screen to the clipboard.")
 
     async def action_reconnect(self) -> None:
         """Connect the console again now."""
