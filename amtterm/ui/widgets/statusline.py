@@ -64,14 +64,15 @@ class StatusLine(Static):
         text.append(f"{state.value}", f"bold {session_state_style(state)}")
         if shared:
             text.append(f"  [{shared}]", "bold magenta")
+        tail = Text(no_wrap=True, overflow="ellipsis")
         sentence = status.message if link.started else "Not connected yet."
-        text.append(f"  {sentence}")
+        tail.append(f"  {sentence}")
         if link.dropped:
-            text.append(f"  ({link.dropped} keys dropped while not connected)", "yellow")
+            tail.append(f"  ({link.dropped} keys dropped while not connected)", "yellow")
         if link.keys_pending:
-            text.append(f"  typing... {link.keys_pending} left", "yellow")
+            tail.append(f"  typing... {link.keys_pending} left", "yellow")
         if note:
-            text.append(f"  {note}", "italic")
+            tail.append(f"  {note}", "italic")
         columns, rows = view.screen_size
         mode = KEY_MODE_LABELS[view.key_mode].split(" ", 1)[0]
         enter = "CR LF" if view.enter == "crlf" else "CR"
@@ -79,15 +80,19 @@ class StatusLine(Static):
             f" │ {encoding_label(view)} │ {mode} │ Enter={enter} │ "
             f"Bksp={view.backspace.upper()} │ {columns}x{rows}"
         )
-        if self.size.width and self.size.width < 100:
+        if self.size.width and self.size.width < 120:
             right = f" │ {encoding_label(view)} │ {columns}x{rows}"  # room for the sentence first
         where = f" │ keys: {keys}"
         width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
-        self.full_text = text.plain
-        self.cut = bool(width) and text.cell_len > width
-        if self.cut and more and width > len(more) + 10:
-            text.truncate(width - len(more) - 2, overflow="crop")
-            text.append(f"… {more}", "bold yellow")
+        self.full_text = text.plain + tail.plain
+        # The host, its state and the share stay whole; the sentence gives way, and says how to
+        # read it whole.
+        room = width - text.cell_len
+        self.cut = bool(width) and tail.cell_len > room
+        if self.cut and more and room > len(more) + 10:
+            tail.truncate(room - len(more) - 2, overflow="crop")
+            tail.append(f"… {more}", "bold yellow")
+        text.append_text(tail)
         if width:
             text.truncate(width, pad=True)
         text.append(where, "bold" if keys == "console" else "bold reverse")
