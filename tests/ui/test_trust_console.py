@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from amtterm.session import SessionState
-from amtterm.session.host import TrustPrompt
+from amtterm.session.host import HostController, TrustPrompt
 from amtterm.transport.known_hosts import KnownHosts
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.widgets.device_panes import PowerPane
-from tests.ui.appsim import Running, running_app
+from amtterm.wsman.services import DeviceService
+from tests.ui.appsim import PASSWORD, Running, running_app
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -34,7 +35,17 @@ async def test_first_trust_is_asked_once_per_device_and_the_panes_do_not_say_ref
     trust = TrustPrompt()
     asked: list[str] = []
     trust.listeners.append(asked.append)
-    async with running_app(sim_state, tmp_path, accept_new=False, trust=trust) as run:
+
+    def wsman_asks_too(links: list[HostController]) -> None:
+        # The simulator's links pin WS-Man's certificate by themselves; here WS-Man asks, as
+        # `amtterm pc42` does for a device seen for the first time.
+        for link in links:
+            service = link.profile.service
+            assert service is not None
+            known = KnownHosts(tmp_path / "known_hosts")
+            link.profile.service = DeviceService(service.target, PASSWORD, known_hosts=known, ask=trust)
+
+    async with running_app(sim_state, tmp_path, accept_new=False, trust=trust, prepare=wsman_asks_too) as run:
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the question")
         run.screen.query_one(PowerPane).refresh_power()  # WS-Man (16993) meets the same certificate
         await run.pilot.pause(1.0)

@@ -9,7 +9,14 @@
     footer: the prefix key and its commands
 
 Every key typed on the console goes to the remote; the commands sit behind the prefix key and
-are dispatched from :data:`amtterm.ui.commands.COMMANDS`. Each host has its own TerminalView
+are dispatched from :data:`amtterm.ui.commands.COMMANDS`. The prefix works wherever the keyboard
+is (a pane, the host list, the key bar: :meth:`ConsoleScreen.on_key` hands the next key to the
+console as a command and the keyboard goes back), and the status line says where keys go.
+
+The remote screen comes first (:meth:`ConsoleScreen._fit`): shorter than the screen and its
+chrome, the key bar and the footer fold away and the view follows the remote cursor; without room
+beside it, the side column lies over the console when shown rather than squeezing it. A screen
+that is no longer live (session down, PC off) is dimmed with its reason (:func:`stale_reason`). Each host has its own TerminalView
 (in a ContentSwitcher) fed by its own HostController, so switching hosts shows a screen that kept
 updating while it was hidden. A host's console is connected the first time it is shown.
 
@@ -66,7 +73,7 @@ def stale_reason(link: HostController, view: TerminalView) -> str | None:
         return "the PC is off (this is its last screen)" if status.power_on is False else None
     if status.state is SessionState.CONNECTING:
         return None
-    return status.message.split(": ", 1)[0] if len(status.message) > 60 else status.message
+    return status.message  # cut to the view's width; Ctrl-] m shows it whole
 
 
 class SearchInput(Input):

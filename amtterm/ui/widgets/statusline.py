@@ -1,8 +1,11 @@
 """StatusLine and PrefixFooter: the two lines under the console.
 
 The status line says, for the host on screen, what its session is doing (connecting,
-connected, reconnecting, failed, with the session's one sentence) and how keys and bytes are
-interpreted (encoding, F-key mode, Enter, Backspace, screen size). The footer shows the prefix
+connected, reconnecting, failed, with the session's one sentence), where typed keys go
+(``keys: console``, ``keys: Power pane`` ...) and how keys and bytes are interpreted (encoding,
+F-key mode, ``Enter=CR``, ``Bksp=BS``, screen size; below 120 columns encoding and size only).
+The host, its state and a share stay whole; a sentence that does not fit is cut and says which
+key shows it whole. The footer shows the prefix
 key and the commands most used after it; while the prefix waits for its command key it says so.
 """
 
