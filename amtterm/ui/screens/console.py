@@ -18,8 +18,9 @@ chrome, the key bar and the footer fold away and the view follows the remote cur
 beside it, the side column lies over the console when shown rather than squeezing it. A screen
 that is no longer live (session down, PC off) is dimmed with its reason (:func:`stale_reason`).
 
-Each host has its own TerminalView (in a ContentSwitcher) fed by its own HostController, so switching hosts shows a screen that kept
-updating while it was hidden. A host's console is connected the first time it is shown.
+Each host has its own TerminalView (in a ContentSwitcher) fed by its own HostController, so
+switching hosts shows a screen that kept updating while it was hidden. A host's console is
+connected the first time it is shown.
 
 Which host a view shows is a map made with the views (:meth:`ConsoleScreen.host_of`); no widget id
 is read for meaning. Widgets post messages and this screen acts: a view's key goes to its host, a
