@@ -274,3 +274,26 @@ def test_pin_file_written_by_another_process_is_seen(known: KnownHosts) -> None:
     assert known.lookup("shared", 16995) == FP_A
     os.remove(known.path)
     assert known.lookup("shared", 16995) is None
+
+
+def test_remove_host_forgets_every_port_of_one_device(known: KnownHosts) -> None:
+    known.add("amt1.example", 16995, FP_A)
+    known.add("amt1.example", 16993, FP_A)
+    known.add("amt2.example", 16995, FP_B)
+
+    assert known.remove_host("AMT1.example") == [16993, 16995]
+    assert known.remove_host("amt1.example") == []
+    assert known.entries() == [(("amt2.example", 16995), FP_B)]
+
+
+def test_known_hosts_remove_without_a_port_forgets_the_whole_device(
+    known: KnownHosts, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from amtterm.cli.main import main
+
+    known.add("amt1.example", 16995, FP_A)
+    known.add("amt1.example", 16993, FP_A)
+    assert main(["known-hosts", "remove", "amt1.example"]) == 0
+    assert "16993, 16995" in capsys.readouterr().out
+    assert known.entries() == []
+    assert main(["known-hosts", "remove", "amt1.example:16995"]) != 0  # nothing left to forget

@@ -17,7 +17,17 @@ async def _known_hosts(args: argparse.Namespace) -> int:
             shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             print(f"{shown} {fp}")
         return 0
-    host, port = parse_host_port(args.target)
+    host, port = parse_host_port(args.target, default_port=0)
+    if port == 0:  # HOST alone: every port of the device (WS-Man's and SOL's pins alike)
+        ports = known.remove_host(host)
+        if ports:
+            shown = ", ".join(str(number) for number in ports)
+            print(
+                f"amtterm: forgot the certificates of {args.target} (port {shown}); "
+                "the next connection will ask again."
+            )
+            return 0
+        raise ConfigError(f"No pinned certificate for {args.target}.")
     if known.remove(host, port):
         print(f"amtterm: forgot the certificate of {args.target}; the next connection will ask again.")
         return 0
@@ -34,6 +44,6 @@ def add_known_hosts_command(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     kh_sub = kh.add_subparsers(dest="action", metavar="ACTION", required=True)
     kh_sub.add_parser("list", help="show every pinned certificate")
-    remove = kh_sub.add_parser("remove", help="forget the certificate of HOST:PORT")
-    remove.add_argument("target", metavar="HOST:PORT")
+    remove = kh_sub.add_parser("remove", help="forget the certificates of HOST (every port), or of HOST:PORT")
+    remove.add_argument("target", metavar="HOST[:PORT]")
     kh.set_defaults(func=_known_hosts)

@@ -22,8 +22,10 @@ typed lands after it. Off and cycle need the SOL session closed on AMT (ReturnVa
 
 Trust on first use inside a full-screen UI: nothing can be asked on the terminal, so the
 :class:`TrustPrompt` refuses an unknown certificate and remembers the question; the app asks the
-user and, on yes, approves that exact question (it carries the fingerprint), so the next attempt
-pins the certificate.
+user and, on yes, approves that device and fingerprint (WS-Man's 16993 and SOL's 16995 show one
+certificate: one question), so the next attempt pins the certificate. A certificate that changed
+is not asked about by the session; the console shows both fingerprints and, on yes,
+:func:`replace_pins` pins the new one where the old one was.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from amtterm.errors import AmtError, ConfigError, SessionTimeout
 from amtterm.redir import ConsoleConfig
@@ -45,6 +49,7 @@ from amtterm.session.sol import SolClient
 from amtterm.terminal.keymap import Backspace, Enter, KeyMode
 from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpRoute
+from amtterm.transport.known_hosts import KnownHosts, endpoint_key
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 from amtterm.wsman.services import DeviceService
 
@@ -58,34 +63,98 @@ START_TIMEOUT = 30.0
 TUI = "tui"
 
 
+#: What the certificate question of :func:`amtterm.transport.trust.verify_pin` names: HOST:PORT, fingerprint.
+_QUESTION = re.compile(r"certificate of (?P<where>\S+) is not known\. Fingerprint (?P<fp>SHA256:\S+?)\.? ")
+#: What a changed known_hosts pin's sentence names (:func:`amtterm.transport.trust.pin_mismatch`).
+_CHANGED = re.compile(
+    r"certificate of (?P<where>\S+) has changed \(pinned (?P<old>SHA256:\S+) in known_hosts, "
+    r"presented (?P<new>SHA256:[^\s),]+)"
+)
+
+
+def _device(where: str) -> str:
+    """``HOST`` of ``HOST:PORT`` (``[v6]:port`` too)."""
+    host, _, _ = where.rpartition(":")
+    return host.strip("[]") or where
+
+
+def question_key(question: str) -> tuple[str, str]:
+    """What a certificate question is about: (device, fingerprint). AMT shows one certificate on
+    16993 (WS-Man) and 16995 (SOL), so the two questions for one device are one question."""
+    match = _QUESTION.search(question)
+    if match is None:
+        return question, ""  # another question (a jump host's SSH key): asked as it is
+    return _device(match["where"]), match["fp"]
+
+
+@dataclass(frozen=True)
+class ChangedCertificate:
+    """A device whose certificate differs from its known_hosts pin (from the session's sentence)."""
+
+    host: str
+    pinned: str
+    presented: str
+
+
+def changed_certificate(error: BaseException | None) -> ChangedCertificate | None:
+    """The device and both fingerprints of a known_hosts pin mismatch (None: not one, or a tls_pin)."""
+    if error is None:
+        return None
+    match = _CHANGED.search(str(error))
+    if match is None:
+        return None
+    return ChangedCertificate(_device(match["where"]), match["old"], match["new"])
+
+
+def replace_pins(known_hosts: Path | None, change: ChangedCertificate) -> int:
+    """Pin the presented certificate wherever the old one was pinned for that device; how many."""
+    known = KnownHosts(known_hosts)
+    replaced = 0
+    for (host, port), fp in known.entries():
+        if endpoint_key(host, port) == endpoint_key(change.host, port) and fp == change.pinned:
+            known.add(host, port, change.presented)
+            replaced += 1
+    return replaced
+
+
 class TrustPrompt:
-    """The ``ask`` of TLS pinning inside the TUI: refuse now, remember, approve later."""
+    """The ``ask`` of TLS pinning inside the TUI: refuse now, remember, approve later.
+
+    A question is about a device and a fingerprint (:func:`question_key`): the question for the
+    WS-Man port of a device whose redirection certificate is already being asked about is not
+    asked again, and one yes approves both.
+    """
 
     def __init__(self) -> None:
-        self._approved: set[str] = set()
-        #: Questions asked and not yet answered, oldest first.
+        self._approved: set[tuple[str, str]] = set()
+        #: Questions asked and not yet answered, oldest first (one per device and fingerprint).
         self.pending: list[str] = []
         #: Called (with the question) when a new question comes up.
         self.listeners: list[Callable[[str], None]] = []
 
     def __call__(self, question: str) -> bool:
-        if question in self._approved:
+        key = question_key(question)
+        if key in self._approved:
             return True
-        if question not in self.pending:
+        if all(question_key(asked) != key for asked in self.pending):
             self.pending.append(question)
             for listener in list(self.listeners):
                 listener(question)
         return False
 
+    def waiting(self) -> bool:
+        """Whether a question is open (a refusal now may be a yes in a moment)."""
+        return bool(self.pending)
+
     def approve(self, question: str) -> None:
-        """The user trusts it: the next identical question is answered yes."""
-        self._approved.add(question)
+        """The user trusts it: the next question about that device and fingerprint is answered yes."""
+        self._approved.add(question_key(question))
         self.forget(question)
 
     def forget(self, question: str) -> None:
         """The question was answered (either way)."""
-        if question in self.pending:
-            self.pending.remove(question)
+        key = question_key(question)
+        self.pending = [asked for asked in self.pending if question_key(asked) != key]
 
 
 @dataclass
@@ -202,6 +271,15 @@ class HostController:
     def service(self) -> DeviceService | None:
         """WS-Man for the panes."""
         return self.profile.service
+
+    def changed_certificate(self) -> ChangedCertificate | None:
+        """The device and both fingerprints when the session failed on a changed known_hosts pin."""
+        return changed_certificate(self.status.error)
+
+    def accept_certificate(self, change: ChangedCertificate) -> int:
+        """Pin the presented certificate where the old one was pinned (the user saw both); how many."""
+        tls = self.profile.tls
+        return replace_pins(tls.known_hosts if tls is not None else None, change)
 
     def on_status(self, listener: Callable[[SessionStatus], None]) -> None:
         """Call ``listener`` on every status change of this host's session."""

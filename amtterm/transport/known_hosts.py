@@ -12,7 +12,8 @@ File format (``config_dir() / "known_hosts"``), one pin per line::
     [2001:db8::17]:16995 SHA256:...
 
 * The key is ``HOST:PORT``: WS-Man (16993) and redirection (16995) are pinned separately, even
-  though AMT uses one certificate for both. IPv6 addresses are written in brackets.
+  though AMT uses one certificate for both; :meth:`KnownHosts.remove_host` (``amtterm known-hosts
+  remove HOST``) forgets every port of a device at once. IPv6 addresses are written in brackets.
 * Host names are compared case-insensitively; IP addresses in their canonical form.
 * The parser is tolerant: a line it cannot read is skipped for lookups but kept, byte for byte,
   whenever the file is rewritten. Only lines of the entry being replaced or removed change.
@@ -50,7 +51,8 @@ DEFAULT_TLS_PORT = 16995
 
 _HEADER = (
     "# amtterm known_hosts: TLS certificate pins, one 'HOST:PORT SHA256:fingerprint' per line.\n"
-    "# Forget a device with 'amtterm known-hosts remove HOST:PORT' or by deleting its line.\n"
+    "# Forget a device with 'amtterm known-hosts remove HOST' (every port), one port with\n"
+    "# 'amtterm known-hosts remove HOST:PORT', or delete its lines.\n"
 )
 
 
@@ -293,6 +295,33 @@ class KnownHosts:
             return False
         self._write(kept)
         return True
+
+    def remove_host(self, host: str) -> list[int]:
+        """Forget every pin of ``host`` (all its ports); every other line stays as it was.
+
+        Args:
+            host: host name or address.
+
+        Returns:
+            The ports whose pins were removed (empty: there were none, the file is untouched).
+
+        Raises:
+            ConfigError: the file cannot be read or written.
+        """
+        device = _normalize_host(host)
+        lines = self._read()
+        ports = [
+            _split_key(line.key)[1]
+            for line in lines
+            if line.key is not None and _key_host(line.key) == device
+        ]
+        if ports:
+            self._write([line for line in lines if line.key is None or _key_host(line.key) != device])
+        return sorted(set(ports))
+
+
+def _key_host(key: str) -> str:
+    return _split_key(key)[0]
 
 
 def forget(host: str, port: int, *, path: Path | None = None) -> bool:

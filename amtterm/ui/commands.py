@@ -42,6 +42,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     Command(("backspace",), "toggle_backspace", "Backspace sends BS or DEL"),
     Command(("s",), "cycle_screen", "Remote screen size: 80x25, 80x24, 100x30"),
     Command(("slash",), "search", "Search the screen and scrollback", "search"),
+    Command(("m",), "show_message", "Show the status line's whole sentence (why it failed)"),
     Command(("y",), "copy_screen", "Copy the whole screen to the clipboard"),
     Command(("r",), "reconnect", "Reconnect the console now", "reconnect"),
     Command(("B", "shift+b"), "reset_to_bios", "Reset into BIOS setup with SOL (asks first)"),

@@ -57,6 +57,22 @@ def test_demo_in_tmux_shows_post_then_bios_setup_with_box_drawing(tmux: Tmux) ->
     assert "Traceback" not in tmux.wait_for("AMTTERM-EXIT=0")
 
 
+def test_at_80x24_the_post_prompt_and_the_cursor_line_stay_on_screen(tmux: Tmux) -> None:
+    tmux.run("resize-window", "-t", tmux.session, "-x", "80", "-y", "24")
+    deadline = time.monotonic() + 5
+    while tmux.size() != (80, 24) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    screen = tmux.wait_for("Press F2 for Setup")  # the remote's row 24 of 25, in a 24-row terminal
+    assert "keys: console" in screen and "connected" in screen  # the status line is kept
+    assert "Ctrl-] then" not in screen  # the footer folded away for the remote screen
+    # Typing at the login prompt (the last remote row): the line being typed on stays on view.
+    screen = tmux.wait_for("login:", timeout=30)
+    tmux.keys("r", "o", "o", "t")
+    screen = tmux.wait_for("login: root")
+    tmux.keys("C-]", "q")
+    assert "Traceback" not in tmux.wait_for("AMTTERM-EXIT=0")
+
+
 def test_two_clients_of_different_sizes_share_the_console(tmux: Tmux) -> None:
     tmux.wait_for("Press F2 for Setup")
     tmux.keys("F2")
@@ -75,11 +91,17 @@ def test_two_clients_of_different_sizes_share_the_console(tmux: Tmux) -> None:
             while tmux.size() != (width, height) and time.monotonic() < deadline:
                 time.sleep(0.05)
             wanted = width >= 118  # the side panes only where the remote screen still fits
+            footer = height >= 28  # 80x25 and the chrome; shorter, the key bar and footer fold
 
-            def redrawn(screen: str, wanted: bool = wanted) -> bool:
-                # The fixed 80-column remote screen (not reflowed), the footer, and the panes
-                # only where there is room: the app has caught up with the new size.
-                return "║" in screen and "Ctrl-] then" in screen and ("Power" in screen) == wanted
+            def redrawn(screen: str, wanted: bool = wanted, footer: bool = footer) -> bool:
+                # The fixed 80-column remote screen (not reflowed), the footer where it fits, and
+                # the panes only where there is room: the app has caught up with the new size.
+                return (
+                    "║" in screen
+                    and ("Ctrl-] then" in screen) == footer
+                    and "keys: console" in screen
+                    and ("Power" in screen) == wanted
+                )
 
             deadline = time.monotonic() + 5
             screen = tmux.wait_for("Setup Utility")

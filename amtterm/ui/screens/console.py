@@ -9,9 +9,18 @@
     footer: the prefix key and its commands
 
 Every key typed on the console goes to the remote; the commands sit behind the prefix key and
-are dispatched from :data:`amtterm.ui.commands.COMMANDS`. Each host has its own TerminalView
-(in a ContentSwitcher) fed by its own HostController, so switching hosts shows a screen that kept
-updating while it was hidden. A host's console is connected the first time it is shown.
+are dispatched from :data:`amtterm.ui.commands.COMMANDS`. The prefix works wherever the keyboard
+is (a pane, the host list, the key bar: :meth:`ConsoleScreen.on_key` hands the next key to the
+console as a command and the keyboard goes back), and the status line says where keys go.
+
+The remote screen comes first (:meth:`ConsoleScreen._fit`): shorter than the screen and its
+chrome, the key bar and the footer fold away and the view follows the remote cursor; without room
+beside it, the side column lies over the console when shown rather than squeezing it. A screen
+that is no longer live (session down, PC off) is dimmed with its reason (:func:`stale_reason`).
+
+Each host has its own TerminalView (in a ContentSwitcher) fed by its own HostController, so
+switching hosts shows a screen that kept updating while it was hidden. A host's console is
+connected the first time it is shown.
 
 Which host a view shows is a map made with the views (:meth:`ConsoleScreen.host_of`); no widget id
 is read for meaning. Widgets post messages and this screen acts: a view's key goes to its host, a
@@ -29,27 +38,44 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select, Static
 
-from amtterm.errors import AmtError
-from amtterm.session import HostController, SessionStatus
+from amtterm.errors import AmtError, TlsPinMismatch
+from amtterm.session import HostController, SessionState, SessionStatus
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.terminal.keynames import describe_key
+from amtterm.ui.clipboard import tmux_clipboard_warning
 from amtterm.ui.commands import HOST_DIGITS, find_command
 from amtterm.ui.screens.actions import DeviceActions
+from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.help import HelpScreen
 from amtterm.ui.widgets.device_panes import BootPane, InfoPane, PowerPane, SidePanes
 from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
 from amtterm.ui.widgets.hostlist import HostList
 from amtterm.ui.widgets.keybar import KeyBar
-from amtterm.ui.widgets.pane_base import PaneRequest
+from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 from amtterm.ui.widgets.statusline import ENCODING_NAMES, PrefixFooter, StatusLine
 from amtterm.ui.widgets.terminal import TerminalView
 
 ENCODINGS = ("auto", "cp437", "utf-8")
 #: Columns of the side column (host list and panes); see console.tcss.
 SIDE_WIDTH = 36
+#: Rows around the remote screen: key bar, status line, footer.
+CHROME_ROWS = 3
+
+
+def stale_reason(link: HostController, view: TerminalView) -> str | None:
+    """Why ``view`` no longer shows ``link``'s live screen (None: live, or nothing shown yet)."""
+    if not link.started or not view.text().strip():
+        return None
+    status = link.status
+    if status.state is SessionState.CONNECTED:
+        return "the PC is off (this is its last screen)" if status.power_on is False else None
+    if status.state is SessionState.CONNECTING:
+        return None
+    return status.message  # cut to the view's width; Ctrl-] m shows it whole
 
 
 class SearchInput(Input):
@@ -113,6 +139,14 @@ class ConsoleScreen(Screen[None]):
         #: Shares of hosts over SSH (prefix S), and whether the owner was told whose keyboard it is.
         self.sharing = Sharing(self._share_note, self._share_changed)
         self._told_keyboard = False
+        #: The failure sentence last shown in full per host, and the hosts asked about a changed certificate.
+        self._told_failure: dict[HostController, str] = {}
+        self._asked_mismatch: set[HostController] = set()
+        #: Why copies cannot reach the desktop clipboard ("" none, None: not asked yet), told once.
+        self._clipboard_problem: str | None = None
+        self._told_clipboard = False
+        #: Where the keyboard goes back to after a command typed outside the console.
+        self._return_focus: Widget | None = None
         #: What the panes ask for is done here: asked, run, reported.
         self.actions = DeviceActions(self)
 
@@ -174,13 +208,31 @@ class ConsoleScreen(Screen[None]):
         self._fit()
 
     def _fit(self) -> None:
-        """Show the host list and panes as chosen, or, unless the user chose, as room allows."""
+        """The remote screen first: the chrome folds and the side column overlays when room is short.
+
+        Shown as chosen, or, unless the user chose, as room allows: the host list and the panes.
+        Shown without room (prefix l or p), they lie over the console instead of squeezing it.
+        Shorter than the remote screen plus the key bar, status line and footer: the key bar and
+        the footer fold away (the status line stays, one row).
+        """
         hosts = self.query_one(HostList)
         panes = self.query_one(SidePanes)
-        room = self.size.width >= self.view().screen_size[0] + SIDE_WIDTH + 2 if self.size.width else True
+        columns, rows = self.view().screen_size
+        width, height = self.size.width, self.size.height
+        room = width >= columns + SIDE_WIDTH + 2 if width else True
         hosts.display = len(self.links) > 1 and (room if self._hosts_choice is None else self._hosts_choice)
         panes.display = (room and self.show_panes) if self._panes_choice is None else self._panes_choice
-        self.query_one("#side").display = hosts.display or panes.display
+        side = self.query_one("#side")
+        side.display = hosts.display or panes.display
+        side.set_class(not room, "-overlay")
+        if not room and width:
+            side.styles.offset = (max(0, width - SIDE_WIDTH), 0)
+        else:
+            side.styles.offset = (0, 0)
+        folded = bool(height) and height < rows + CHROME_ROWS
+        self.set_class(folded, "-folded")
+        self.query_one(KeyBar).display = not folded
+        self.query_one(PrefixFooter).display = not folded
 
     # -- hosts --------------------------------------------------------------------------------
 
@@ -230,14 +282,46 @@ class ConsoleScreen(Screen[None]):
         if not self.is_attached:
             return
         self.query_one(HostList).refresh_hosts()
+        self._view_of[link].stale = stale_reason(link, self._view_of[link])
         if link is self.link:
             self.update_status()
             self.query_one(PowerPane).show_link()
+            if status.state is SessionState.FAILED and status.message != self._told_failure.get(link):
+                self._told_failure[link] = status.message  # the whole sentence, once
+                self.app.notify(f"{link.name}: {status.message}", severity="error", timeout=20)
+            if status.state is SessionState.CONNECTED:
+                self._told_failure.pop(link, None)
+            if isinstance(status.error, TlsPinMismatch) and link not in self._asked_mismatch:
+                self._asked_mismatch.add(link)
+                self.call_later(self._offer_new_certificate, link)
 
     def update_status(self, note: str = "") -> None:
         """Repaint the status line for the host on screen."""
         shared = self.sharing.summary(self.link)
-        self.query_one(StatusLine).show(self.link, self.view(), note, shared=shared)
+        self.query_one(StatusLine).show(
+            self.link,
+            self.view(),
+            note,
+            shared=shared,
+            keys=self.keyboard_place(),
+            more=f"{describe_key(self.prefix)} m: all",
+        )
+
+    def keyboard_place(self) -> str:
+        """Where typed keys go: ``console``, ``Power pane``, ``host list``, ``search`` ..."""
+        focused = self.focused
+        if focused is None or isinstance(focused, TerminalView):
+            return "console"
+        for node in focused.ancestors_with_self:
+            if isinstance(node, Pane):
+                return f"{node.BORDER_TITLE} pane"
+            if isinstance(node, HostList):
+                return "host list"
+            if isinstance(node, KeyBar):
+                return "key bar"
+            if node.id == "search-bar":
+                return "search"
+        return "console"
 
     def poll_power(self) -> None:
         """Ask every host with WS-Man for its power state (the list and the Power pane show it)."""
@@ -267,6 +351,9 @@ class ConsoleScreen(Screen[None]):
     def on_terminal_view_send(self, message: TerminalView.Send) -> None:
         """A key for the remote (not while a viewer of the shared console holds the keyboard)."""
         self.query_one(PrefixFooter).waiting(False)
+        back, self._return_focus = self._return_focus, None
+        if back is not None and back.is_attached and back.focusable:
+            back.focus()
         link = self.host_of(message.terminal)
         holder = self.sharing.holder(link)
         if holder is not None:
@@ -281,10 +368,32 @@ class ConsoleScreen(Screen[None]):
     def on_terminal_view_prefix(self, message: TerminalView.Prefix) -> None:
         """The prefix key: the footer waits for the command key."""
         self.query_one(PrefixFooter).waiting(True)
+        self.update_status(f"{describe_key(self.prefix)} ... waiting for a command key")
+
+    def on_key(self, event: events.Key) -> None:
+        """The prefix key pressed where the keyboard is not on the console (panes, host list, key bar).
+
+        The console takes the next key as the command, and the keyboard goes back where it was.
+        """
+        if event.key != self.prefix:
+            return
+        event.stop()
+        event.prevent_default()
+        focused = self.focused
+        view = self.view()
+        if focused is view:
+            return
+        self._return_focus = focused
+        view.arm_prefix()
+        view.focus()
 
     async def on_terminal_view_command(self, message: TerminalView.Command) -> None:
-        """The key after the prefix: run its command."""
+        """The key after the prefix: run its command (where the keyboard was, it stays)."""
         self.query_one(PrefixFooter).waiting(False)
+        back, self._return_focus = self._return_focus, None
+        if back is not None and back.is_attached and back.focusable:
+            back.focus()
+        self.update_status()
         key = message.key
         if key in HOST_DIGITS:
             index = int(key) - 1
@@ -327,7 +436,19 @@ class ConsoleScreen(Screen[None]):
     def on_terminal_view_copied(self, message: TerminalView.Copied) -> None:
         """Confirm a mouse copy."""
         lines = message.text.count("\n") + 1
-        self.app.notify(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.", timeout=3)
+        self._say_copied(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.")
+
+    def _say_copied(self, sentence: str) -> None:
+        """ "Copied", unless tmux drops copies: then say that, once (and later nothing false)."""
+        if self._clipboard_problem is None:
+            self._clipboard_problem = tmux_clipboard_warning() or ""
+        if not self._clipboard_problem:
+            self.app.notify(sentence, timeout=3)
+        elif not self._told_clipboard:
+            self._told_clipboard = True
+            self.app.notify(self._clipboard_problem, severity="warning", timeout=20)
+        else:
+            self.app.notify("Copied inside amtterm only (tmux's set-clipboard).", timeout=3)
 
     def on_key_bar_send(self, message: KeyBar.Send) -> None:
         """Key bar buttons and its text field."""
@@ -361,6 +482,7 @@ class ConsoleScreen(Screen[None]):
         """A click on a pane's button must not take the keyboard away from the console."""
         if not self._side_keyboard and isinstance(event.widget, Button | Checkbox):
             self.call_later(self._refocus_console)
+        self.call_later(self.update_status)
 
     @on(Select.Changed)
     @on(Input.Submitted, "#consent-code")
@@ -439,10 +561,25 @@ class ConsoleScreen(Screen[None]):
             self._fit()
         panes.bind(self.link)
         self._side_keyboard = True
-        panes.focus_first(selector)
+        if not panes.focus_first(selector) and selector is not None:
+            panes.focus_first()  # the control asked for is disabled: the keyboard still leaves the PC
 
     def action_focus_ider(self) -> None:
-        """The keyboard to the IDE-R pane's CD image field: one step to "serve this ISO"."""
+        """The keyboard to the IDE-R pane's CD image field: one step to "serve this ISO".
+
+        While an image is being served the fields are locked: the keyboard goes to Stop instead,
+        and the status line says why (never back to the PC without a word).
+        """
+        job = self.link.ider
+        if job is not None and not job.finished:
+            self.action_focus_panes("#ider-stop")
+            served = job.request.served
+            self.app.notify(
+                f"IDE-R is serving {served} to {self.link.name}: the image cannot change until Stop "
+                "(the keyboard is on Stop; Esc goes back to the console).",
+                timeout=8,
+            )
+            return
         self.action_focus_panes("#ider-cd")
 
     def action_toggle_hosts(self) -> None:
@@ -521,11 +658,45 @@ class ConsoleScreen(Screen[None]):
         bar.display = True
         self.query_one(SearchInput).focus()
 
+    def _offer_new_certificate(self, link: HostController) -> None:
+        """A changed known_hosts pin: show both fingerprints; on yes pin the new one and connect."""
+        change = link.changed_certificate()
+        if change is None:  # a hosts-file tls_pin: only editing the hosts file changes it
+            return
+
+        def answered(yes: bool | None) -> None:
+            self._asked_mismatch.discard(link)
+            if not yes:
+                self.app.notify(f"{link.name}: the pinned certificate was kept.", severity="warning")
+                return
+            try:
+                link.accept_certificate(change)
+            except AmtError as exc:
+                self.app.notify(str(exc), severity="error", timeout=15)
+                return
+            self.app.notify(f"{link.name}: the new certificate is pinned; connecting again.", timeout=5)
+            self.run_worker(link.reconnect_now(), exit_on_error=False)
+            self.poll_power()
+
+        text = (
+            f"Pinned:    {change.pinned}\nPresented: {change.presented}\n\n"
+            "Accept it only if the device was re-provisioned or given a new certificate on purpose; "
+            "otherwise someone may be in the middle."
+        )
+        title = f"The certificate of {change.host} has changed. Accept the new one?"
+        self.app.push_screen(ConfirmScreen(title, text, "Accept new certificate"), answered)
+
+    def action_show_message(self) -> None:
+        """The status line's whole sentence (and the host's last failure), readable in full."""
+        status = self.link.status
+        sentence = status.message if self.link.started else "Not connected yet."
+        self.app.notify(f"{self.link.name} {status.state.value}: {sentence}", timeout=30)
+
     def action_copy_screen(self) -> None:
         """The whole screen as text to the clipboard."""
         text = self.view().text()
         self.app.copy_to_clipboard(text)
-        self.app.notify("Copied the screen to the clipboard.", timeout=3)
+        self._say_copied("Copied the screen to the clipboard.")
 
     async def action_reconnect(self) -> None:
         """Connect the console again now."""

@@ -38,9 +38,11 @@ def _shown_keys(keys: tuple[str, ...]) -> list[str]:
 INTRO = (
     "While the console has the focus, every key goes to the remote machine: Esc, Tab, Ctrl-C, "
     "F1-F12 (in the host's F-key mode). amtterm's own commands are behind the prefix key: "
-    "press it, then the command key."
+    "press it, then the command key; it works in the panes too. The status line says where keys go."
 )
 OUTRO = (
+    "Shift-PgUp / Shift-PgDn scroll a remote screen taller than the terminal, then the scrollback; "
+    "typing follows the cursor again. "
     "Mouse: drag to select and copy (box drawing kept); the wheel scrolls back. Paste is typed "
     "slowly, as BIOS fields drop fast input. The key bar sends the keys your terminal eats "
     "(F-keys, Ctrl-Alt-Del) and its text field takes <f2>, <enter>, <esc>."

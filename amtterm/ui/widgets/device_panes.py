@@ -408,7 +408,11 @@ def _consent_text(consent: ConsentStatus) -> str:
 class SidePanes(VerticalScroll):
     """The column of panes on the right; Esc gives the keyboard back to the console."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "back to the console", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave", "back to the console", show=False),
+        Binding("left", "neighbour(-1)", "previous button", show=False),
+        Binding("right", "neighbour(1)", "next button", show=False),
+    ]
 
     class Leave(Message):
         """Esc in the panes: the console should take the keyboard back."""
@@ -430,12 +434,26 @@ class SidePanes(VerticalScroll):
         for pane in self.query(Pane).results():
             pane.show_link()
 
-    def focus_first(self, selector: str | None = None) -> None:
+    def focus_first(self, selector: str | None = None) -> bool:
         """Put the keyboard on the first enabled control of the panes (matching ``selector``)."""
         for widget in self.query(selector or "Button, Select, Checkbox, Input").results():
             if widget.focusable:
                 widget.focus()
-                return
+                widget.scroll_visible(animate=False)
+                return True
+        return False
+
+    def action_neighbour(self, step: int) -> None:
+        """Left / Right on a button: the previous / next button of the same pane."""
+        focused = self.screen.focused
+        if not isinstance(focused, Button):
+            return
+        pane = next((node for node in focused.ancestors if isinstance(node, Pane)), None)
+        if pane is None:
+            return
+        buttons = [button for button in pane.query(Button).results() if button.focusable]
+        if focused in buttons and len(buttons) > 1:
+            buttons[(buttons.index(focused) + step) % len(buttons)].focus()
 
     def action_leave(self) -> None:
         """Focus the console again."""

@@ -30,6 +30,7 @@ from textual.widgets import Button, Input, ProgressBar, Select, Static
 from amtterm.errors import ConfigError
 from amtterm.session import HostController, IderJob, IderProgress, IderRequest, Timing
 from amtterm.ui.screens.image_picker import PathSuggester
+from amtterm.ui.widgets.ordered_input import OrderedInput
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 
 #: (label, timing) of the start-timing choices.
@@ -140,13 +141,13 @@ class IderPane(Pane):
         """Image fields, timing, the actions, then the progress."""
         yield Static("CD image (.iso):")
         with Horizontal(classes="path-row"):
-            yield Input(
+            yield OrderedInput(
                 placeholder="path; Right completes", id="ider-cd", suggester=PathSuggester(), compact=True
             )
             yield Button("…", id="ider-browse-cd", compact=True, tooltip="choose the ISO in a directory tree")
         yield Static("Floppy image (optional):")
         with Horizontal(classes="path-row"):
-            yield Input(placeholder="path", id="ider-floppy", suggester=PathSuggester(), compact=True)
+            yield OrderedInput(placeholder="path", id="ider-floppy", suggester=PathSuggester(), compact=True)
             yield Button("…", id="ider-browse-floppy", compact=True, tooltip="choose the floppy image")
         yield Static("Drives appear:")
         yield Select(

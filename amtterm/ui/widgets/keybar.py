@@ -24,6 +24,7 @@ from amtterm.terminal.keymap import (
     key_to_bytes,
     send_text_chunks,
 )
+from amtterm.ui.widgets.ordered_input import OrderedInput
 
 #: (button label, key name) in the order shown.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -135,7 +136,7 @@ class KeyBar(Horizontal):
             button.can_focus = False
             yield button
         yield Label(self._mode_label(), id="key-mode")
-        yield Input(placeholder="send text, e.g. admin<enter>", id="send-text", compact=True)
+        yield OrderedInput(placeholder="send text, e.g. admin<enter>", id="send-text", compact=True)
 
     def key_bytes(self, key: str) -> bytes | None:
         """The bytes a button sends in the current mode (None for Break)."""

@@ -17,8 +17,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from amtterm.errors import TlsUnknownCertificate
 from amtterm.session import HostController
-from amtterm.wsman.services import ServiceError, describe_error
+from amtterm.wsman.services import describe_error
 
 PaneT = TypeVar("PaneT", bound="Pane")
 #: A request: returns the sentence to show (None: nothing to say) or raises.
@@ -74,11 +75,20 @@ class Pane(Vertical):
     def show_link(self) -> None:
         """Repaint from what is known locally (no request)."""
 
+    #: Whether the message line shows a failure (a later success clears it).
+    showing_error = False
+
     def say(self, text: str, *, error: bool = False) -> None:
         """Put one sentence in the pane's message line."""
+        self.showing_error = error
         for message in self.query(".message").results(Static):
             message.update(text)
             message.set_class(error, "error")
+
+    def clear_error(self) -> None:
+        """A request went through: a failure still shown is stale, so it goes."""
+        if self.showing_error:
+            self.say("")
 
     def run_request(
         self,
@@ -110,10 +120,40 @@ async def reported(pane: Pane, link: HostController | None, work: Work, *, notif
     """Await ``work``; its sentence, or its failure's, goes to ``pane`` (:meth:`Pane.report`)."""
     try:
         sentence = await work()
-    except ServiceError as exc:
-        pane.report(link, str(exc), error=True, notify=notify)
-    except Exception as exc:  # never a traceback in the console
-        pane.report(link, describe_error(exc), error=True, notify=notify)
+    except Exception as exc:
+        if _unknown_certificate(exc) and _trust_question_open(pane):
+            # The certificate dialog is open: not a refusal yet, and no second question.
+            pane.report(
+                link, "Waiting for your answer about the device's certificate.", error=False, notify=False
+            )
+            if link is pane.link:
+                pane.showing_error = True  # not a result: the next success clears it
+            return
+        _report_failure(pane, link, exc, notify=notify)
     else:
         if sentence:
             pane.report(link, sentence, error=False, notify=notify)
+        elif link is pane.link:
+            pane.clear_error()
+
+
+def _unknown_certificate(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, TlsUnknownCertificate):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _trust_question_open(pane: Pane) -> bool:
+    trust = getattr(pane.app, "trust", None) if pane.is_attached else None
+    waiting = getattr(trust, "waiting", None)
+    return bool(waiting()) if callable(waiting) else False
+
+
+def _report_failure(pane: Pane, link: HostController | None, exc: Exception, *, notify: bool) -> None:
+    # describe_error: an AmtError's (a ServiceError's) own sentence; never a traceback.
+    pane.report(link, describe_error(exc), error=True, notify=notify)

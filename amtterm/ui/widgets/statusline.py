@@ -1,8 +1,11 @@
 """StatusLine and PrefixFooter: the two lines under the console.
 
 The status line says, for the host on screen, what its session is doing (connecting,
-connected, reconnecting, failed, with the session's one sentence) and how keys and bytes are
-interpreted (encoding, F-key mode, Enter, Backspace, screen size). The footer shows the prefix
+connected, reconnecting, failed, with the session's one sentence), where typed keys go
+(``keys: console``, ``keys: Power pane`` ...) and how keys and bytes are interpreted (encoding,
+F-key mode, ``Enter=CR``, ``Bksp=BS``, screen size; below 120 columns encoding and size only).
+The host, its state and a share stay whole; a sentence that does not fit is cut and says which
+key shows it whole. The footer shows the prefix
 key and the commands most used after it; while the prefix waits for its command key it says so.
 """
 
@@ -40,8 +43,23 @@ class StatusLine(Static):
     }
     """
 
-    def show(self, link: HostController, view: TerminalView, note: str = "", *, shared: str = "") -> None:
-        """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first."""
+    #: The whole left part of the last repaint (host, state, sentence), and whether it was cut.
+    full_text = ""
+    cut = False
+
+    def show(
+        self,
+        link: HostController,
+        view: TerminalView,
+        note: str = "",
+        *,
+        shared: str = "",
+        keys: str = "console",
+        more: str = "",
+    ) -> None:
+        """Repaint for ``link`` shown in ``view``; ``shared`` (who watches a share) comes first,
+        ``keys`` says where typed keys go (``console``, ``Power pane`` ...); ``more`` names the key
+        that shows the whole sentence when it does not fit."""
         status = link.status
         state = status.state if link.started else SessionState.IDLE
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -49,23 +67,38 @@ class StatusLine(Static):
         text.append(f"{state.value}", f"bold {session_state_style(state)}")
         if shared:
             text.append(f"  [{shared}]", "bold magenta")
+        tail = Text(no_wrap=True, overflow="ellipsis")
         sentence = status.message if link.started else "Not connected yet."
-        text.append(f"  {sentence}")
+        tail.append(f"  {sentence}")
         if link.dropped:
-            text.append(f"  ({link.dropped} keys dropped while not connected)", "yellow")
+            tail.append(f"  ({link.dropped} keys dropped while not connected)", "yellow")
         if link.keys_pending:
-            text.append(f"  typing... {link.keys_pending} left", "yellow")
+            tail.append(f"  typing... {link.keys_pending} left", "yellow")
         if note:
-            text.append(f"  {note}", "italic")
+            tail.append(f"  {note}", "italic")
         columns, rows = view.screen_size
         mode = KEY_MODE_LABELS[view.key_mode].split(" ", 1)[0]
+        enter = "CR LF" if view.enter == "crlf" else "CR"
         right = (
-            f" │ {encoding_label(view)} │ {mode} │ Enter {view.enter.upper()} │ "
-            f"BS {view.backspace.upper()} │ {columns}x{rows}"
+            f" │ {encoding_label(view)} │ {mode} │ Enter={enter} │ "
+            f"Bksp={view.backspace.upper()} │ {columns}x{rows}"
         )
-        width = max(0, self.size.width - 2 - len(right)) if self.size.width else 0
+        if self.size.width and self.size.width < 120:
+            right = f" │ {encoding_label(view)} │ {columns}x{rows}"  # room for the sentence first
+        where = f" │ keys: {keys}"
+        width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
+        self.full_text = text.plain + tail.plain
+        # The host, its state and the share stay whole; the sentence gives way, and says how to
+        # read it whole.
+        room = width - text.cell_len
+        self.cut = bool(width) and tail.cell_len > room
+        if self.cut and more and room > len(more) + 10:
+            tail.truncate(room - len(more) - 2, overflow="crop")
+            tail.append(f"… {more}", "bold yellow")
+        text.append_text(tail)
         if width:
             text.truncate(width, pad=True)
+        text.append(where, "bold" if keys == "console" else "bold reverse")
         text.append(right, "dim")
         self.update(text)
 

@@ -2,8 +2,12 @@
 
 What it shows is a FIXED remote screen (80x25 unless the host says 80x24 or 100x30): the remote
 draws for that size, so it is never reflowed. When the widget is larger the screen is centred
-(the widget's own background around it); when smaller, it scrolls like any ScrollView, and a
-tiny widget just shows less.
+(the widget's own background around it); when it is shorter, the view follows the remote cursor
+so the line being typed on is always shown, and Shift-PgUp / Shift-PgDn scroll it (and, at the
+top, the scrollback) from the keyboard. No scroll bars: they would cost the screen a column.
+
+A stale screen (the session dropped, the PC is off) is dimmed and its reason is drawn over its
+top row (:attr:`TerminalView.stale`), so an old screen is never taken for a live one.
 
 Repainting: :meth:`TerminalView.feed` runs the bytes through the emulator
 (:mod:`amtterm.ui.widgets.emulator`) and refreshes only the rows pyte marked dirty, plus the
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -47,6 +53,8 @@ from amtterm.ui.widgets.emulator import (
 DEFAULT_PREFIX = "ctrl+right_square_bracket"
 #: Seconds of silence after which bytes of an incomplete UTF-8 sequence are shown as they are.
 DECODER_FLUSH_DELAY = 0.15
+#: How the reason of a stale screen is drawn over its top row.
+STALE_STYLE = Style(color="black", bgcolor="yellow", bold=True)
 #: Lines the mouse wheel scrolls back per notch.
 WHEEL_LINES = 3
 
@@ -91,8 +99,11 @@ class TerminalView(ScrollView, can_focus=True):
     TerminalView {
         width: 1fr;
         height: 1fr;
-        scrollbar-size: 1 1;
+        scrollbar-size: 0 0;
         background: $background;
+    }
+    TerminalView.-stale {
+        tint: $background 45%;
     }
     """
 
@@ -178,6 +189,9 @@ class TerminalView(ScrollView, can_focus=True):
         self._selection: tuple[Position, Position] | None = None
         self._search: tuple[str, bool] | None = None
         self._flush_timer: Timer | None = None
+        self._stale: str | None = None
+        #: Rows scrolled away from the cursor by Shift-PgUp (the view stops following it).
+        self._held = False
         self.virtual_size = Size(columns, rows)
 
     def on_mount(self) -> None:
@@ -209,7 +223,9 @@ class TerminalView(ScrollView, can_focus=True):
                 if self._flush_timer is not None:
                     self._flush_timer.stop()
                 self._flush_timer = self.set_timer(DECODER_FLUSH_DELAY, self._flush_decoder)
-        return self._refresh_dirty(full=bool(pushed and self._history_offset))
+        dirty = self._refresh_dirty(full=bool(pushed and self._history_offset))
+        self.follow_cursor()
+        return dirty
 
     def _flush_decoder(self) -> None:
         self._flush_timer = None
@@ -249,6 +265,50 @@ class TerminalView(ScrollView, can_focus=True):
         if not self.show_cursor or screen.cursor.hidden:
             return None
         return int(screen.cursor.y), min(int(screen.cursor.x), self.emulator.columns - 1)
+
+    def follow_cursor(self) -> None:
+        """Scroll so the remote cursor's row is on view (when the widget is shorter than the screen)."""
+        if not self.is_mounted or self._held or self._history_offset:
+            return
+        height = self.size.height
+        if not height or height >= self.emulator.rows:
+            return
+        row = int(self.emulator.screen.cursor.y)
+        top = round(self.scroll_y)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def page(self, pages: int) -> None:
+        """Scroll by ``pages`` heights (negative: up): the remote screen first, then the scrollback."""
+        step = max(1, self.size.height - 1)
+        top = round(self.scroll_y)
+        if pages < 0:
+            if top > 0:
+                self._held = True
+                self.scroll_to(y=max(0, top - step), animate=False, immediate=True)
+            else:
+                self.scroll_history(step)
+        elif self._history_offset:
+            self.scroll_history(-step)
+        else:
+            bottom = max(0, self.emulator.rows - self.size.height)
+            self.scroll_to(y=min(bottom, top + step), animate=False, immediate=True)
+            if self.emulator.screen.cursor.y < round(self.scroll_y) + self.size.height:
+                self._held = False
+
+    @property
+    def stale(self) -> str | None:
+        """Why the screen shown is not live (None: live); the screen is dimmed with the reason on top."""
+        return self._stale
+
+    @stale.setter
+    def stale(self, reason: str | None) -> None:
+        if reason != self._stale:
+            self._stale = reason
+            self.set_class(reason is not None, "-stale")
+            self.refresh()
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -448,6 +508,8 @@ class TerminalView(ScrollView, can_focus=True):
         width = self.size.width
         columns = emulator.columns
         style = self.rich_style
+        if y == 0 and self._stale is not None:
+            return self._stale_strip(width)
         row = y + round(self.scroll_y) - self._pad_top()
         if not 0 <= row < emulator.rows:
             return Strip.blank(width, style)
@@ -458,6 +520,15 @@ class TerminalView(ScrollView, can_focus=True):
             return Strip.join([Strip.blank(pad_left, style), strip, Strip.blank(right, style)])
         scroll_x = round(self.scroll_x)
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _stale_strip(self, width: int) -> Strip:
+        text = f" Not live: {self._stale} "[:width]
+        left = max(0, (width - len(text)) // 2)
+        right = max(0, width - left - len(text))
+        style = self.rich_style
+        return Strip(
+            [Segment(" " * left, style), Segment(text, STALE_STYLE), Segment(" " * right, style)], width
+        )
 
     def row_strip(self, row: int) -> Strip:
         """The strip of view row ``row`` (0 = top of the shown screen), overlays included."""
@@ -504,6 +575,10 @@ class TerminalView(ScrollView, can_focus=True):
     def on_key(self, event: events.Key) -> None:
         """Every key goes to the remote; the prefix key starts an app command."""
         key = event.key
+        if not self._prefix_pending and key in ("shift+pageup", "shift+pagedown"):
+            self._stop(event)
+            self.page(-1 if key == "shift+pageup" else 1)
+            return
         if self._prefix_pending:
             self._prefix_pending = False
             self._stop(event)
@@ -527,7 +602,14 @@ class TerminalView(ScrollView, can_focus=True):
             return  # not a key the remote knows; app bindings may use it
         self._stop(event)
         self.scroll_history_end()
+        self._held = False
+        self.follow_cursor()
         self.post_message(self.Send(self, data))
+
+    def arm_prefix(self) -> None:
+        """Take the next key as a command, as if the prefix had been typed here."""
+        self._prefix_pending = True
+        self.post_message(self.Prefix(self))
 
     @staticmethod
     def _stop(event: events.Event) -> None:
@@ -594,5 +676,6 @@ class TerminalView(ScrollView, can_focus=True):
             self._stop(event)
 
     def on_resize(self, event: events.Resize) -> None:
-        """A new local size moves the centred screen: repaint."""
+        """A new local size moves the centred screen: repaint, keep the cursor on view."""
         self.refresh()
+        self.call_after_refresh(self.follow_cursor)
