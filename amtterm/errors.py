@@ -105,7 +105,28 @@ class TlsError(AmtError):
 
 
 class TlsPinMismatch(TlsError):
-    """The device presented a certificate other than the one pinned for it."""
+    """The device presented a certificate other than the one pinned for it.
+
+    Attributes:
+        host: the address dialled; port: the port dialled.
+        pinned: the expected fingerprint; presented: the one the device showed.
+        in_known_hosts: the pin is known_hosts' (False: a hosts-file ``tls_pin``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str = "",
+        port: int = 0,
+        pinned: str = "",
+        presented: str = "",
+        in_known_hosts: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.host, self.port = host, port
+        self.pinned, self.presented = pinned, presented
+        self.in_known_hosts = in_known_hosts
 
 
 class TlsUnknownCertificate(TlsError):

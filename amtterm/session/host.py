@@ -33,13 +33,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amtterm.errors import AmtError, ConfigError, SessionTimeout
+from amtterm.errors import AmtError, ConfigError, SessionTimeout, TlsPinMismatch
 from amtterm.redir import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
 from amtterm.session.ider_job import Confirm, IderJob, IderRequest
@@ -51,6 +50,7 @@ from amtterm.transport import tls as tlsmod
 from amtterm.transport.jump import JumpRoute
 from amtterm.transport.known_hosts import KnownHosts, endpoint_key
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
+from amtterm.transport.trust import CertificateQuestion
 from amtterm.wsman.services import DeviceService
 
 #: Pause after each piece of typed text (BIOS fields drop input that comes faster).
@@ -63,28 +63,12 @@ START_TIMEOUT = 30.0
 TUI = "tui"
 
 
-#: What the certificate question of :func:`amtterm.transport.trust.verify_pin` names: HOST:PORT, fingerprint.
-_QUESTION = re.compile(r"certificate of (?P<where>\S+) is not known\. Fingerprint (?P<fp>SHA256:\S+?)\.? ")
-#: What a changed known_hosts pin's sentence names (:func:`amtterm.transport.trust.pin_mismatch`).
-_CHANGED = re.compile(
-    r"certificate of (?P<where>\S+) has changed \(pinned (?P<old>SHA256:\S+) in known_hosts, "
-    r"presented (?P<new>SHA256:[^\s),]+)"
-)
-
-
-def _device(where: str) -> str:
-    """``HOST`` of ``HOST:PORT`` (``[v6]:port`` too)."""
-    host, _, _ = where.rpartition(":")
-    return host.strip("[]") or where
-
-
 def question_key(question: str) -> tuple[str, str]:
     """What a certificate question is about: (device, fingerprint). AMT shows one certificate on
     16993 (WS-Man) and 16995 (SOL), so the two questions for one device are one question."""
-    match = _QUESTION.search(question)
-    if match is None:
-        return question, ""  # another question (a jump host's SSH key): asked as it is
-    return _device(match["where"]), match["fp"]
+    if isinstance(question, CertificateQuestion):
+        return question.host, question.fingerprint
+    return question, ""  # another question (a jump host's SSH key): asked as it is
 
 
 @dataclass(frozen=True)
@@ -98,12 +82,9 @@ class ChangedCertificate:
 
 def changed_certificate(error: BaseException | None) -> ChangedCertificate | None:
     """The device and both fingerprints of a known_hosts pin mismatch (None: not one, or a tls_pin)."""
-    if error is None:
+    if not isinstance(error, TlsPinMismatch) or not error.in_known_hosts or not error.pinned:
         return None
-    match = _CHANGED.search(str(error))
-    if match is None:
-        return None
-    return ChangedCertificate(_device(match["where"]), match["old"], match["new"])
+    return ChangedCertificate(error.host, error.pinned, error.presented)
 
 
 def replace_pins(known_hosts: Path | None, change: ChangedCertificate) -> int:

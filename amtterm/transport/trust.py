@@ -78,6 +78,20 @@ class Trusted:
     how: How
 
 
+class CertificateQuestion(str):
+    """The question about an unknown certificate: its text, and what it is about as fields (so a
+    console can ask once per device and fingerprint without reading the sentence)."""
+
+    host: str
+    port: int
+    fingerprint: str
+
+    def __new__(cls, text: str, *, host: str, port: int, fingerprint: str) -> CertificateQuestion:
+        question = super().__new__(cls, text)
+        question.host, question.port, question.fingerprint = host, port, fingerprint
+        return question
+
+
 def pin_mismatch(
     host: str, port: int, pinned: str, presented: str, *, hosts_entry: str | None = None
 ) -> TlsPinMismatch:
@@ -104,7 +118,12 @@ def pin_mismatch(
     return TlsPinMismatch(
         f"The TLS certificate of {device} has changed (pinned {pinned} {source}, presented {presented}): "
         f"if the device was re-provisioned or given a new certificate on purpose, {fix} and connect "
-        "again, otherwise someone may be in the middle."
+        "again, otherwise someone may be in the middle.",
+        host=host,
+        port=port,
+        pinned=pinned,
+        presented=presented,
+        in_known_hosts=hosts_entry is None,
     )
 
 
@@ -187,7 +206,12 @@ def verify_pin(
         known.add(host, port, fp)
         return fp
     if ask is not None:
-        question = f"The TLS certificate of {where} is not known. Fingerprint {fp}. Trust it and remember it?"
+        question = CertificateQuestion(
+            f"The TLS certificate of {where} is not known. Fingerprint {fp}. Trust it and remember it?",
+            host=host,
+            port=port,
+            fingerprint=fp,
+        )
         if ask(question):
             known.add(host, port, fp)
             return fp
