@@ -24,8 +24,8 @@ VT100+ form does with ``ESC O``. The ``ESC h``/``ESC k``... editing keys are the
 
 Everywhere: Enter is CR (``"cr"``) or CR LF (``"crlf"``); Backspace is BS 0x08 (``"bs"``) or
 DEL 0x7F (``"del"``); Esc is a lone ESC; Tab is HT, Shift-Tab ``ESC [ Z``; Ctrl-letter is 0x01-0x1A;
-Alt-key is ESC then the key; Ctrl-Alt-Del is ``ESC R ESC r ESC R``. Break is not a byte sequence
-(:data:`BREAK`): the session layer sends it its own way.
+Alt-key is ESC then the key; Ctrl-Alt-Del is ``ESC R ESC r ESC R``. Break (:data:`BREAK`) has no
+byte sequence, and a console cannot send one over SOL (see the README), so it maps to nothing.
 """
 
 from __future__ import annotations

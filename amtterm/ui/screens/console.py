@@ -4,7 +4,7 @@
     │1 ● pc││                                                     ││ Boot  │
     │2 ○ pc││                                                     ││ Info  │
     └──────┘└─────────────────────────────────────────────────────┘│ IDE-R │
-            [search bar]  [key bar: F1..F12 Esc Ctrl-Alt-Del Break  send text]
+            [search bar]  [key bar: F1..F12 Esc Ctrl-Alt-Del  send text]
     status line: host, session state and sentence │ encoding │ keys │ size
     footer: the prefix key and its commands
 
@@ -459,10 +459,6 @@ class ConsoleScreen(Screen[None]):
             link.send_paced(message.chunks, ENTER_BYTES[self.view().enter])
         self.view().focus()
 
-    def on_key_bar_break(self, message: KeyBar.Break) -> None:
-        """The Break button."""
-        self.action_send_break()
-
     def on_host_list_picked(self, message: HostList.Picked) -> None:
         """A host chosen in the list."""
         self.show_host(self.links.index(message.host))
@@ -703,14 +699,6 @@ class ConsoleScreen(Screen[None]):
         self.app.notify(f"Reconnecting to {self.link.name}...", timeout=3)
         await self.link.reconnect_now()
         self.update_status()
-
-    def action_send_break(self) -> None:
-        """A serial Break (not available on this session yet)."""
-        self.app.notify(
-            "Break cannot be sent yet: the SOL client has no Break message; use the key bar's "
-            "Ctrl-Alt-Del or a power reset instead.",
-            severity="warning",
-        )
 
     def action_reset_to_bios(self) -> None:
         """Reset into BIOS setup with SOL (the Boot pane asks first)."""

@@ -3,7 +3,8 @@
 One line: F1-F12, Esc, Ctrl-Alt-Del, the key mode in use, and a "send text" field that
 takes literal text with ``<key>`` names (``admin<enter>``, ``<f2>``; see
 :func:`amtterm.terminal.keymap.send_text_chunks`). Clicking posts :class:`KeyBar.Send` with the bytes
-in the host's key mode, or :class:`KeyBar.Break`; the app forwards them to the session. The
+in the host's key mode; the app forwards them to the session. (No Break: a console cannot send one
+over SOL, see the README.) The
 buttons never take the focus, so the terminal keeps it.
 """
 
@@ -15,7 +16,6 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label
 
 from amtterm.terminal.keymap import (
-    BREAK,
     KEY_MODE_LABELS,
     Backspace,
     Enter,
@@ -86,18 +86,6 @@ class KeyBar(Horizontal):
             """The key bar."""
             return self.keybar
 
-    class Break(Message):
-        """The Break button was pressed (the session decides how to send a break)."""
-
-        def __init__(self, keybar: KeyBar) -> None:
-            super().__init__()
-            self.keybar = keybar
-
-        @property
-        def control(self) -> KeyBar:
-            """The key bar."""
-            return self.keybar
-
     def __init__(
         self,
         mode: str = "intel",
@@ -139,16 +127,13 @@ class KeyBar(Horizontal):
         yield OrderedInput(placeholder="send text, e.g. admin<enter>", id="send-text", compact=True)
 
     def key_bytes(self, key: str) -> bytes | None:
-        """The bytes a button sends in the current mode (None for Break)."""
+        """The bytes a button sends in the current mode (None for a key it has no bytes for)."""
         return key_to_bytes(key, self._mode, self.enter, self.backspace)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Post the button's key."""
         event.stop()
         key = event.button.name or ""
-        if key == BREAK:
-            self.post_message(self.Break(self))
-            return
         data = self.key_bytes(key)
         if data is not None:
             self.post_message(self.Send(self, (data,)))
