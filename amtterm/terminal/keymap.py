@@ -30,10 +30,7 @@ byte sequence, and a console cannot send one over SOL (see the README), so it ma
 
 from __future__ import annotations
 
-import os
-import subprocess
 import unicodedata
-from collections.abc import Callable, Mapping
 from typing import Final, Literal
 
 KeyMode = Literal["intel", "alternate", "vt100+", "xterm"]
@@ -307,50 +304,3 @@ def send_text_chunks(
         i += 1
     pieces += paste_chunks(literal, ENTER_BYTES[enter], chunk, encoding=encoding)
     return pieces
-
-
-Runner = Callable[..., "subprocess.CompletedProcess[str]"]
-
-
-def tmux_escape_time_warning(
-    env: Mapping[str, str] | None = None,
-    *,
-    run: Runner = subprocess.run,
-    limit_ms: int = 50,
-    timeout: float = 2.0,
-) -> str | None:
-    """One sentence to show when tmux would hold Esc back long enough to confuse a BIOS.
-
-    tmux waits ``escape-time`` milliseconds (500 by default) after ESC to see whether a key
-    sequence follows; the remote then gets Esc late, or glued to the next key.
-
-    Args:
-        env: the environment (``os.environ`` when None); only ``$TMUX`` and ``$PATH`` matter.
-        run: how to run ``tmux show -sv escape-time`` (``subprocess.run``; tests pass a fake).
-        limit_ms: warn above this.
-        timeout: seconds to wait for tmux.
-
-    Returns:
-        The warning, or None when not in tmux, the value is low, or tmux cannot be asked.
-    """
-    env = os.environ if env is None else env
-    if not env.get("TMUX"):
-        return None
-    try:
-        result = run(
-            ["tmux", "show", "-sv", "escape-time"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=dict(env),
-            check=False,
-        )
-        value = int(str(result.stdout).strip().splitlines()[0]) if result.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
-    if value is None or value <= limit_ms:
-        return None
-    return (
-        f"tmux holds Esc for {value} ms (escape-time), so the BIOS gets Esc late; "
-        "run `tmux set -sg escape-time 10` to fix it."
-    )

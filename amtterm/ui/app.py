@@ -20,7 +20,7 @@ from textual.app import App
 from textual.binding import BindingType
 
 from amtterm.session import HostController, TrustPrompt
-from amtterm.terminal.keymap import tmux_escape_time_warning
+from amtterm.terminal.tmux import tmux_escape_time_warning
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme

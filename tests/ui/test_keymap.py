@@ -18,8 +18,8 @@ from amtterm.terminal.keymap import (
     key_to_bytes,
     paste_chunks,
     send_text_chunks,
-    tmux_escape_time_warning,
 )
+from amtterm.terminal.tmux import tmux_escape_time_warning
 
 FKEYS = {
     "intel": [b"\x1b[O" + bytes([c]) for c in b"PQRSTUVWXYZ["],

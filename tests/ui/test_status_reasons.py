@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from amtterm.ui.clipboard import tmux_clipboard_warning
+from amtterm.terminal.tmux import tmux_clipboard_warning
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.widgets.statusline import StatusLine
 from tests.ui.appsim import Running, running_app

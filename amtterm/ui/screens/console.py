@@ -46,7 +46,7 @@ from amtterm.session import HostController, SessionState, SessionStatus
 from amtterm.share.sharing import Sharing
 from amtterm.terminal.keymap import ENTER_BYTES, KEY_MODE_LABELS, KEY_MODES, paste_chunks
 from amtterm.terminal.keynames import describe_key
-from amtterm.ui.clipboard import tmux_clipboard_warning
+from amtterm.terminal.tmux import tmux_clipboard_warning
 from amtterm.ui.commands import HOST_DIGITS, find_command
 from amtterm.ui.screens.actions import DeviceActions
 from amtterm.ui.screens.confirm import ConfirmScreen
