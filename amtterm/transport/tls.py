@@ -49,11 +49,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from amtterm.errors import ConfigError, TlsError
 
 __all__ = [
@@ -199,6 +194,12 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _make_self_signed(common_name: str) -> tuple[bytes, bytes]:
+    # cryptography loads only when a certificate is made (the simulator), not with every command.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
