@@ -7,13 +7,17 @@ what a user sees: exit status 1 and one sentence, well within the command's time
 
 from __future__ import annotations
 
-import resource
+import os
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
 
@@ -55,20 +59,39 @@ def scripted_device(script: Script) -> Iterator[int]:
         server.close()
 
 
+#: Runs the command and writes its peak memory (KiB) to the file named first: this process's
+#: RUSAGE_CHILDREN would also count every earlier test's children (QEMU among them).
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
 def run(*args: str, env: dict[str, str], limit: float) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run(
-        [*amtterm_argv(), *args],
-        env=dict(env, AMT_PASSWORD="Hostile-Test-1!"),
-        capture_output=True,
-        text=True,
-        timeout=limit,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    took = time.monotonic() - started
-    # Peak memory of the biggest child so far (KiB): nothing a hostile device sent was kept.
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400 * 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak"
+        argv = [sys.executable, "-c", PEAK, str(peak), *amtterm_argv(), *args]
+        with subprocess.Popen(
+            argv,
+            env=dict(env, AMT_PASSWORD="Hostile-Test-1!"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        ) as proc:
+            try:
+                out, err = proc.communicate(timeout=limit)
+            finally:
+                with suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the wrapper and amtterm under it
+        result = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        took = time.monotonic() - started
+        # Peak memory of amtterm (KiB): nothing a hostile device sent was kept.
+        assert int(peak.read_text()) < 400 * 1024
     return result, took
 
 
