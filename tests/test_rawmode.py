@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from amtterm.terminal.escape import KeyFilter, cp437_to_utf8
+from amtterm.terminal.decoder import terminal_converter
+from amtterm.terminal.escape import KeyFilter
 
 
 def test_enter_is_sent_as_cr_by_default_and_as_configured() -> None:
@@ -45,5 +46,8 @@ def test_tilde_question_mark_shows_help_locally() -> None:
 
 def test_cp437_box_drawing_on_a_utf8_terminal() -> None:
     # Light shade is 0xB0 and dark shade 0xB2 (MeshCommander swaps them).
-    assert cp437_to_utf8(b"\xc9\xcd\xbb\xb0\xb2").decode() == "╔═╗░▓"
-    assert cp437_to_utf8(b"\x1b[1;37mOK") == b"\x1b[1;37mOK"
+    cp437 = terminal_converter("cp437")
+    assert cp437(b"\xc9\xcd\xbb\xb0\xb2").decode() == "╔═╗░▓"
+    assert cp437(b"\x1b[1;37mOK") == b"\x1b[1;37mOK"
+    assert terminal_converter("raw")(b"\xc9\xcd") == b"\xc9\xcd"
+    assert terminal_converter("auto")(b"\x1b[1;1H\xc9\xcd\xcd\xbb").decode() == "\x1b[1;1H╔══╗"

@@ -27,12 +27,11 @@ import stat
 import sys
 import termios
 import tty
-from collections.abc import Callable
 from typing import Any
 
 from amtterm.errors import SessionClosed
 from amtterm.session import Recorder, SolClient
-from amtterm.terminal.decoder import StreamDecoder
+from amtterm.terminal.decoder import terminal_converter
 from amtterm.terminal.escape import ENTER_BYTES, KeyFilter
 
 
@@ -49,14 +48,6 @@ ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 def _settle(future: asyncio.Future[int], signum: int) -> None:
     if not future.done():
         future.set_result(signum)
-
-
-def _converter(charset: str) -> Callable[[bytes], bytes]:
-    """Remote bytes -> what this (UTF-8) terminal is given: ``raw`` as they are, else decoded."""
-    if charset == "raw":
-        return bytes
-    decoder = StreamDecoder(charset)
-    return lambda chunk: decoder.decode(chunk).encode("utf-8", "replace")
 
 
 async def _read_in_thread(fd: int, queue: asyncio.Queue[bytes]) -> None:
@@ -101,7 +92,7 @@ async def run_raw(
     out_fd = sys.stdout.fileno() if stdout_fd is None else stdout_fd
     is_tty = os.isatty(in_fd)
     keys = KeyFilter(enter=ENTER_BYTES[enter], translate_lf=not is_tty)
-    convert = _converter(charset)
+    convert = terminal_converter(charset)
     saved = termios.tcgetattr(in_fd) if is_tty else None
     stdin_queue: asyncio.Queue[bytes] = asyncio.Queue()
 

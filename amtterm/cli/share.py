@@ -84,9 +84,9 @@ def add_share_commands(
     share.add_argument("--enter", choices=ENTER_CHOICES, default="cr", help="what Enter sends (default cr)")
     share.add_argument(
         "--charset",
-        choices=["raw", "cp437"],
-        help="how this terminal shows the console: raw bytes (default, unless the hosts file says cp437) "
-        "or cp437 (BIOS frames as UTF-8)",
+        choices=["auto", "cp437", "utf-8", "raw"],
+        help="how this terminal shows the console, as amtterm sol: auto (default, or the hosts file's "
+        "encoding) guesses CP437 or UTF-8 as the console does; raw passes the bytes through",
     )
     share.add_argument(
         "--encoding",
@@ -205,7 +205,7 @@ async def run_share(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    charset = args.charset or ("cp437" if entry.encoding == "cp437" else "raw")
+    charset = args.charset or entry.encoding or "auto"
     console = OwnerConsole(hub, server, owner=OWNER, enter=args.enter, charset=charset)
     try:
         error = await console.run()

@@ -2,7 +2,7 @@
 
     await run_owner(hub, server, owner="owner")      # until ~. / Ctrl-] / end of input / session end
 
-Remote bytes go to stdout as they are (or CP437 as UTF-8 with ``charset="cp437"``); the
+Remote bytes go to stdout decoded as the console decodes them (``charset``; ``raw`` as they are); the
 owner's keys go to the hub under the owner's name, so they reach the remote only while the
 owner holds the keyboard. Notes (a viewer came, left, asks for the keyboard; the session
 reconnects) go to stderr, each on a line of its own: what viewers see is only the console.
@@ -24,7 +24,7 @@ from amtterm.errors import AmtError
 from amtterm.session import ConsoleHub, SessionState, SessionStatus
 from amtterm.share.commands import OWNER_HELP, OwnerKeys
 from amtterm.share.server import ShareServer
-from amtterm.terminal.escape import cp437_to_utf8
+from amtterm.terminal.decoder import terminal_converter
 
 ENTER_BYTES = {"cr": b"\r", "crlf": b"\r\n", "lf": b"\n"}
 
@@ -48,7 +48,7 @@ class OwnerConsole:
         server: the share (viewers, hand-offs).
         owner: the owner's name on the hub.
         enter: what Enter sends (``cr``, ``crlf``, ``lf``).
-        charset: ``raw`` or ``cp437`` (shown as UTF-8).
+        charset: ``auto``, ``cp437`` or ``utf-8`` (decoded as the console decodes), or ``raw``.
         stdin_fd / stdout_fd / stderr_fd: the terminal (tests pass others).
     """
 
@@ -59,7 +59,7 @@ class OwnerConsole:
         *,
         owner: str,
         enter: str = "cr",
-        charset: str = "raw",
+        charset: str = "auto",
         stdin_fd: int | None = None,
         stdout_fd: int | None = None,
         stderr_fd: int | None = None,
@@ -72,7 +72,7 @@ class OwnerConsole:
         self.err_fd = sys.stderr.fileno() if stderr_fd is None else stderr_fd
         self.is_tty = os.isatty(self.in_fd)
         self.keys = OwnerKeys(enter=ENTER_BYTES[enter], translate_lf=not self.is_tty)
-        self.convert = cp437_to_utf8 if charset == "cp437" else bytes
+        self.convert = terminal_converter(charset)
         self._told_refused = False
         self._ended: asyncio.Future[AmtError | None] | None = None
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from typing import Final, Literal, Protocol
 
 Encoding = Literal["utf-8", "cp437", "auto"]
@@ -318,3 +319,12 @@ class StreamDecoder:
         """Forget held bytes and the auto guess."""
         for decoder in (self._auto, self._utf8, self._cp437):
             decoder.reset()
+
+
+def terminal_converter(charset: str) -> Callable[[bytes], bytes]:
+    """Remote bytes -> what a local UTF-8 terminal is given: ``raw`` as they are, else decoded by
+    the one decoder (``auto``, ``cp437`` or ``utf-8``), so a raw console shows what the TUI shows."""
+    if charset == "raw":
+        return bytes
+    decoder = StreamDecoder(charset)
+    return lambda chunk: decoder.decode(chunk).encode("utf-8", "replace")

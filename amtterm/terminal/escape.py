@@ -93,10 +93,3 @@ class KeyFilter:
         remote, actions = self._keys.feed(data)
         local = b"".join(ESCAPE_HELP for action, _ in actions if action == "help")
         return remote, any(action == "quit" for action, _ in actions), local
-
-
-def cp437_to_utf8(data: bytes) -> bytes:
-    """Show a BIOS's CP437 bytes on a UTF-8 terminal; ASCII (and so ANSI escapes) is unchanged."""
-    if data.isascii():
-        return data
-    return data.decode("cp437").encode("utf-8")
