@@ -79,10 +79,18 @@ class IderPipe:
             out += conn.receive_data(frame[i : i + self.chunk], self.now)
         return out
 
+    def console_frames(self) -> list[bytes]:
+        """What the console puts on the wire now (a subclass may play another console)."""
+        return self.console.frames_to_send()
+
+    def console_accepts(self, frame: bytes) -> bool:
+        """Whether the console reads a frame from the device (False: the pipe stops here)."""
+        return True
+
     def pump(self) -> None:
         while True:
             moved = False
-            for frame in self.console.frames_to_send():
+            for frame in self.console_frames():
                 moved = True
                 self.wire.append(("C", frame))
                 for event in self._feed(self.device, frame):
@@ -93,6 +101,8 @@ class IderPipe:
             for frame in self.device.frames_to_send():
                 moved = True
                 self.wire.append(("D", frame))
+                if not self.console_accepts(frame):
+                    return
                 for event in self._feed(self.console, frame):
                     self.console_events.append(event)
                     if callable(self.serve):

@@ -27,35 +27,18 @@ class EchoingConsolePipe(IderPipe):
         self.died: str | None = None
         self._echo: list[bytes] = []
 
-    def pump(self) -> None:
-        while self.died is None:
-            moved = False
-            outgoing = self.console.frames_to_send()
-            outgoing = [f for f in outgoing if f[0] != PONG] + self._echo
-            self._echo = []
-            for frame in outgoing:
-                moved = True
-                self.wire.append(("C", frame))
-                for event in self._feed(self.device, frame):
-                    self.device_events.append(event)
-                    if isinstance(event, ev.SessionRequested):
-                        self.device.accept_session()
-                    self.host.handle_event(event, self.now)
-            for frame in self.device.frames_to_send():
-                moved = True
-                self.wire.append(("D", frame))
-                if frame[0] == PONG:
-                    self.died = f"unknown r->buf 0x{frame[0]:02x}"
-                    return
-                if frame[0] == PING:
-                    self._echo.append(frame)
-                for event in self._feed(self.console, frame):
-                    self.console_events.append(event)
-                    served = self.drives.handle(event)
-                    if served is not None:
-                        self.served.append(served)
-            if not moved:
-                return
+    def console_frames(self) -> list[bytes]:
+        frames = [f for f in self.console.frames_to_send() if f[0] != PONG] + self._echo
+        self._echo = []
+        return frames
+
+    def console_accepts(self, frame: bytes) -> bool:
+        if frame[0] == PONG:
+            self.died = f"unknown r->buf 0x{frame[0]:02x}"
+            return False
+        if frame[0] == PING:
+            self._echo.append(frame)
+        return True
 
 
 def test_a_console_that_echoes_pings_is_served_past_the_idle_ping() -> None:
