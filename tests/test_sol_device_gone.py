@@ -11,28 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ptyproc import PtyProcess
-from tests.support.simproc import amtterm_argv, isolated_env, start_sim
+from tests.support.simproc import sol_at_post
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_sol_says_the_device_went_away(tmp_path: Path, how: signal.Signals) -> None:
-    env = isolated_env(tmp_path)
-    sim = start_sim(env, tls=False)
-    term = PtyProcess(
-        [*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port)],
-        env=dict(env, AMT_PASSWORD=sim.password),
-    )
-    try:
-        term.expect(b"Press F2", timeout=20)
+    with sol_at_post(tmp_path) as (sim, term):
         sim.proc.send_signal(how)
         sim.proc.wait(10)
         assert sim.proc.stdout is not None
         sim_said = sim.proc.stdout.read().decode()
         status = term.wait(15)
-    finally:
-        term.close()
-        sim.stop()
     assert status == 1
     said = term.output.decode("latin-1").rsplit("Press F2", 1)[-1]
     assert "amtterm: 127.0.0.1:" in said and "the device went away" in said, said

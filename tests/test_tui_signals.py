@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ptyproc import PtyProcess
-from tests.support.simproc import amtterm_argv, isolated_env, start_sim
+from tests.support.simproc import amtterm_argv, isolated_env, sol_at_post
 
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
 MOUSE_OFF = b"\x1b[?1000l"
@@ -44,21 +44,11 @@ def test_a_signal_restores_the_terminal(tmp_path: Path, how: signal.Signals) -> 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_raw_sol_restores_the_terminal_modes(tmp_path: Path, how: signal.Signals) -> None:
     """`amtterm sol` puts the terminal in raw mode; a signal must not leave it there."""
-    env = isolated_env(tmp_path)
-    sim = start_sim(env, tls=False)
-    term = PtyProcess(
-        [*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port)],
-        env=dict(env, AMT_PASSWORD=sim.password),
-    )
-    try:
-        term.expect(b"Press F2", timeout=20)
+    with sol_at_post(tmp_path) as (_, term):
         assert not termios.tcgetattr(term.master)[3] & termios.ECHO  # raw while it runs
         term.proc.send_signal(how)
         status = term.wait(15)
         local = termios.tcgetattr(term.master)[3]
-    finally:
-        term.close()
-        sim.stop()
     assert status == 128 + how
     assert local & termios.ECHO and local & termios.ICANON
     assert b"Traceback" not in term.output

@@ -15,8 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.ptyproc import PtyProcess
 
 LISTEN_RE = re.compile(rb"amtterm sim: (redirection|wsman) listening on (\S+):(\d+) \((plain|TLS)")
 READY = b"amtterm sim: ready"
@@ -146,3 +150,20 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     env.pop("AMT_PASSWORD", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@contextmanager
+def sol_at_post(tmp: Path) -> Iterator[tuple[SimProcess, PtyProcess]]:
+    """A plain `amtterm sim` and `amtterm sol -P` on a pseudo-terminal, once POST has shown."""
+    env = isolated_env(tmp)
+    sim = start_sim(env, tls=False)
+    term = PtyProcess(
+        [*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port)],
+        env=dict(env, AMT_PASSWORD=sim.password),
+    )
+    try:
+        term.expect(b"Press F2", timeout=20)
+        yield sim, term
+    finally:
+        term.close()
+        sim.stop()
