@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 #: One-time boot overrides a console can ask for (AMT_BootSettingData / CIM_BootSourceSetting):
@@ -95,6 +96,31 @@ def parse_boot_target(value: str | None) -> BootTarget | None:
         if text == target:
             return target
     raise ValueError(f"unknown boot target {value!r}: use one of {', '.join(BOOT_TARGETS)} or none")
+
+
+@dataclass(frozen=True)
+class HttpsBoot:
+    """A One Click Recovery UEFI HTTPS boot the device hands the firmware for the next boot.
+
+    Attributes:
+        url: the https URL from the boot parameters (TLV type 1), as the admin gave it.
+        trusted_roots: DER certificates in AMT's trusted-root store when the boot was started
+            (handed to the firmware because TLV type 20 asked to sync them).
+        timeout: the HTTPS request timeout in seconds (TLV type 30), or None.
+    """
+
+    url: str
+    trusted_roots: tuple[bytes, ...] = ()
+    timeout: int | None = None
+
+
+@runtime_checkable
+class UefiHost(Protocol):
+    """A host whose firmware is UEFI and can boot from an HTTPS URL (One Click Recovery)."""
+
+    def set_https_boot(self, boot: HttpsBoot | None) -> None:
+        """Boot from ``boot`` at the next power on or reset (once), or cancel it with None."""
+        ...
 
 
 @runtime_checkable
