@@ -122,11 +122,11 @@ class OcrSupport(_Json):
     @property
     def problem(self) -> str | None:
         """The sentence of the first rule that rules an HTTPS boot out, or None when it is usable."""
-        version = self.amt_version or "an unknown version"
         if self.major < MIN_OCR_VERSION:
+            runs = f"runs AMT {self.amt_version}" if self.amt_version else "did not tell its AMT version"
             return (
                 f"One Click Recovery (UEFI HTTPS boot) needs AMT {MIN_OCR_VERSION} or later; "
-                f"this device runs AMT {version}."
+                f"this device {runs}."
             )
         if self.tls is False:
             return (
