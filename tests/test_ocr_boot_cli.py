@@ -9,62 +9,22 @@ real `amtterm sim` process: its default hosts are legacy BIOSes without HTTPS bo
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ssl
 import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from amtterm.errors import WsmanReturnValueError
 from amtterm.sim.host import HttpsBoot
-from amtterm.sim.synthetic import SyntheticHost
-from amtterm.sim.wsman.server import WsmanServer
-from amtterm.sim.wsman.state import DeviceState
-from amtterm.transport import tls as tlsmod
 from amtterm.wsman import ocr
 from amtterm.wsman.client import WsmanClient
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
+from tests.support.uefi_device import PASSWORD, make_ca, start_device
 
 pytestmark = pytest.mark.timeout(90)
 
-PASSWORD = "Ocr-Test-Pass-1!"
 URL = "https://127.0.0.1:8443/x.efi"
-
-
-class UefiSyntheticHost(SyntheticHost):
-    """The synthetic PC with a firmware that takes HTTPS boots (records them)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.https_boots: list[HttpsBoot | None] = []
-
-    def set_https_boot(self, boot: HttpsBoot | None) -> None:
-        self.https_boots.append(boot)
-
-
-def make_ca(path: Path) -> bytes:
-    """A throw-away root CA of the HTTPS boot server, as PEM in ``path``; returns its DER."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "boot server root")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 async def run_amtterm(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
@@ -79,19 +39,6 @@ async def run_amtterm(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-async def start_device(tmp_path: Path, *, tls: bool) -> tuple[WsmanServer, int, UefiSyntheticHost]:
-    host = UefiSyntheticHost()
-    host.power_on(0.0)
-    state = DeviceState(host=host, amt_version="16.1.25")
-    server = WsmanServer(state, user="admin", password=PASSWORD)
-    context = None
-    if tls:
-        cert, key = tlsmod.ensure_self_signed(tmp_path / "device")
-        context = tlsmod.server_context(cert, key, profile=tlsmod.amt_tls_profile((16, 1)))
-    port = await server.start("127.0.0.1", 0, context)
-    return server, port, host
 
 
 async def test_https_boot_with_ca_over_tls_reaches_the_uefi_firmware(
