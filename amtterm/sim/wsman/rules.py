@@ -85,10 +85,11 @@ def _boot(state: DeviceState, now: float, kind: str) -> None:
     """Start POST on the host with the armed boot target, then consume the settings."""
     from amtterm.sim.wsman import ocr
 
-    ocr.arm_host(state)
     host = state.host
     if host is not None:
         host.set_next_boot(state.boot.next_target())
+    ocr.arm_host(state)  # after set_next_boot, so a UEFI host's HTTPS boot is the last word
+    if host is not None:
         if kind == "on" or not host.powered:
             host.power_on(now)
         elif kind == "cycle":
