@@ -9,6 +9,7 @@ real `amtterm sim` process: its default hosts are legacy BIOSes without HTTPS bo
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import subprocess
 from pathlib import Path
@@ -68,6 +69,18 @@ async def test_https_boot_with_ca_over_tls_reaches_the_uefi_firmware(
         assert out.startswith("127.0.0.1: already had the CA certificate CN=boot server root")
         assert host.https_boots == [HttpsBoot(URL, (ca_der,), None)] * 2
         assert list(server.state.ocr.trusted_roots.values()) == [ca_der]
+        # --json: one document; without --then the boot waits for the next power on or reset
+        code, out, err = await run_amtterm(
+            env, "boot", "127.0.0.1", "https", URL, "--ca", ca_file, "--json", *wsman
+        )
+        assert code == 0, err
+        data = json.loads(out)
+        assert (data["url"], data["power"], data["parameters"]) == (URL, None, 2)
+        assert (
+            data["ca"]["instance_id"] == "Intel(r) AMT Certificate: Handle: 1"
+            and data["ca"]["added"] is False
+        )
+        assert server.state.boot.source == "Intel(r) AMT: Force OCR UEFI HTTPS Boot"
     finally:
         await server.close()
 

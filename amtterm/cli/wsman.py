@@ -471,21 +471,24 @@ async def _https_boot_command(args: argparse.Namespace) -> int:
     async with connect_one(args, args.host) as conn:
         support = await ocr.ocr_support(conn.client)
         ocr.check_https_boot(support)
-        lines: list[str] = []
         root_json = None
         if ca is not None:
             root = await ocr.add_trusted_root(conn.client, ca)
             done = "added" if root.added else "already had"
-            lines.append(
-                f"{conn.label}: {done} the CA certificate {root.subject or args.ca} in AMT's trusted roots "
-                f"({root.instance_id})."
-            )
             root_json = root.to_json()
+            if not args.json:  # said at once: it stays even if a later step is refused
+                emit(
+                    args,
+                    f"{conn.label}: {done} the CA certificate {root.subject or args.ca} in AMT's trusted "
+                    f"roots ({root.instance_id}).",
+                    None,
+                )
         result = await ocr.set_https_boot(
             conn.client, url, then=args.then, timeout=args.https_timeout, support=support
         )
-        lines.append(f"{conn.label}: {result.message}")
-        emit(args, lines, {"host": conn.label, "ca": root_json, **result.to_json()})
+        emit(
+            args, f"{conn.label}: {result.message}", {"host": conn.label, "ca": root_json, **result.to_json()}
+        )
     return 0
 
 
