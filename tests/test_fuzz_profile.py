@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman"]
+TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman", "eventlog"]
 
 
 def load_fuzz(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -36,8 +36,11 @@ def test_the_small_profile_runs_every_target_without_findings() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for name in TARGETS:
-        assert re.search(rf"^{name}\s+500 cases", result.stdout, re.MULTILINE), result.stdout
-    assert result.stdout.rstrip().endswith("total 3000 cases, 0 findings"), result.stdout
+        assert re.search(rf"^{name}\s+{3000 // len(TARGETS)} cases", result.stdout, re.MULTILINE), (
+            result.stdout
+        )
+    total = 3000 // len(TARGETS) * len(TARGETS)
+    assert result.stdout.rstrip().endswith(f"total {total} cases, 0 findings"), result.stdout
 
 
 def test_a_crash_and_a_hang_are_findings_with_their_input(

@@ -95,7 +95,7 @@ def judge(target: str, events: Sequence[Event]) -> BootOutcome | None:
             if event.kind == "setup":
                 return BootOutcome(target, True, "entered BIOS setup", seen)
             if event.kind in ("os-boot", "boot-device"):
-                where = _device_name(event.device) if event.kind == "boot-device" else "the operating system"
+                where = f"the {_device_name(event.device)}" if event.kind == "boot-device" else "the OS"
                 return BootOutcome(
                     target, False, f"did not enter BIOS setup: the machine booted {where}", seen
                 )
