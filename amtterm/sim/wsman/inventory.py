@@ -33,7 +33,7 @@ class MachineFacts:
     bios_version: str = "2.17.1249"
     bios_date: str = "2024-03-14T00:00:00Z"
     manufacturer: str = "DemoTech"
-    model: str = "ProDesk 600"
+    model: str = "Demo PC"
     serial_number: str = "DT2024X0042"
     version: str = "1.0"
     chassis_type: int = 3
@@ -89,7 +89,7 @@ def facts_for_host(host: Any) -> MachineFacts:
         bios_version=str(hardware.bios_version),
         bios_date=_cim_date(str(hardware.bios_date)),
         manufacturer=vendor,
-        model="ProDesk 600",
+        model="Demo PC",  # what the kernel log's DMI line says
         guid=guid or MachineFacts.guid,
     )
 
