@@ -24,7 +24,7 @@ Boot-event kinds (:data:`BOOT_EVENT_KINDS`), with the text each takes:
 ``os-boot``             the OS boot starts (progress 0x13; text ignored)
 ``https-boot-ok``       the UEFI firmware loaded the image over HTTPS (text ignored)
 ``https-boot-failed``   it did not; keywords pick the reason: "certificate"/"trust"/"tls",
-                        "connect"/"refused"/"timeout", "404"/"not found"/"download",
+                        "connect"/"refused"/"timeout", "404"/"not found"/"download"/"retrieve",
                         "secure boot"/"signature"/"image"
 ======================  =====================================================================
 
@@ -82,7 +82,7 @@ _DEVICE_WORDS: Final = (
 _HTTPS_WORDS: Final = (
     (("certificate", "trust", "tls"), 1),
     (("connect", "refused", "timeout", "unreachable"), 2),
-    (("404", "not found", "download"), 3),
+    (("404", "not found", "download", "retrieve", "nbp"), 3),
     (("secure boot", "signature", "image"), 4),
 )
 _OS_BOOT_OFFSETS: Final = {
