@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from amtterm.sim.wsman.replies import Properties
+from amtterm.sim.wsman.replies import CimDatetime, Properties
 
 CHASSIS_KEYS: Final = (("CreationClassName", "CIM_Chassis"), ("Tag", "CIM_Chassis"))
 
@@ -102,7 +102,7 @@ def bios_element(facts: MachineFacts) -> Properties:
         ("Name", "Primary BIOS"),
         ("OperationalStatus", 0),
         ("PrimaryBIOS", True),
-        ("ReleaseDate", facts.bios_date),
+        ("ReleaseDate", CimDatetime(facts.bios_date)),
         ("SoftwareElementID", facts.bios_version),
         ("SoftwareElementState", 2),
         ("TargetOperatingSystem", 66),
