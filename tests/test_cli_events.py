@@ -12,12 +12,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
 from tests.support.simproc import SimProcess
 from tests.support.simproc import start_sim as start_sim_process
+from tests.test_cli_ider import iso, start_ider, stop, wait_for_text  # noqa: F401  (iso: the fixture)
 from tests.test_cli_wsman import Amtterm, amtterm  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.timeout(90)
@@ -160,3 +162,22 @@ def test_a_setting_the_bios_ignores_is_reported_as_cleared_without_use(
         assert any(line.endswith("boot device selected: hard disk") for line in lines[2:])
     finally:
         device.close()
+
+
+def test_boot_ider_cd_wait_says_it_booted_the_ider_cd_while_an_image_is_served(
+    amtterm: Amtterm,  # noqa: F811
+    env: dict[str, str],
+    iso: Path,  # noqa: F811  (the fixture of tests/test_cli_ider.py)
+) -> None:
+    sim = start_sim_process(env, wsman=True, tls=False)
+    ider = start_ider(env, sim, "--cd", str(iso))  # served from the next reset on
+    try:
+        wait_for_text(ider, "IDE-R [waiting]", timeout=30)
+        run = amtterm(
+            "boot", "127.0.0.1", "ider-cd", "--then", "reset", "--wait", "60", *plain(sim.wsman_port)
+        )
+        assert run.code == 0, run.out + run.err
+        assert run.out.splitlines()[-1] == "127.0.0.1: booted the IDE-R CD"
+    finally:
+        stop(ider)
+        sim.stop()
