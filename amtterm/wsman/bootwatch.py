@@ -9,7 +9,8 @@ are new. Rules, for the requested target:
   first = not done.
 * ``ider-cd``, ``ider-floppy``, ``pxe``, ``cd``, ``disk``: that boot device selected = done; a
   boot failure of that device, or another device booted = not done.
-* ``bios-pause``: POST progress seen and no OS boot = done (the BIOS waits for a key).
+* ``bios-pause``: POST progress seen, then no boot device and no OS boot for
+  :data:`PAUSE_SETTLE` seconds = done (the BIOS waits for a key).
 * An HTTPS boot failure ends the wait at once, with the firmware's reason.
 * When the machine booted its normal way, AMT_BootSettingData tells whether the BIOS took the
   options: OptionsCleared true with BIOSLastStatus[0] = 2 ("not updated", [I] from Intel's
@@ -45,6 +46,8 @@ TARGET_DEVICES: Final[dict[str, str]] = {
     "https": "https",
 }
 BIOS_NOT_UPDATED: Final = 2
+#: How long after POST a ``bios-pause`` boot must stay quiet to count as paused.
+PAUSE_SETTLE: Final = 15.0
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,11 @@ def _device_name(device: str | None) -> str:
     return DEVICE_NAMES.get(device or "other", "another device")
 
 
-def judge(target: str, events: Sequence[Event]) -> BootOutcome | None:
+def judge(target: str, events: Sequence[Event], *, settled: bool = True) -> BootOutcome | None:
     """The outcome the new ``events`` already show, or None while it is still open.
 
-    A normal boot (a device other than the target, or an OS boot without the target) is
+    ``settled``: the machine has been quiet long enough after POST for a ``bios-pause`` boot to
+    count as paused. A normal boot (a device other than the target, or an OS boot without the target) is
     returned as not happened with a provisional sentence; :func:`explain_normal_boot` refines it.
     """
     seen = tuple(events)
@@ -121,7 +125,7 @@ def judge(target: str, events: Sequence[Event]) -> BootOutcome | None:
                 return BootOutcome(
                     target, False, f"the OS started without booting the {_device_name(wanted)}", seen
                 )
-    if target == "bios-pause" and posted:
+    if target == "bios-pause" and posted and settled:
         return BootOutcome(target, True, "the BIOS paused after POST and waits for a key", seen)
     return None
 
@@ -167,9 +171,13 @@ async def follow_boot(
     """
     deadline = clock() + wait
     fresh: list[Event] = []
+    posted_at: float | None = None
     while True:
         fresh = new_events(before, await read_events(transport))
-        outcome = judge(target, fresh)
+        if posted_at is None and any(event.kind in ("post", "setup") for event in fresh):
+            posted_at = clock()
+        settled = posted_at is not None and clock() - posted_at >= PAUSE_SETTLE
+        outcome = judge(target, fresh, settled=settled)
         if outcome is not None:
             return await explain_normal_boot(transport, outcome)
         if clock() >= deadline:

@@ -223,3 +223,16 @@ async def test_following_a_boot_is_bounded_in_time() -> None:
     assert not outcome.happened
     assert outcome.message.startswith("no sign of the boot within 10 s; the last event was: ")
     assert clock[0] == 10
+
+
+async def test_a_bios_pause_counts_once_the_machine_stays_quiet_after_post() -> None:
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    outcome = await follow_boot(
+        device([list(GOLDEN)] * 200), "bios-pause", [], wait=60, poll=2, clock=lambda: clock[0], sleep=sleep
+    )
+    assert outcome.happened and outcome.message == "the BIOS paused after POST and waits for a key"
+    assert clock[0] == 16  # POST seen at 0, quiet for 15 s, judged at the next read
