@@ -224,22 +224,31 @@ class DeviceEvents:
 
 # -- AMT_MessageLog over WS-Man ------------------------------------------------------------------
 def message_log(events: DeviceEvents) -> Properties:
-    """The AMT_MessageLog instance (Get)."""
+    """The AMT_MessageLog instance (Get), with the fields of go-wsman-messages' recorded reply."""
+    count = len(events.records)
     return [
-        ("Capabilities", [3, 7]),
+        ("Capabilities", [5, 6, 8, 7]),
         ("CharacterSet", 10),
         ("CreationClassName", "AMT_MessageLog"),
-        ("CurrentNumberOfRecords", len(events.records)),
-        ("ElementName", "Intel(r) AMT:MessageLog 1"),
+        ("CurrentNumberOfRecords", count),
+        ("ElementName", pet.MESSAGE_LOG_NAME),
+        ("EnabledDefault", 2),
         ("EnabledState", 2),
         ("HealthState", 5),
         ("IsFrozen", False),
-        ("LogState", 2),
+        ("LastChange", 0),
+        ("LogState", 4),
+        ("MaxLogSize", 0),
         ("MaxNumberOfRecords", events.capacity),
+        ("MaxRecordSize", pet.RECORD_SIZE),
         ("Name", pet.MESSAGE_LOG_NAME),
+        ("OperationalStatus", 2),
         ("OverwritePolicy", 2),
-        ("PercentageNearFull", len(events.records) * 100 // max(1, events.capacity)),
-        ("RequestedState", 2),
+        ("PercentageNearFull", count * 100 // max(1, events.capacity)),
+        ("RequestedState", 12),
+        ("SizeOfHeader", 0),
+        ("SizeOfRecordHeader", 0),
+        ("Status", "OK"),
     ]
 
 
