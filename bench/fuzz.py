@@ -15,7 +15,9 @@ Targets, each fed mutations of real traffic recorded from our own codecs and the
 * ``wsman``: the WS-Management parsers (replies from the simulator, requests from our
   builders), mutated as text and as bytes;
 * ``uefi-params``: the One Click Recovery TLV decoder and its validation (what the simulator
-  runs on a console's ``UefiBootParametersArray``), fed mutated parameter lists, raw and base64.
+  runs on a console's ``UefiBootParametersArray``), fed mutated parameter lists, raw and base64;
+* ``eventlog``: the event-log decoder: GetRecords replies of the simulator's log (their
+  base64 PET records) and bare 21-byte records, decoded into sentences.
 
 A case passes when the code under test returns, or raises one of the errors it documents for
 bad input (a one-sentence :class:`~amtterm.errors.AmtError`; for NBD, dropping the client),
@@ -174,6 +176,38 @@ def wsman_seeds() -> list[str]:
     ]
     replies = [service.handle(request, state, 0.0)[1] for request in requests]
     return requests + replies
+
+
+def eventlog_seeds() -> list[bytes]:
+    """A GetRecords reply of the simulator's event log after a boot, and its bare records."""
+    from amtterm.sim.wsman import service
+    from amtterm.sim.wsman.eventlog import BOOT_EVENT_KINDS
+    from amtterm.sim.wsman.state import DeviceState
+
+    state = DeviceState()
+    state.events.epoch = 1_800_000_000
+    for number, kind in enumerate(BOOT_EVENT_KINDS):
+        state.log_event(float(number), kind, "ider-cd certificate memory")
+    state.log_event(9.0, "power-reset")
+    request = envelope.build_invoke(
+        resource_uri("AMT_MessageLog"), "GetRecords", {"IterationIdentifier": 1, "MaxReadRecords": 390}
+    )
+    reply = service.handle(request, state, 10.0)[1].encode()
+    return [reply, *(record.pack() for record in state.events.records)]
+
+
+def eventlog_case(rng: random.Random, data: bytes) -> None:
+    from amtterm.wsman import eventlog
+
+    if data.startswith(b"<?xml"):
+        with contextlib.suppress(AmtError):
+            output = parse.parse_output(data.decode("utf-8", errors="replace"), "GetRecords")
+            texts = [v for v in output.properties.get("RecordArray", ()) if isinstance(v, str)]
+            for record in eventlog.decode_records(texts):
+                eventlog.describe(record).to_json()
+        return
+    with contextlib.suppress(ValueError):
+        eventlog.describe(eventlog.EventRecord.unpack(data)).to_json()
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,6 +456,7 @@ def targets(only: str | None) -> list[Target]:
         Target("nbd", nbd_client_bytes(), nbd_case, nbd_client_bytes()),
         Target("wsman", wsman, wsman_case, wsman),
         Target("uefi-params", uefi_param_seeds(), uefi_params_case, uefi_param_seeds()),
+        Target("eventlog", eventlog_seeds(), eventlog_case, eventlog_seeds()),
     ]
     return [t for t in all_targets if only is None or t.name == only]
 
@@ -480,7 +515,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
         "--target",
-        choices=["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman", "uefi-params"],
+        choices=[
+            "redir-console",
+            "redir-device",
+            "frames",
+            "scsi",
+            "nbd",
+            "wsman",
+            "uefi-params",
+            "eventlog",
+        ],
         help="fuzz only this target",
     )
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The WS-Management sub-commands: power, boot, redirection, consent, info, doctor.
+"""The WS-Management sub-commands: power, boot, redirection, consent, events, info, doctor.
 
     amtterm power HOST status|on|off|cycle|reset|soft-off|soft-reset
     amtterm power status HOST1 HOST2 ...     amtterm power status --all
@@ -6,6 +6,8 @@
     amtterm boot HOST https https://SERVER/IMAGE.efi [--ca CA.pem] [--then on|reset]
     amtterm redirection HOST status|enable|disable
     amtterm consent HOST status|request|code NNNNNN
+    amtterm boot HOST TARGET --then reset --wait [SECONDS]   (follow the event log: did it boot that way?)
+    amtterm events HOST [--since 1h|12:03|2026-12-07 12:03]
     amtterm info HOST
     amtterm doctor HOST
 
@@ -42,6 +44,7 @@ from amtterm.cli.common import (
     add_connection_options,
     port,
     positive,
+    positive_seconds,
     whole_number,
 )
 from amtterm.errors import AmtError, ConfigError, name_host
@@ -55,6 +58,8 @@ if TYPE_CHECKING:
 BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "https", "clear")
 #: Where ``boot HOST https`` takes the HTTP password of ``https://USER@server/...`` from.
 BOOT_HTTP_PASSWORD_ENV = "AMT_BOOT_HTTP_PASSWORD"
+#: How long ``boot --wait`` follows the event log when no SECONDS are given.
+DEFAULT_WAIT = 120.0
 DEFAULT_CONCURRENCY = 16
 
 
@@ -139,7 +144,32 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="with https: the firmware's HTTPS request timeout (sent to AMT 17 and later)",
     )
+    boot.add_argument(
+        "--wait",
+        nargs="?",
+        type=positive_seconds,
+        const=DEFAULT_WAIT,
+        metavar="SECONDS",
+        help="with --then: follow the event log and say what the machine booted; exit 1 when it "
+        f"did not boot as asked (default {DEFAULT_WAIT:g} s)",
+    )
     boot.set_defaults(func=boot_command)
+
+    events = sub.add_parser(
+        "events",
+        parents=parents,
+        help="the event log: POST progress, boot device, OS boot, failures, power, in sentences",
+        description="Read AMT's event log (AMT_MessageLog) and print one sentence per event, oldest "
+        "first, with the device's time in UTC: why the machine booted where it did.",
+    )
+    events.add_argument("host", metavar="HOST")
+    events.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only events since WHEN: a duration back from now (30m, 1h, 2d) or a UTC time "
+        "(12:03, '2026-12-07 12:03')",
+    )
+    events.set_defaults(func=events_command)
 
     redirection = sub.add_parser(
         "redirection",
@@ -166,8 +196,11 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     info = sub.add_parser(
         "info",
         parents=parents,
-        help="AMT version, control mode, host name, power, redirection, TLS fingerprint",
-        description="What the device says about itself.",
+        help="AMT version, control mode, power, redirection, TLS fingerprint; SKU, features, BIOS, model",
+        description="What the device says about itself, and what the machine is: the AMT SKU (full AMT "
+        "or Standard Manageability), whether KVM, SOL, IDE-R, One Click Recovery and Platform Erase are "
+        'available, the BIOS, the model and the firmware versions ("unknown" where older firmware '
+        "does not say).",
     )
     info.add_argument("host", metavar="HOST")
     info.set_defaults(func=info_command)
@@ -405,17 +438,78 @@ async def _power_status_many(args: argparse.Namespace, names: list[str]) -> int:
 
 
 async def boot_command(args: argparse.Namespace) -> int:
-    """``amtterm boot``."""
+    """``amtterm boot``; with ``--wait``, follow the event log after the power step."""
     from amtterm.wsman import boot
 
+    if args.wait is not None and (args.then is None or args.target == "clear"):
+        raise ConfigError(
+            "--wait follows a boot that starts now: give a boot target and --then reset (or --then on)."
+        )
     if args.target == "https":
         return await _https_boot_command(args)
     if args.url is not None or args.ca is not None or args.https_timeout is not None:
         given = "a URL" if args.url is not None else "--ca" if args.ca is not None else "--https-timeout"
         raise ConfigError(f"{given} goes with 'boot HOST https URL' only, not with {args.target}.")
     async with connect_one(args, args.host) as conn:
+        before = await _events_before_boot(conn) if args.wait is not None else []
         result = await boot.boot_override(conn.client, args.target, sol=args.sol, then=args.then)
-        emit(args, f"{conn.label}: {result.message}", {"host": conn.label, **result.to_json()})
+        return await _report_boot(args, conn, before, result.message, result.to_json())
+
+
+async def _report_boot(
+    args: argparse.Namespace, conn: Connection, before: list[Any], message: str, result: dict[str, Any]
+) -> int:
+    """Say what the boot request did; with ``--wait``, follow the event log and say what booted."""
+    if args.wait is None:
+        emit(args, f"{conn.label}: {message}", {"host": conn.label, **result})
+        return 0
+    from amtterm.wsman.bootwatch import follow_boot
+
+    if not args.json:
+        emit(args, f"{conn.label}: {message} Following the event log for up to {args.wait:g} s.", None)
+    outcome = await follow_boot(conn.client, args.target, before, wait=args.wait)
+    lines = [f"{conn.label}: {outcome.message}"]
+    if not args.json and not outcome.happened:
+        lines += [f"  {_event_line(event)}" for event in outcome.events[-8:]]
+    emit(args, lines, {"host": conn.label, **result, "outcome": outcome.to_json()})
+    return 0 if outcome.happened else 1
+
+
+async def _events_before_boot(conn: Connection) -> list[Any]:
+    """The event log before the reset, so the boot's own events can be told apart."""
+    from amtterm.errors import WsmanRefused
+    from amtterm.wsman import eventlog
+    from amtterm.wsman.operations import UNREADABLE
+
+    try:
+        return await eventlog.read_events(conn.client)
+    except UNREADABLE as exc:
+        raise WsmanRefused(
+            f"--wait needs the device's event log, which it does not give ({str(exc).rstrip('.')}); "
+            "run the boot without --wait."
+        ) from None
+
+
+def _event_line(event: Any) -> str:
+    from amtterm.wsman.eventlog import format_time
+
+    return f"{format_time(event.time)}  {event.text}"
+
+
+async def events_command(args: argparse.Namespace) -> int:
+    """``amtterm events``: the event log in sentences, oldest first."""
+    from amtterm.wsman import eventlog
+
+    since = eventlog.parse_since(args.since) if args.since else None
+    async with connect_one(args, args.host) as conn:
+        events = await eventlog.read_events(conn.client, since)
+    if events:
+        lines = [_event_line(event) for event in events]
+    else:
+        lines = [
+            f"{conn.label}: no events" + (f" since {args.since}." if args.since else " in the event log.")
+        ]
+    emit(args, lines, {"host": conn.label, "events": [event.to_json() for event in events]})
     return 0
 
 
@@ -483,13 +577,11 @@ async def _https_boot_command(args: argparse.Namespace) -> int:
                     f"roots ({root.instance_id}).",
                     None,
                 )
+        before = await _events_before_boot(conn) if args.wait is not None else []
         result = await ocr.set_https_boot(
             conn.client, url, then=args.then, timeout=args.https_timeout, support=support
         )
-        emit(
-            args, f"{conn.label}: {result.message}", {"host": conn.label, "ca": root_json, **result.to_json()}
-        )
-    return 0
+        return await _report_boot(args, conn, before, result.message, {"ca": root_json, **result.to_json()})
 
 
 def _on_off(value: bool) -> str:
@@ -548,7 +640,7 @@ async def info_command(args: argparse.Namespace) -> int:
     """``amtterm info``: Identify first (no credentials), then every part it can read."""
     from amtterm.errors import AuthError
     from amtterm.transport.tls import fingerprint
-    from amtterm.wsman import operations
+    from amtterm.wsman import inventory, operations
 
     async with connect_one(args, args.host) as conn:
         identity = await operations.identify(conn.client)
@@ -562,6 +654,7 @@ async def info_command(args: argparse.Namespace) -> int:
                 "wrong user name or password, or the account is locked after repeated failures "
                 "(AMT locks it for a while after 10 in a row)."
             ) from None
+        machine = await inventory.read_machine(conn.client)
         der = conn.client.peer_certificate
         fp = fingerprint(der) if der else None
         target = conn.target
@@ -587,11 +680,26 @@ async def info_command(args: argparse.Namespace) -> int:
             info.digest_realm or ("unknown" if "host name" not in info.unreadable else "not read"),
         ),
     ]
+    rows += _machine_rows(machine)
     data = {"host": conn.label, "address": target.address, "port": target.wsman_port, "tls": target.tls}
-    data |= info.to_json() | {"fqdn": info.fqdn, "tls_fingerprint": fp}
+    data |= info.to_json() | {"fqdn": info.fqdn, "tls_fingerprint": fp, "machine": machine.to_json()}
     data["identify"] = identity.to_json() if identity is not None else None
     emit(args, [f"{key + ':':<17}{value}" for key, value in rows], data)
     return 0
+
+
+def _machine_rows(machine: Any) -> list[tuple[str, str]]:
+    """What the machine is: SKU, features, BIOS, model, firmware ("unknown" where not read)."""
+    firmware = ", ".join(f"{key} {value}" for key, value in machine.firmware.items())
+    return [
+        ("SKU", machine.sku or "unknown"),
+        ("features", machine.features),
+        ("BIOS", machine.bios or "unknown"),
+        ("machine", machine.machine or "unknown"),
+        ("serial number", machine.serial_number or "unknown"),
+        ("platform GUID", machine.guid or "unknown"),
+        ("firmware", firmware or "unknown"),
+    ]
 
 
 async def _probe_tcp(address: str, port: int, timeout: float, chain: JumpChain | None = None) -> None:

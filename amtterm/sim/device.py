@@ -37,6 +37,7 @@ from amtterm.sim.host import Host, IderMedia
 from amtterm.sim.ider_host import BootReport
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
+from amtterm.sim.wsman.inventory import facts_for_host
 from amtterm.sim.wsman.state import DeviceState, PowerEvent
 from amtterm.transport.memory import connect_in_memory
 from amtterm.transport.tcp import Stream
@@ -133,8 +134,20 @@ class SimDevice:
         self._clock = asyncio.get_running_loop().time
         if hasattr(host, "on_output"):  # a host fed by I/O (QEMU) wakes the driver when bytes arrive
             host.on_output = self._wakeup.set
+        self._wire_event_log(host)
         if power_on == "start":
             self._power_on()
+
+    def _wire_event_log(self, host: Host) -> None:
+        """The host's firmware reports boot events into the device's event log (AMT_MessageLog),
+        and CIM_BIOSElement / CIM_Chassis report what this host is."""
+        self.state.hardware = facts_for_host(host)
+        if hasattr(host, "on_boot_event"):
+
+            def boot_event(kind: str, text: str) -> None:
+                self.state.log_event(self._clock(), kind, text)
+
+            host.on_boot_event = boot_event
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -145,6 +158,7 @@ class SimDevice:
 
     def _power_on(self) -> None:
         self._ever_powered = True
+        self.state.events.power_event(self._clock(), "on")
         self.host.power_on(self._clock())
         self._ider_host_reset()
         self._wakeup.set()

@@ -2,7 +2,9 @@
 
 The panes never see httpx, envelopes or exceptions from below: each call returns one of the
 typed results of :mod:`amtterm.wsman.results` (``PowerStatus``, ``PowerActionResult``,
-``BootResult``, ``DeviceInfo``, ``ConsentStatus``) or raises :class:`ServiceError`, whose text
+``BootResult``, ``DeviceInfo``, ``ConsentStatus``), of :mod:`amtterm.wsman.inventory`
+(``MachineInfo``) or :mod:`amtterm.wsman.eventlog` / :mod:`amtterm.wsman.bootwatch` (``Event``,
+``BootOutcome``) or raises :class:`ServiceError`, whose text
 is the one sentence to show. Panes call these from Textual workers (async, on the app's loop).
 
 One WS-Man client per device is opened on first use and reused (its requests are serialised
@@ -23,8 +25,12 @@ from typing import TYPE_CHECKING, TypeVar
 from amtterm.errors import AmtError, ConnectError, name_host
 from amtterm.transport.known_hosts import KnownHosts
 from amtterm.wsman import boot as wsboot
+from amtterm.wsman import bootwatch, eventlog, inventory
 from amtterm.wsman import operations as ops
+from amtterm.wsman.bootwatch import BootOutcome
 from amtterm.wsman.client import WsmanClient
+from amtterm.wsman.eventlog import Event
+from amtterm.wsman.inventory import MachineInfo
 from amtterm.wsman.results import (
     BootResult,
     ConsentStatus,
@@ -173,6 +179,20 @@ class DeviceService:
         info = await self._call(ops.device_info)
         self.last_power = info.power
         return info
+
+    async def machine(self) -> MachineInfo:
+        """What the machine is: SKU, features, BIOS, model, firmware versions ("unknown" = None)."""
+        return await self._call(inventory.read_machine)
+
+    async def events(self, since: float | None = None) -> list[Event]:
+        """The event log, oldest first (only events at or after ``since``, Unix time, if given)."""
+        return await self._call(lambda client: eventlog.read_events(client, since))
+
+    async def follow_boot(
+        self, target: str, before: list[Event], *, wait: float = bootwatch.DEFAULT_WAIT
+    ) -> BootOutcome:
+        """Follow the event log after a boot to ``target`` (``before``: the log read before it)."""
+        return await self._call(lambda client: bootwatch.follow_boot(client, target, before, wait=wait))
 
     async def consent(self) -> ConsentStatus:
         """Whether user consent is required, and where the flow stands."""

@@ -67,6 +67,8 @@ class BootSequence(ScriptStage):
     def steps(self) -> Iterator[ScriptStep]:
         for device in self.devices:
             if device == "disk":
+                self.ctx.boot_event("boot-device", "disk")
+                self.ctx.boot_event("os-boot", "boot loader")
                 yield "Booting from Hard Disk...\r\n"
                 yield 0.5
                 self._booted = True
@@ -88,6 +90,7 @@ class BootSequence(ScriptStage):
         for _ in range(int(DHCP_TIMEOUT * 2)):
             yield 0.5
             yield "."
+        self.ctx.boot_event("boot-failed", "pxe")
         yield "\r\nPXE-E51: No DHCP or proxy DHCP offers were received.\r\n\r\n"
         yield 0.5
         yield "PXE-M0F: Exiting Intel Boot Agent.\r\n\r\n"
@@ -112,6 +115,7 @@ class BootSequence(ScriptStage):
             yield "Booting from CD-ROM...\r\n"
             where = "CD-ROM"
         yield 1.5
+        self.ctx.boot_event("boot-failed", device)
         yield f"{where}: No bootable medium found.\r\n\r\n"
         yield 0.5
 
@@ -125,26 +129,26 @@ class BootSequence(ScriptStage):
     def _ider_floppy(self, media: IderMedia) -> Iterator[ScriptStep]:
         yield from self._ider_reads(media)
         if media.ready and media.drive == "floppy" and media.bootable:
+            self.ctx.boot_event("boot-device", "ider-floppy")
             yield "Booting from IDE-R floppy: boot sector loaded over IDE-R (512 bytes).\r\n"
             yield 0.5
             yield "This simulated PC cannot run the boot sector; trying the next device.\r\n\r\n"
-        elif media.error is not None:
-            yield f"IDE-R floppy: {media.error}\r\n\r\n"
         else:
-            yield "IDE-R floppy: No bootable medium found.\r\n\r\n"
+            self.ctx.boot_event("boot-failed", "ider-floppy")
+            yield f"IDE-R floppy: {media.error or 'No bootable medium found.'}\r\n\r\n"
         yield 0.5
 
     def _ider_cd(self, media: IderMedia) -> Iterator[ScriptStep]:
         yield from self._ider_reads(media)
         if media.bootable:
+            self.ctx.boot_event("boot-device", "ider-cd")
             yield f"Booting from IDE-R CD-ROM: {media.volume_id or '(no volume id)'}\r\n"
             yield f"El Torito boot image loaded over IDE-R ({media.boot_sectors} sectors).\r\n"
             yield 0.5
             yield "This simulated PC cannot run the boot image; trying the next device.\r\n\r\n"
-        elif media.error is not None:
-            yield f"IDE-R CD-ROM: {media.error}\r\n\r\n"
         else:
-            yield "IDE-R CD-ROM: No bootable medium found.\r\n\r\n"
+            self.ctx.boot_event("boot-failed", "ider-cd")
+            yield f"IDE-R CD-ROM: {media.error or 'No bootable medium found.'}\r\n\r\n"
         yield 0.5
 
     def finished(self, now: float) -> None:

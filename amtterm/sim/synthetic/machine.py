@@ -22,7 +22,7 @@ Power rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Final
 
@@ -82,6 +82,9 @@ class SyntheticHost:
         self.boot_count = 0
         #: The IDE-R drive the AMT device offers (the device keeps it up to date).
         self.ider_media = IderMedia()
+        #: Told of firmware milestones as ``(kind, text)``: ``post``, ``setup``, ``boot-device``,
+        #: ``boot-failed``, ``os-boot`` (see amtterm.sim.wsman.eventlog); set by the device.
+        self.on_boot_event: Callable[[str, str], None] | None = None
         self._powered = False
         self._next_boot: BootTarget | None = None
         self._queue = OutputQueue()
@@ -236,6 +239,11 @@ class SyntheticHost:
     def shut_down(self, now: float) -> None:
         """The OS switches the PC off; its last output can still be read."""
         self._switch_off()
+
+    def boot_event(self, kind: str, text: str = "") -> None:
+        """Report a firmware milestone to the device (its event log)."""
+        if self.on_boot_event is not None:
+            self.on_boot_event(kind, text)
 
     def clock(self, now: float) -> datetime:
         """The real-time clock: ``epoch + now`` plus the date offset saved in setup, in UTC."""

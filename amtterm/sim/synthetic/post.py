@@ -64,6 +64,8 @@ class PostStage(Stage):
 
     def enter(self, now: float) -> None:
         self._t0 = now
+        self.ctx.boot_event("post", "primary processor initialization")
+        self.ctx.boot_event("post", "memory initialization")
         if self.ctx.boot_target == "bios":
             self._choose("setup", now)
         self._paint(now)

@@ -116,6 +116,7 @@ class SetupStage(Stage):
 
     def enter(self, now: float) -> None:
         self._now = now
+        self.ctx.boot_event("setup", "BIOS setup")
         self.repaint()
 
     def deadline(self) -> float | None:

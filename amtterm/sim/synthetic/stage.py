@@ -65,6 +65,11 @@ class Context(Protocol):
         """Power the PC off (the OS's poweroff)."""
         ...
 
+    def boot_event(self, kind: str, text: str = "") -> None:
+        """Report a firmware milestone (``post``, ``setup``, ``boot-device``, ``boot-failed``,
+        ``os-boot``) to the AMT device's event log."""
+        ...
+
     def clock(self, now: float) -> datetime:
         """The PC's real-time clock at ``now`` (UTC, with the setup's date change)."""
         ...

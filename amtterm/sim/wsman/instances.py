@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amtterm.sim.wsman import ocr
+from amtterm.sim.wsman import eventlog, inventory, ocr
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.wsman.envelope import EndpointReference
@@ -125,7 +125,7 @@ def boot_setting_data(state: DeviceState) -> Properties:
     """AMT_BootSettingData: the writable options plus AMT's read-only fields (§7.2)."""
     boot = state.boot
     props: Properties = [
-        ("BIOSLastStatus", [2, 0]),
+        ("BIOSLastStatus", list(state.events.bios_last_status)),
         ("BootguardStatus", 127),
         ("ElementName", "Intel(r) AMT Boot Configuration Settings"),
         ("EnforceSecureBoot", boot.enforce_secure_boot),
@@ -273,6 +273,17 @@ SINGLETONS: dict[str, Callable[[DeviceState], Properties]] = {
     "AMT_SetupAndConfigurationService": setup_service,
     "AMT_PublicKeyManagementService": ocr.public_key_service,
 }
+
+
+def _register_events_and_inventory() -> None:
+    """The event log and the hardware classes (``eventlog.py``, ``inventory.py``)."""
+    SINGLETONS["AMT_MessageLog"] = lambda state: eventlog.message_log(state.events)
+    SINGLETONS["CIM_BIOSElement"] = lambda state: inventory.bios_element(state.hardware)
+    SINGLETONS["CIM_Chassis"] = lambda state: inventory.chassis(state.hardware)
+    SINGLETONS["CIM_ComputerSystemPackage"] = lambda state: inventory.computer_system_package(state.hardware)
+
+
+_register_events_and_inventory()
 
 
 def enumerate_items(state: DeviceState, class_name: str) -> list[tuple[str, Properties]] | None:

@@ -16,6 +16,7 @@ Header order: To (anonymous), RelatesTo (the request's MessageID verbatim), Acti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from amtterm.wsman.envelope import EndpointReference, Scalar, format_scalar
@@ -26,6 +27,7 @@ from amtterm.wsman.resources import (
     ANONYMOUS,
     NS_ADDRESSING,
     NS_CIMBINDING,
+    NS_COMMON,
     NS_ENUMERATION,
     NS_EVENTING,
     NS_IDENTITY,
@@ -38,7 +40,16 @@ from amtterm.wsman.resources import (
     class_name_of,
 )
 
-PropertyValue = Scalar | EndpointReference | Sequence[Scalar]
+
+@dataclass(frozen=True)
+class CimDatetime:
+    """A CIM datetime property, which AMT writes wrapped: ``<g:ReleaseDate><h:Datetime>2024-03-14T00:00:00Z
+    </h:Datetime></g:ReleaseDate>`` with ``h`` the WS-CIM common namespace (CIM_BIOSElement)."""
+
+    value: str
+
+
+PropertyValue = Scalar | EndpointReference | CimDatetime | Sequence[Scalar]
 Properties = list[tuple[str, PropertyValue]]
 """An instance's properties in the order AMT writes them (alphabetical in the captures)."""
 
@@ -104,6 +115,9 @@ def instance_xml(prefix: str, class_name: str, properties: Properties) -> str:
         tag = f"{prefix}:{name}"
         if isinstance(value, EndpointReference):
             out.append(f"<{tag}>{_reference(value)}</{tag}>")
+        elif isinstance(value, CimDatetime):
+            inner = f'<h:Datetime xmlns:h="{NS_COMMON}">{escape(value.value)}</h:Datetime>'
+            out.append(f"<{tag}>{inner}</{tag}>")
         elif isinstance(value, str | int | bool):
             out.append(f"<{tag}>{escape(format_scalar(value))}</{tag}>")
         else:

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amtterm.sim.wsman.state import BOOT_SOURCES, SOURCE_EXCLUSIVE, DeviceState, PowerEvent
+from amtterm.sim.wsman.eventlog import NOT_UPDATED
+from amtterm.sim.wsman.state import BOOT_SOURCES, SOURCE_EXCLUSIVE, BootTarget, DeviceState, PowerEvent
 from amtterm.wsman.resources import (
     BOOT_CONFIG_INSTANCE,
     BOOT_ROLE_NEXT_SINGLE_USE,
@@ -86,9 +87,12 @@ def _boot(state: DeviceState, now: float, kind: str) -> None:
     from amtterm.sim.wsman import ocr
 
     host = state.host
+    state.events.power_event(now, kind)
+    target = firmware_takes_options(state)
     if host is not None:
-        host.set_next_boot(state.boot.next_target())
-    ocr.arm_host(state)  # after set_next_boot, so a UEFI host's HTTPS boot is the last word
+        host.set_next_boot(target)
+    if state.events.honour_boot_options:
+        ocr.arm_host(state)  # after set_next_boot, so a UEFI host's HTTPS boot is the last word
     if host is not None:
         if kind == "on" or not host.powered:
             host.power_on(now)
@@ -102,6 +106,18 @@ def _boot(state: DeviceState, now: float, kind: str) -> None:
     state.power_state = PowerState.ON
     if state.consent.state == 1:
         state.show_consent_code()
+
+
+def firmware_takes_options(state: DeviceState) -> BootTarget | None:
+    """The boot target the BIOS takes from the armed options, and its report (BIOSLastStatus):
+    [0, 0] when it used them; firmware that ignores them leaves [2, 0] ("not updated")."""
+    if state.boot.role != BOOT_ROLE_NEXT_SINGLE_USE:
+        return None
+    if not state.events.honour_boot_options:
+        state.events.bios_last_status = NOT_UPDATED
+        return None
+    state.events.bios_last_status = (0, 0)
+    return state.boot.next_target()
 
 
 def request_power_state_change(state: DeviceState, requested: int, now: float) -> int:
@@ -123,6 +139,7 @@ def request_power_state_change(state: DeviceState, requested: int, now: float) -
         _notify(state, PowerEvent("reset", True, now))
     else:  # 8, 12 off; 4 sleep; 7 hibernate
         assert on
+        state.events.power_event(now, "off")
         if state.host is not None:
             state.host.power_off(now)
         state.power_state = PowerState.OFF_SOFT if requested == PowerState.OFF_SOFT_GRACEFUL else requested

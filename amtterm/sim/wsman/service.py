@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Final
 
 from amtterm.errors import WsmanMalformedReply
-from amtterm.sim.wsman import instances, ocr, replies, rules
+from amtterm.sim.wsman import eventlog, instances, ocr, replies, rules
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.rules import INVALID_PARAMETER, DeviceFault
 from amtterm.sim.wsman.state import DeviceState
@@ -196,6 +196,8 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
         props = builder(state)
         return replies.transfer_reply(operation, request.message_id, state.next_message_id(), uri, props)
     method = request.action.removeprefix(uri + "/") if request.action.startswith(uri + "/") else ""
+    if class_name == "AMT_MessageLog" and builder is not None:
+        return _message_log_method(request, state, method)
     function = METHODS.get((class_name, method))
     with_outputs = ocr.METHODS.get((class_name, method))
     if (function is None and with_outputs is None) or builder is None:
@@ -208,6 +210,23 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
     if function is not None:
         outputs = [("ReturnValue", function(state, args, now))]
     return replies.method_reply(method, request.message_id, state.next_message_id(), uri, outputs)
+
+
+def _message_log_method(request: Request, state: DeviceState, method: str) -> str:
+    """AMT_MessageLog.PositionToFirstRecord and GetRecords (wsman.md §9.6): outputs beside ReturnValue."""
+    if method not in ("PositionToFirstRecord", "GetRecords"):
+        raise DeviceFault("ActionNotSupported", "The action is not supported by the service.")
+    if request.body is None or local_name(request.body.tag) != f"{method}_INPUT":
+        raise DeviceFault("SchemaValidationError", f"The body must be a {method}_INPUT element.")
+    args = read_instance(request.body)
+    if method == "PositionToFirstRecord":
+        outputs = eventlog.position_to_first_record(state.events)
+    else:
+        first, most = _int_arg(args, "IterationIdentifier"), _int_arg(args, "MaxReadRecords")
+        outputs = eventlog.get_records(state.events, first, most)
+    return replies.method_reply(
+        method, request.message_id, state.next_message_id(), request.resource_uri, outputs
+    )
 
 
 def _put(request: Request, state: DeviceState, class_name: str, now: float) -> None:

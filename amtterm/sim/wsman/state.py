@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
+from amtterm.sim.wsman.eventlog import DeviceEvents
+from amtterm.sim.wsman.inventory import MachineFacts
 from amtterm.sim.wsman.ocr_state import OcrState
 from amtterm.wsman.resources import (
     BOOT_ROLE_NEXT_SINGLE_USE,
@@ -209,6 +211,8 @@ class DeviceState:
         get_refused: classes whose Get (and Put) this device answers with a 400 fault although
             Enumerate/Pull serves them, as some firmware does with the power association (a
             test hook; §6.1).
+        events: the event log (AMT_MessageLog) and the BIOS's boot report (BIOSLastStatus).
+        hardware: what CIM_BIOSElement, CIM_Chassis and CIM_ComputerSystemPackage report.
     """
 
     power_state: int = PowerState.ON
@@ -237,6 +241,8 @@ class DeviceState:
     requested_power_state: int = 0
     ocr: OcrState = field(default_factory=OcrState)
     request_tls: bool = True
+    events: DeviceEvents = field(default_factory=DeviceEvents)
+    hardware: MachineFacts = field(default_factory=MachineFacts)
 
     @property
     def powered(self) -> bool:
@@ -268,6 +274,15 @@ class DeviceState:
         """The AMT major version number (0 if unparsable)."""
         head = self.amt_version.split(".", 1)[0]
         return int(head) if head.isdigit() else 0
+
+    def log_event(self, now: float, kind: str, text: str = "") -> None:
+        """Log a host boot event (``post``, ``setup``, ``boot-device``, ``boot-failed``, ``os-boot``,
+        ``https-boot-ok``, ``https-boot-failed``: see :mod:`amtterm.sim.wsman.eventlog`) or a power
+        change (``power-on``, ``power-reset``, ``power-cycle``, ``power-off``) in the event log."""
+        if kind.startswith("power-"):
+            self.events.power_event(now, kind.removeprefix("power-"))
+        else:
+            self.events.boot_event(now, kind, text)
 
     def notify_changed(self) -> None:
         """Tell :attr:`change_listeners` that a request may have changed the device."""

@@ -32,7 +32,8 @@ from amtterm.ui.screens.image_picker import ImagePickerScreen
 from amtterm.ui.widgets.device_panes import BOOT_CHOICES, BootPane, PowerPane
 from amtterm.ui.widgets.ider_pane import IderPane
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest, Work, reported
-from amtterm.wsman.services import NEEDS_SOL_CLOSED, ServiceError
+from amtterm.wsman.eventlog import Event
+from amtterm.wsman.services import NEEDS_SOL_CLOSED, DeviceService, ServiceError
 
 #: (confirm label, consequences) of the power actions that ask first.
 POWER_CONFIRM: dict[str, tuple[str, str]] = {
@@ -151,6 +152,7 @@ class DeviceActions:
                     link.start()  # SOL attached before the reset, so POST is seen from its first line
             marker = f"next boot: {name}{' with SOL' if sol else ''}{f', then {then}' if then else ''}"
             link.mark(f"{marker} requested")
+            before = await _events_or_none(service) if then is not None and target != "clear" else None
             try:
                 result = await service.boot(target, sol=sol, then=then)
             except ServiceError:
@@ -158,7 +160,13 @@ class DeviceActions:
                 raise
             with contextlib.suppress(ServiceError):
                 await service.power()
-            return result.message
+            if before is None:
+                return result.message
+            # Did it boot that way? The event log says (the Boot pane keeps the last outcome).
+            pane.say(f"{result.message} Following the event log...")
+            outcome = await service.follow_boot(target, before)
+            pane.show_outcome(link, outcome)
+            return f"Boot: {outcome.message}."
 
         self.run(pane, link, work, group="boot")
 
@@ -220,3 +228,11 @@ class DeviceActions:
 
         title = f"Choose the {PICKED_IMAGES[drive]} for {link.name}"
         self.screen.app.push_screen(ImagePickerScreen(title, start), picked)
+
+
+async def _events_or_none(service: DeviceService) -> list[Event] | None:
+    """The event log before a boot, or None when this device does not give it (no follow-up then)."""
+    try:
+        return await service.events()
+    except ServiceError:
+        return None

@@ -26,6 +26,8 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 from amtterm.session import HostController, SessionState
 from amtterm.ui.widgets.ider_pane import IderPane
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
+from amtterm.wsman.bootwatch import BootOutcome
+from amtterm.wsman.inventory import MachineInfo
 from amtterm.wsman.results import ConsentStatus, DeviceInfo
 
 #: (label, target) of the boot pane's choices, in the order shown.
@@ -188,6 +190,7 @@ class BootPane(Pane):
         with Horizontal(classes="buttons"):
             yield Button("Set", id="boot-set", compact=True)
             yield Button("Set + reset", id="boot-set-reset", variant="warning", compact=True)
+        yield Static(id="boot-outcome")
         with Vertical(id="boot-consent"):
             yield Static("User consent is needed for boot changes (client control mode).")
             with Horizontal(classes="buttons"):
@@ -199,6 +202,7 @@ class BootPane(Pane):
     BootPane #boot-target { width: 1fr; margin: 0 0 0 0; }
     BootPane #boot-bios-now { width: 1fr; margin-bottom: 1; }
     BootPane #boot-consent { height: auto; display: none; }
+    BootPane #boot-outcome { height: auto; }
     BootPane #boot-consent.needed { display: block; }
     BootPane #consent-code { width: 14; height: 1; border: none; padding: 0; }
     """
@@ -206,6 +210,7 @@ class BootPane(Pane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._consent_checked: set[str] = set()
+        self._outcomes: dict[str, tuple[float, BootOutcome]] = {}
 
     def on_mount(self) -> None:
         """Start without the consent row."""
@@ -229,6 +234,23 @@ class BootPane(Pane):
             button.disabled = not usable
         if not usable:
             self.say("Boot control needs WS-Management, which is not set up for this host.")
+        self.query_one("#boot-outcome", Static).update(self.outcome_text())
+
+    def show_outcome(self, link: HostController, outcome: BootOutcome) -> None:
+        """Keep what the last boot on ``link`` did (from the event log) and show it."""
+        self._outcomes[link.name] = (time.time(), outcome)
+        self.show_link()
+
+    def outcome_text(self) -> Text:
+        """``Last boot (12:03:41): entered BIOS setup`` for the bound host, or nothing."""
+        last = self._outcomes.get(self.link.name) if self.link is not None else None
+        if last is None:
+            return Text()
+        when, outcome = last
+        style = "green" if outcome.happened else "bold red"
+        text = Text(f"Last boot ({time.strftime('%H:%M:%S', time.localtime(when))}): ", style="bold")
+        text.append(outcome.message, style=style)
+        return text
 
     def check_consent(self) -> None:
         """Ask whether consent is needed (shows the consent row when it is)."""
@@ -289,7 +311,8 @@ class BootPane(Pane):
 
 
 class InfoPane(Pane):
-    """Session and device facts: AMT version, TLS fingerprint, SOL state, latency, consent."""
+    """Session and device facts: AMT version, TLS fingerprint, SOL state, latency, consent, and
+    what the machine is (SKU, features, BIOS, model)."""
 
     BORDER_TITLE = "Info"
     BINDINGS: ClassVar[list[BindingType]] = []
@@ -297,6 +320,7 @@ class InfoPane(Pane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._info: dict[str, DeviceInfo] = {}
+        self._machine: dict[str, MachineInfo] = {}
         self._consent: dict[str, ConsentStatus] = {}
         self._fetched_at: dict[str, float] = {}
 
@@ -335,6 +359,8 @@ class InfoPane(Pane):
             self._info[link.name] = await service.info()
             self._consent[link.name] = await service.consent()
             self.show_link()
+            self._machine[link.name] = await service.machine()
+            self.show_link()
             return None
 
         self.run_request(work, group="info", exclusive=True, notify=False)
@@ -353,6 +379,14 @@ class InfoPane(Pane):
         elif status.firmware_version is not None:
             major, minor = status.firmware_version
             rows.append(("AMT", f"{major}.{minor}"))
+        machine = self._machine.get(link.name)
+        if machine is not None:
+            rows += [
+                ("SKU", machine.sku or "unknown"),
+                ("Features", machine.features),
+                ("BIOS", machine.bios or "unknown"),
+                ("Machine", machine.machine or "unknown"),
+            ]
         rows.append(("SOL", f"{status.state.value}, {'TLS' if profile.tls else 'plain TCP'}"))
         if link.fingerprint:
             rows.append(("TLS", link.fingerprint))
