@@ -5,7 +5,7 @@ screen. The machine is paused so the screen holds still; then KvmClient in direc
 reads it with ZRLE at 16 bpp (AMT's RGB565), 8 bpp and 32 bpp, and each picture is compared
 with ``screendump`` of the same paused screen. Tolerances are the quantisation of each
 format: one step of a 5-bit channel (8.2) for RGB565, one step of a 2-bit channel (85) for
-RGB332, none for 32 bpp.
+RGB332, none for 32 bpp. Last, ``amtterm kvm --vnc --screenshot`` writes the same screen as PNG.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from amtterm.rfb import RGB332, RGB565, RGB888, Encoding, PixelFormat
 from amtterm.session import open_rfb
 from amtterm.sim.qemu_host import qmp_command
+from tests.support.simproc import amtterm_argv, isolated_env
 
 pytestmark = pytest.mark.real
 
@@ -139,3 +141,12 @@ def test_zrle_screen_matches_qemus_screendump(qemu: tuple[Path, int], tmp_path: 
         assert encodings.get(Encoding.ZRLE, 0) > 0 and Encoding.RAW not in encodings, encodings
         worst = max(abs(a - b) for a, b in zip(got, expected, strict=True))
         assert worst <= tolerance, f"{pixel_format.bits_per_pixel} bpp: a channel is {worst} off"
+
+    # What a user runs: `amtterm kvm --vnc` writes the same screen as a PNG.
+    shot = tmp_path / "shot.png"
+    command = [*amtterm_argv(), "kvm", "127.0.0.1", str(port), "--vnc", "--screenshot", str(shot)]
+    result = subprocess.run(command, env=isolated_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout + result.stderr == "", result.stderr
+    image = Image.open(shot)
+    assert image.size == (width, height)
+    assert max(abs(a - b) for a, b in zip(image.tobytes(), expected, strict=True)) <= 8
