@@ -55,6 +55,8 @@ def _unpack_tables(bits: int) -> list[bytes]:
 
 
 _UNPACK = {bits: _unpack_tables(bits) for bits in (1, 2, 4)}
+#: The valid index bytes of a palette of n colours.
+_INDEX_BYTES = [bytes(range(count)) for count in range(257)]
 
 
 def palette_bits(size: int) -> int:
@@ -77,7 +79,7 @@ def unpack_indices(packed: bytes, width: int, height: int, bits: int) -> bytes:
 
 def apply_palette(indices: bytes, palette: list[bytes], size: int) -> bytes:
     """Index bytes -> CPIXELs of ``size`` bytes; every index must be < len(palette)."""
-    if max(indices, default=0) >= len(palette):
+    if indices.translate(None, _INDEX_BYTES[len(palette)]):  # something is left: an index too big
         raise RemoteProtocolError(
             f"the VNC server sent a ZRLE palette index beyond its {len(palette)}-colour palette"
         )
