@@ -271,9 +271,13 @@ def encode_tile(pixels: bytes, width: int, height: int, cpixel: int) -> bytes:
     if len(palette) <= 127:
         singles = lengths.count(1)
         sizes[130] = len(palette) * cpixel + singles + 2 * (runs - singles) + extra
-    if len(palette) <= 16:
-        bits = palette_bits(len(palette))
-        sizes[2] = len(palette) * cpixel + (width * bits + 7) // 8 * height
+    bits = palette_bits(len(palette)) if len(palette) <= 16 else 0
+    if bits and width * bits % 8 == 0:
+        # Packed palette only where rows need no padding: MeshCommander's decoder ignores the
+        # padding RFC 6143 puts at the end of each row, and garbles such tiles (seen with its
+        # amt-desktop-0.0.2.js under node on a 9-pixel-wide edge tile). Without padding both
+        # readings agree; other tiles get palette RLE, which is never much bigger.
+        sizes[2] = len(palette) * cpixel + width * bits // 8 * height
     kind = min(sizes, key=lambda key: (sizes[key], key))
     if kind == 0:
         return b"\x00" + pixels

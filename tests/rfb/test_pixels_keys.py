@@ -69,6 +69,14 @@ def test_encoder_picks_the_smallest_subencoding(pixels: bytes, width: int, kind:
     assert encode_tile(pixels[: width * height * 2], width, height, 2)[0] == kind
 
 
+def test_no_packed_palette_where_rows_would_need_padding() -> None:
+    # MeshCommander reads packed rows without RFC 6143's padding: a 9-pixel-wide tile of two
+    # colours (1 bit each, 9 bits a row) goes out as palette RLE instead.
+    pixels = b"".join((RED, BLUE)[(x // 3 + y) % 2] for y in range(64) for x in range(9))
+    assert encode_tile(pixels, 9, 64, 2)[0] == 130
+    assert encode_tile(pixels[: 8 * 64 * 2], 8, 64, 2)[0] == 2
+
+
 def test_key_names_become_keysym_sequences() -> None:
     # Ctrl-Alt-Del as MeshCommander sends it: ctrl, alt, delete down, then up in reverse.
     assert parse_keys("ctrl-alt-del") == [
