@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from amtterm.sim.wsman import kvm
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.wsman.envelope import EndpointReference
@@ -272,8 +273,23 @@ SINGLETONS: dict[str, Callable[[DeviceState], Properties]] = {
 }
 
 
+#: Classes only some SKUs have: class name -> whether this device has it (absent: Get fails,
+#: Enumerate is empty, wsman.md §4.7).
+OPTIONAL: dict[str, Callable[[DeviceState], bool]] = {}
+SINGLETONS.update(kvm.SINGLETONS)
+OPTIONAL.update(kvm.OPTIONAL)
+
+
+def present(state: DeviceState, class_name: str) -> bool:
+    """Whether this device has ``class_name`` at all (False for a class its SKU lacks)."""
+    check = OPTIONAL.get(class_name)
+    return check is None or check(state)
+
+
 def enumerate_items(state: DeviceState, class_name: str) -> list[tuple[str, Properties]] | None:
     """Items of an enumeration as ``(item ResourceURI, properties)``, or None for an unknown class."""
+    if not present(state, class_name):
+        return []
     if class_name == "CIM_ServiceAvailableToElement":
         class_name = "CIM_AssociatedPowerManagementService"
     if class_name == "CIM_SoftwareIdentity":
