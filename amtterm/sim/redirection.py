@@ -10,6 +10,13 @@ Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
   port (the device closes its server sockets, redirection.md 2.1);
 - a wrong password is refused, and each further failure from the same address within
   a minute is answered more slowly (1, 2, 4, up to 8 s), as firmware does against guessing;
+- KVM (tag ``KVMR``, modern-amt.md §2): one session per machine like SOL (a second console gets
+  BUSY); on a SKU without KVM (``amtterm sim --sku ism``) the request is UNKNOWN_SESSION_TYPE,
+  KVM disabled over WS-Man (CIM_KVMRedirectionSAP) UNSUPPORTED like a disabled SOL, and KVM
+  without the user consent code where consent is needed (client control mode always; admin
+  control mode when IPS_OptInService.OptInRequired says so) ERROR (0xFF). Which status real
+  firmware uses for the last is not documented; MeshCommander stops on any non-zero status.
+  After authentication the stream is RFB, served by :class:`amtterm.sim.kvm.viewer.KvmViewer`;
 - the auth methods offered follow the AMT version: 11 and older also accept plain
   (type 1), 12 and later digest only;
 - writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
@@ -38,6 +45,7 @@ from amtterm.redir import events as ev
 from amtterm.session import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
+from amtterm.sim.wsman import kvm as kvm_rules
 
 if TYPE_CHECKING:
     from amtterm.sim.device import SimDevice
@@ -78,6 +86,7 @@ class RedirectionHandler:
         self.writer = writer
         self.holds_sol = False
         self.holds_ider = False
+        self.holds_kvm = False
         #: The simulated BIOS's side of this console's IDE-R session, once it asked for one.
         self.ider: IderFirmware | None = None
 
@@ -93,6 +102,23 @@ class RedirectionHandler:
             self.conn.accept_session()
             self.ider = IderFirmware(self.conn, self.pump, on_boot=self._on_boot)
 
+    def _request_kvm(self) -> None:
+        device = self.device
+        settings = device.state.kvm
+        if settings is None:
+            self.conn.refuse_session(StartStatus.UNKNOWN_SESSION_TYPE)
+        elif not settings.enabled:
+            self.conn.refuse_session(StartStatus.UNSUPPORTED)
+        elif device.kvm_owner is not None:
+            self.conn.refuse_session(StartStatus.BUSY)
+        elif device.kvm_screen is None or not kvm_rules.consent_granted(device.state, self.pump.clock()):
+            self.conn.refuse_session(StartStatus.ERROR)
+        else:
+            # Claimed now, before authentication, as for SOL.
+            device.kvm_owner = self
+            self.holds_kvm = True
+            self.conn.accept_session()
+
     def _on_boot(self, report: BootReport) -> None:
         self.device.ider_booted(self, report)
 
@@ -107,6 +133,8 @@ class RedirectionHandler:
         if isinstance(event, ev.SessionRequested):
             if event.session_type is SessionType.IDER:
                 self._request_ider()
+            elif event.session_type is SessionType.KVM:
+                self._request_kvm()
             elif event.session_type is not SessionType.SOL or not device.sol_enabled:
                 self.conn.refuse_session(StartStatus.UNSUPPORTED)
             elif device.sol_owner is not None:
@@ -136,6 +164,9 @@ class RedirectionHandler:
         if self.holds_sol:
             self.holds_sol = False
             self.device.detach_console(self)
+        if self.holds_kvm:
+            self.holds_kvm = False
+            self.device.detach_kvm(self)
 
     async def send_output(self, data: bytes) -> None:
         """Send host serial output to this console (back-pressure through drain)."""

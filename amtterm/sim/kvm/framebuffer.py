@@ -1,10 +1,11 @@
 """The simulated PC's screen as pixels, cut into AMT's 64x64 tiles that remember when they changed.
 
-Pixels are 32 bits, little-endian ``0x00RRGGBB`` (bytes B, G, R, 0): QEMU's VNC default format,
-so a bridged QEMU screen is copied as it comes; the RFB encoder converts to what the console asked
-for. AMT sends its screen as 64x64 tiles, one per rectangle (modern-amt.md §2.1), so damage is
-kept per tile: every tile has a version number that grows when any of its pixels is written, and
-each viewer remembers the versions it has sent. Any number of viewers can follow one framebuffer.
+Pixels are 24-bit RGB, three bytes a pixel, rows top to bottom (the layout of the RFB codec's own
+framebuffer, so the RFB encoder converts from it to whatever the console asked for).
+
+AMT sends its screen as 64x64 tiles, one per rectangle (modern-amt.md §2.1), so damage is kept per
+tile: every tile has a version number that grows when any of its pixels is written, and each
+viewer remembers the versions it has sent. Any number of viewers can follow one framebuffer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Final
 
 TILE: Final = 64
-BYTES_PER_PIXEL: Final = 4
+BYTES_PER_PIXEL: Final = 3
 
 Rect = tuple[int, int, int, int]  # x, y, width, height
 
@@ -29,7 +30,7 @@ class Framebuffer:
     def __init__(self, width: int, height: int) -> None:
         self.width = 0
         self.height = 0
-        self.pixels = bytearray()
+        self.rgb = bytearray()
         self._versions: list[int] = []
         self._columns = 0
         self._clock = 0
@@ -46,7 +47,7 @@ class Framebuffer:
         if width <= 0 or height <= 0:
             raise ValueError(f"a {width}x{height} screen is not possible")
         self.width, self.height = width, height
-        self.pixels = bytearray(width * height * BYTES_PER_PIXEL)
+        self.rgb = bytearray(width * height * BYTES_PER_PIXEL)
         self._columns = -(-width // TILE)
         rows = -(-height // TILE)
         self._clock += 1
@@ -96,7 +97,7 @@ class Framebuffer:
     # -- pixels ------------------------------------------------------------------------------
 
     def put(self, x: int, y: int, width: int, height: int, data: bytes | bytearray | memoryview) -> None:
-        """Write a rectangle of 32-bit pixels (row-major, ``width * 4`` bytes a row); clipped."""
+        """Write a rectangle of RGB pixels (row-major, ``width * 3`` bytes a row); clipped."""
         stride = width * BYTES_PER_PIXEL
         if len(data) < stride * height:
             raise ValueError("too few pixel bytes for the rectangle")
@@ -109,7 +110,7 @@ class Framebuffer:
         for row in range(max(0, -y), min(height, self.height - y)):
             at = (y + row) * row_bytes + x0 * BYTES_PER_PIXEL
             source = row * stride + skip
-            self.pixels[at : at + span] = data[source : source + span]
+            self.rgb[at : at + span] = data[source : source + span]
         self.damage(x, y, width, height)
 
     def read(self, x: int, y: int, width: int, height: int) -> bytes:
@@ -119,10 +120,10 @@ class Framebuffer:
         out = bytearray()
         for row in range(y, y + height):
             at = row * row_bytes + x * BYTES_PER_PIXEL
-            out += self.pixels[at : at + span]
+            out += self.rgb[at : at + span]
         return bytes(out)
 
     def pixel(self, x: int, y: int) -> int:
         """One pixel as ``0xRRGGBB``."""
         at = (y * self.width + x) * BYTES_PER_PIXEL
-        return int.from_bytes(self.pixels[at : at + 3], "little")
+        return int.from_bytes(self.rgb[at : at + 3], "big")

@@ -56,7 +56,7 @@ def _distance(a: int, b: int) -> int:
 
 
 def _pixel(rgb: int) -> bytes:
-    return rgb.to_bytes(3, "little") + b"\x00"
+    return rgb.to_bytes(3, "big")
 
 
 class TextScreen:
@@ -148,7 +148,7 @@ class TextScreen:
         x, y = column * self.cell_width, row * self.cell_height
         stride = fb.width * BYTES_PER_PIXEL
         span = self.cell_width * BYTES_PER_PIXEL
-        pixels = fb.pixels
+        pixels = fb.rgb
         for dy, data in enumerate(self._glyph_rows(cell)):
             at = (y + dy) * stride + x * BYTES_PER_PIXEL
             pixels[at : at + span] = data
