@@ -2,7 +2,7 @@
 
 Data flows one way (``../shared/ARCHITECTURE.md``): ``cli`` on top, then ``ui`` (the only
 package that knows Textual), then ``share`` / ``expect`` / ``sim``, then ``session``, then
-``terminal`` / ``wsman``, then ``transport`` and ``redir`` (stdlib only), with ``config``,
+``terminal`` / ``wsman``, then ``transport``, ``redir`` and ``rfb`` (stdlib only), with ``config``,
 ``errors`` and ``paths`` beside the bottom. Every import counts, also the ones inside functions.
 """
 
@@ -25,20 +25,21 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "paths": {"errors"},
     "redir": BASE,
+    "rfb": BASE,
     "transport": BASE,
     "config": BASE | {"transport"},
     "terminal": BASE,
     "wsman": BASE | {"config", "transport", "redir"},
-    "session": BASE | {"config", "transport", "redir", "terminal", "wsman"},
-    "share": BASE | {"config", "transport", "redir", "terminal", "wsman", "session"},
+    "session": BASE | {"config", "transport", "redir", "rfb", "terminal", "wsman"},
+    "share": BASE | {"config", "transport", "redir", "rfb", "terminal", "wsman", "session"},
     "expect": BASE | {"config", "transport", "redir", "terminal", "session"},
-    "sim": BASE | {"config", "transport", "redir", "terminal", "wsman", "session"},
-    "ui": BASE | {"config", "transport", "redir", "terminal", "wsman", "session", "share", "expect"},
+    "sim": BASE | {"config", "transport", "redir", "rfb", "terminal", "wsman", "session"},
+    "ui": BASE | {"config", "transport", "redir", "rfb", "terminal", "wsman", "session", "share", "expect"},
     "cli": BASE
-    | {"config", "transport", "redir", "terminal", "wsman", "session", "share", "expect", "sim", "ui"},
+    | {"config", "transport", "redir", "rfb", "terminal", "wsman", "session", "share", "expect", "sim", "ui"},
 }
 #: Packages that show a face (``__init__`` with ``__all__``): other parts import the face only.
-FACED = ("redir", "session")
+FACED = ("redir", "rfb", "session")
 #: Third-party packages only some parts may import.
 ONLY_IN = {"textual": {"ui"}, "rich": {"ui"}, "asyncssh": {"transport", "share"}, "httpx": {"wsman"}}
 
