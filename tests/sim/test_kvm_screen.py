@@ -34,9 +34,7 @@ def read_cell(fb: RfbFramebuffer, font: VgaFont, row: int, column: int) -> str:
     """The character a 9x16 cell shows, matched against the font (``?`` when nothing matches)."""
     x0, y0 = column * 9, row * 16
     background = fb.pixel(x0 + 8, y0)  # column 9 is background for every printable glyph
-    bits = [
-        sum(1 << (8 - x) for x in range(9) if fb.pixel(x0 + x, y0 + y) != background) for y in range(16)
-    ]
+    bits = [sum(1 << (8 - x) for x in range(9) if fb.pixel(x0 + x, y0 + y) != background) for y in range(16)]
     if not any(bits):
         return " "
     for char in PRINTABLE:
@@ -94,7 +92,8 @@ async def test_post_screen_arrives_as_amt_tiles_and_reads_as_text(sim: RunningSi
         client = console.client
         # AMT 16.1's greeting, ServerInit and what comes before the first update (modern-amt.md §2.1).
         assert console.received.startswith(b"RFB 004.000\n\x01\x80")
-        assert (client.framebuffer.width, client.framebuffer.height, client.name) == (720, 400, "Intel(r) AMT KVM")
+        size = (client.framebuffer.width, client.framebuffer.height)
+        assert (size, client.name) == ((720, 400), "Intel(r) AMT KVM")
         assert client.server_pixel_format == RGB565
         first = next(i for i, e in enumerate(console.events) if isinstance(e, FramebufferUpdated))
         kinds = [type(e) for e in console.events[:first]]
@@ -162,4 +161,3 @@ async def test_amt12_greets_with_rfb_3_8() -> None:
         await console.close()
     finally:
         await sim.close()
-
