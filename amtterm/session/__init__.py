@@ -68,6 +68,9 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
+    from amtterm.session.kvm import KvmClient as KvmClient
+    from amtterm.session.kvm import open_kvm as open_kvm
+    from amtterm.session.kvm import open_rfb as open_rfb
     from amtterm.session.playback import (
         Cast as Cast,
     )
@@ -116,6 +119,9 @@ _HOMES: dict[str, str] = {
     "Timing": "ider_job",
     "WsmanBoot": "ider_job",
     "IderProgress": "ider_progress",
+    "KvmClient": "kvm",
+    "open_kvm": "kvm",
+    "open_rfb": "kvm",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",
@@ -141,6 +147,7 @@ __all__ = [
     "IderJob",
     "IderProgress",
     "IderRequest",
+    "KvmClient",
     "PlainLogWriter",
     "Player",
     "Question",
@@ -156,6 +163,8 @@ __all__ = [
     "WsmanBoot",
     "console_config",
     "load_cast",
+    "open_kvm",
+    "open_rfb",
     "open_sol",
     "resolve_sol",
 ]
