@@ -19,7 +19,7 @@ from PIL import Image
 
 from amtterm.redir import DeviceConfig, RedirectionConnection, StartStatus
 from amtterm.redir import events as ev
-from amtterm.rfb import AMT_16, Framebuffer, KeyPressed, RfbServer, UpdateRequested
+from amtterm.rfb import AMT_16, ClientInitReceived, Framebuffer, KeyPressed, RfbServer, UpdateRequested
 from tests.support.simproc import amtterm_argv, isolated_env
 
 USER, PASSWORD = "admin", "Kvm-Pass-1!"
@@ -45,6 +45,8 @@ class KvmDevice:
     """What the device saw and how it behaves."""
 
     refuse: StartStatus | None = None
+    #: Hang up right after the console's ClientInit, as AMT does when its graphics cannot do KVM.
+    hang_up_at_init: bool = False
     keys: list[tuple[int, bool]] = field(default_factory=list)
     screen: Framebuffer = field(default_factory=device_screen)
 
@@ -67,6 +69,8 @@ class KvmDevice:
                         conn.send_kvm_data(rfb.data_to_send())
                     elif isinstance(event, ev.KvmData):
                         for request in rfb.receive_data(event.data, loop.time()):
+                            if isinstance(request, ClientInitReceived) and self.hang_up_at_init:
+                                return
                             if isinstance(request, KeyPressed):
                                 self.keys.append((request.keysym, request.down))
                             # AMT: the whole screen first, never an empty update.
@@ -180,3 +184,17 @@ async def test_wrong_password_and_unwritable_file(tmp_path: Path) -> None:
     )
     status, said = await run_amtterm(tmp_path, "127.0.0.1", "--screenshot", str(tmp_path / "x.jpg"))
     assert status == 2 and "must be a .png file" in said
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(90)
+async def test_a_hang_up_in_the_rfb_handshake_suggests_8_bit_colour(tmp_path: Path) -> None:
+    async with kvm_device(KvmDevice(hang_up_at_init=True)) as port:
+        status, said = await run_amtterm(
+            tmp_path, "127.0.0.1", str(port), "-P", "--screenshot", str(tmp_path / "x.png")
+        )
+    assert status == 1
+    assert said == (
+        f"amtterm: 127.0.0.1:{port} closed the KVM connection during the RFB handshake: this machine's "
+        "graphics may not support KVM, or its screen needs 8-bit colour (try --bpp 8).\n"
+    )

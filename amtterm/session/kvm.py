@@ -53,6 +53,9 @@ from amtterm.transport.tcp import Stream, open_stream
 
 __all__ = ["KvmClient", "open_kvm", "open_rfb"]
 
+#: Bytes of screen above which AMT hangs up (MeshCommander warns above this: code 50002; modern-amt.md 2.1).
+AMT_KVM_BUFFER = 9_216_000
+
 #: Seconds to wait for the RFB handshake once the socket is open (AMT answers at once).
 HANDSHAKE_TIMEOUT = 30.0
 
@@ -118,10 +121,29 @@ class KvmClient:
 
     def _finish(self) -> None:
         if not self._ready.done():
-            stage = "the KVM session start" if not self.direct else "the RFB handshake"
-            self._ready.set_exception(SessionClosed(f"{self.target} closed the connection during {stage}."))
+            if self.direct:
+                sentence = f"{self.target} closed the connection during the RFB handshake."
+            elif self.conn is not None and self.conn.state is ConnectionState.CLOSED and self.rfb.version[0]:
+                # MeshCommander's disconnect code 50000: AMT hangs up here when its graphics
+                # cannot do KVM, or the screen needs 8-bit colour (modern-amt.md 2.1, 2.2).
+                sentence = (
+                    f"{self.target} closed the KVM connection during the RFB handshake: this machine's "
+                    f"graphics may not support KVM, or its screen needs 8-bit colour (try --bpp 8)."
+                )
+            else:
+                sentence = f"{self.target} closed the connection during the KVM session start."
+            self._ready.set_exception(SessionClosed(sentence))
         self._ended = True
         self._changed.set()
+
+    def _early_end(self) -> str:
+        """Why the session may have ended before a whole screen came."""
+        sentence = f"{self.target} closed the KVM session before a whole screen came"
+        fb = self.framebuffer
+        if not self.direct and fb.width * fb.height * self.rfb.pixel_format.bytes_per_pixel > AMT_KVM_BUFFER:
+            # AMT's KVM frame buffer is about 8 MB (MeshCommander's disconnect code 50002).
+            return f"{sentence}: {fb.width}x{fb.height} is too large for AMT at this depth (try --bpp 8)."
+        return f"{sentence}."
 
     # --- the RFB layer --------------------------------------------------------------------------
 
@@ -261,9 +283,7 @@ class KvmClient:
         deadline = self._clock() + timeout
         while not self.rfb.frame_complete:
             if self._ended:
-                raise self._error or SessionClosed(
-                    f"{self.target} closed the KVM session before a whole screen came."
-                )
+                raise self._error or SessionClosed(self._early_end())
             self._changed.clear()
             remaining = deadline - self._clock()
             if remaining <= 0:
