@@ -146,8 +146,8 @@ class QemuScreen:
             self._connected_to = path
             try:
                 await self._follow(reader, path)
-            except (OSError, RemoteProtocolError):
-                pass
+            except (OSError, RemoteProtocolError, ValueError):
+                pass  # QEMU went away or sent what cannot be shown: connect afresh
             finally:
                 writer.close()
                 self._disconnect()
