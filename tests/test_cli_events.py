@@ -109,7 +109,7 @@ def test_info_says_what_the_machine_is(
     assert run.code == 0, run.err
     assert "AMT version:     16.1.0" in run.out  # the lines before stay as they were
     assert "SKU:             Intel AMT (full manageability), corporate" in run.out
-    assert "features:        KVM no, SOL yes, IDE-R yes, OCR no, Platform Erase no" in run.out
+    assert "features:        KVM yes, SOL yes, IDE-R yes, OCR no, Platform Erase no" in run.out
     assert "BIOS:            DemoTech 2.17.1249 (2024-03-14)" in run.out
     assert "machine:         DemoTech Demo PC" in run.out
     assert "platform GUID:   4C4C4544-0042-3510-8052-B7C04F4D3732" in run.out

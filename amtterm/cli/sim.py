@@ -40,6 +40,7 @@ async def _sim(args: argparse.Namespace) -> int:
         flood_on_attach=args.flood_on_attach,
         qemu=args.qemu,
         qemu_memory=args.qemu_memory,
+        sku=args.sku,
         control_mode=args.control_mode,
         hosts=args.hosts,
         lms=args.lms,
@@ -55,8 +56,9 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "sim",
         parents=[common],
         help="run a simulated AMT device on this machine",
-        description="Serve a simulated AMT device: the redirection port, plain and TLS, with a synthetic "
-        f"PC behind it. Password from {PASSWORD_ENV}; without one a password is generated and printed.",
+        description="Serve a simulated AMT device: the redirection port (SOL, IDE-R, KVM), plain and TLS, "
+        f"with a synthetic PC behind it. Password from {PASSWORD_ENV}; without one a password is "
+        "generated and printed.",
     )
     sim.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sim.add_argument(
@@ -117,6 +119,13 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=("admin", "client"),
         default="admin",
         help="client: boot options need user consent, with the code shown on the host's screen",
+    )
+    sim.add_argument(
+        "--sku",
+        choices=("amt", "ism"),
+        default="amt",
+        help="amt: full Intel AMT with KVM on the redirection ports (default); ism: Intel Standard "
+        "Manageability, which has no KVM",
     )
     sim.add_argument(
         "--hosts",

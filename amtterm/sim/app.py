@@ -31,6 +31,7 @@ from amtterm.sim.qemu_host import QEMU_BINARY, QEMU_PACKAGE_HINT, QemuHost, find
 from amtterm.sim.synthetic import SyntheticHost
 from amtterm.sim.synthetic.settings import Hardware
 from amtterm.sim.wsman.digest import DigestGate
+from amtterm.sim.wsman.kvm import KvmSettings
 from amtterm.sim.wsman.server import WsmanServer
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.transport import tls as tlsmod
@@ -65,6 +66,8 @@ class SimOptions:
     wsman_delay: float = 0.0
     qemu: bool = False
     qemu_memory: int = 1024
+    #: ``amt``: full Intel AMT (with KVM); ``ism``: Intel Standard Manageability (no KVM).
+    sku: str = "amt"
 
 
 def generate_password() -> str:
@@ -211,6 +214,7 @@ async def _start_host(
         host_name=name,
         domain_name="",
         lms_present=options.lms,
+        kvm=KvmSettings() if options.sku == "amt" else None,
     )
     device = SimDevice(
         host,
@@ -374,6 +378,7 @@ def describe(sim: RunningSim, options: SimOptions) -> list[str]:
     auth = "digest only" if major >= 12 else "digest and legacy plain"
     serves_wsman = options.wsman_port is not None or options.wsman_tls_port is not None
     mode = f", {options.control_mode} control mode" if serves_wsman else ""
+    mode += ", KVM" if options.sku == "amt" else ", Standard Manageability (no KVM)"
     count = len(sim.hosts)
     what = f"AMT {major}.{minor} device" if count == 1 else f"{count} AMT {major}.{minor} devices"
     if any(listener.tls for listener in sim.listeners):  # what this generation's TLS ports offer

@@ -18,6 +18,10 @@ class, and the two meet only there:
   going, so WS-Man refuses power off while a console is attached.
 * The "first-console" power policy (power on when the first console starts SOL) applies
   only until the first WS-Man power action: from then on WS-Man decides.
+* KVM (``state.kvm`` set: a SKU with KVM): :attr:`SimDevice.kvm_screen` is the PC's screen as
+  KVM consoles see it (:mod:`amtterm.sim.kvm.screens`); the host driver passes it the PC's
+  output and power state. One KVM session at a time (:attr:`SimDevice.kvm_owner`), flagged in
+  the state like SOL; a KVM console starting counts as a first console for the power policy.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from amtterm.errors import AmtError
 from amtterm.redir import IderDrive
 from amtterm.sim.host import Host, IderMedia
 from amtterm.sim.ider_host import BootReport
+from amtterm.sim.kvm.font import FontMissing
+from amtterm.sim.kvm.screens import KvmScreen, screen_for
 from amtterm.sim.redirection import FAILURE_DELAY_MAX, FAILURE_WINDOW, RedirectionHandler
 from amtterm.sim.synthetic.flood import flood
 from amtterm.sim.wsman.inventory import facts_for_host
@@ -130,6 +136,15 @@ class SimDevice:
         self._handlers: set[asyncio.Task[None]] = set()
         self._starting: set[asyncio.Task[None]] = set()
         self._ever_powered = False
+        #: The console holding the one KVM session slot.
+        self.kvm_owner: RedirectionHandler | None = None
+        #: The PC's screen for KVM consoles (None on a SKU without KVM).
+        self.kvm_screen: KvmScreen | None = None
+        if self.state.kvm is not None:
+            try:
+                self.kvm_screen = screen_for(host, self.host_input)
+            except FontMissing as exc:  # SOL and the rest still work; KVM sessions are refused
+                self.log(f"{exc} Until then KVM sessions are refused.")
         self._accepting = True
         self._clock = asyncio.get_running_loop().time
         if hasattr(host, "on_output"):  # a host fed by I/O (QEMU) wakes the driver when bytes arrive
@@ -313,6 +328,22 @@ class SimDevice:
         self.host.feed(data, now)
         self._wakeup.set()
 
+    # -- KVM ----------------------------------------------------------------------------------
+
+    def attach_kvm(self, handler: RedirectionHandler, now: float) -> None:
+        """A console took the KVM session slot (after authentication)."""
+        self.kvm_owner = handler
+        self.state.set_session_open("kvm", True, now)
+        if self.power_policy == "first-console" and not self._ever_powered:
+            self._power_on()
+        self._wakeup.set()
+
+    def detach_kvm(self, handler: RedirectionHandler) -> None:
+        """The KVM console left."""
+        if self.kvm_owner is handler:
+            self.kvm_owner = None
+            self.state.set_session_open("kvm", False, self._clock())
+
     async def _tell_power(self, handler: RedirectionHandler | None, powered: bool) -> None:
         """Send the attached console a 0x29 when the host's power changed since it last heard."""
         if handler is None or self._told_powered is None or self._told_powered == powered:
@@ -335,6 +366,10 @@ class SimDevice:
                     self._flood = None
             else:
                 data = self.host.read_output(self._clock(), OUTPUT_CHUNK)
+                if self.kvm_screen is not None:
+                    if data:
+                        self.kvm_screen.output(data)
+                    self.kvm_screen.power(self.host.powered)
             if data and handler is not None:
                 try:
                     await handler.send_output(data)
@@ -437,3 +472,5 @@ class SimDevice:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self.listeners.clear()
+        if self.kvm_screen is not None:
+            await self.kvm_screen.aclose()

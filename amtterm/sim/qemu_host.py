@@ -19,6 +19,10 @@ that it takes effect. ``pxe`` is ``n`` (QEMU's NIC ROM; there is no network behi
 ``bios`` and ``bios-pause`` keep the normal order and only lengthen the boot menu prompt, so the
 console has time to press Esc. :meth:`show_message` cannot draw on a real screen and only logs.
 
+Its VGA screen (``-vga std``) is served by QEMU's VNC server on a unix socket in the machine's
+work directory (:meth:`QemuHost.vnc_socket`): the real framebuffer behind the device's KVM
+(:mod:`amtterm.sim.kvm.qemu_screen`), while the serial port stays the SOL console.
+
 The machine has one CD-ROM drive (secondary IDE master), the IDE-R drive: empty unless a console
 serves a CD over IDE-R, then backed by the device's NBD export (:mod:`amtterm.sim.ider_export`),
 so SeaBIOS and whatever it boots read the console's image. :meth:`QemuHost.set_ider_cd` changes
@@ -97,8 +101,9 @@ def qemu_argv(
     boot_once: str | None,
     menu_ms: int,
     cd_url: str | None = None,
+    vnc_path: Path | None = None,
 ) -> list[str]:
-    """The QEMU command line of one power-on."""
+    """The QEMU command line of one power-on (with ``vnc_path``, its screen on a VNC socket there)."""
     boot = f"menu=on,splash-time={menu_ms}"
     if boot_once:
         boot = f"once={boot_once},{boot}"
@@ -125,6 +130,7 @@ def qemu_argv(
         "chardev:s0",
         "-qmp",
         f"unix:{qmp_path},server=on,wait=off",
+        *(["-vga", "std", "-vnc", f"unix:{vnc_path}"] if vnc_path is not None else []),
     ]
 
 
@@ -182,6 +188,7 @@ class _Machine:
         self.workdir = workdir
         self.serial = workdir / "serial.sock"
         self.qmp = workdir / "qmp.sock"
+        self.vnc = workdir / "vnc.sock"
         self.writer: asyncio.StreamWriter | None = None
         self.reader_task: asyncio.Task[None] | None = None
         #: The NBD export in its CD-ROM drive (None: empty).
@@ -258,6 +265,7 @@ class QemuHost:
             boot_once=BOOT_ORDER[target] if target else None,
             menu_ms=BOOT_MENU_BIOS_MS if target in ("bios", "bios-pause") else BOOT_MENU_MS,
             cd_url=self._cd_url,
+            vnc_path=workdir / "vnc.sock",
         )
         with open(workdir / "qemu.log", "wb") as errors:
             proc = subprocess.Popen(
@@ -323,6 +331,11 @@ class QemuHost:
                 "read-only-mode": "read-only",
             }
             self._spawn(self._qmp(machine, "blockdev-change-medium", arguments))
+
+    def vnc_socket(self) -> Path | None:
+        """The running machine's VNC socket (its screen), or None while off."""
+        machine = self._machine
+        return machine.vnc if machine is not None and machine.running() else None
 
     def show_message(self, text: str | None) -> None:
         """A real screen cannot be drawn on from outside: the message is only logged."""

@@ -10,6 +10,14 @@ Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
   port (the device closes its server sockets, redirection.md 2.1);
 - a wrong password is refused, and each further failure from the same address within
   a minute is answered more slowly (1, 2, 4, up to 8 s), as firmware does against guessing;
+- KVM (tag ``KVMR``, modern-amt.md §2): one session per machine like SOL (a second console gets
+  BUSY); on a SKU without KVM (``amtterm sim --sku ism``) the request is UNKNOWN_SESSION_TYPE,
+  KVM disabled over WS-Man (CIM_KVMRedirectionSAP) UNSUPPORTED like a disabled SOL, and KVM
+  without the user consent code where consent is needed (client control mode always; admin
+  control mode when IPS_OptInService.OptInRequired says so) ERROR (0xFF). Which status real
+  firmware uses for the last is not documented; MeshCommander stops on any non-zero status.
+  After authentication the codec answers the console's 0x40 with 0x41 (KvmStarted), and the RFB
+  that follows (KvmData, ``send_kvm_data``) is served by :class:`amtterm.sim.kvm.viewer.KvmViewer`;
 - the auth methods offered follow the AMT version: 11 and older also accept plain
   (type 1), 12 and later digest only;
 - writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
@@ -38,6 +46,8 @@ from amtterm.redir import events as ev
 from amtterm.session import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
+from amtterm.sim.kvm.viewer import KvmViewer
+from amtterm.sim.wsman import kvm as kvm_rules
 
 if TYPE_CHECKING:
     from amtterm.sim.device import SimDevice
@@ -78,6 +88,11 @@ class RedirectionHandler:
         self.writer = writer
         self.holds_sol = False
         self.holds_ider = False
+        self.holds_kvm = False
+        #: A KVM session runs (RFB after the 0x41).
+        self.kvm_active = False
+        #: The RFB server side of this console's KVM session, once it started.
+        self.kvm_viewer: KvmViewer | None = None
         #: The simulated BIOS's side of this console's IDE-R session, once it asked for one.
         self.ider: IderFirmware | None = None
 
@@ -93,6 +108,41 @@ class RedirectionHandler:
             self.conn.accept_session()
             self.ider = IderFirmware(self.conn, self.pump, on_boot=self._on_boot)
 
+    def _request_kvm(self) -> None:
+        device = self.device
+        settings = device.state.kvm
+        if settings is None:
+            self.conn.refuse_session(StartStatus.UNKNOWN_SESSION_TYPE)
+        elif not settings.enabled:
+            self.conn.refuse_session(StartStatus.UNSUPPORTED)
+        elif device.kvm_owner is not None:
+            self.conn.refuse_session(StartStatus.BUSY)
+        elif device.kvm_screen is None or not kvm_rules.consent_granted(device.state, self.pump.clock()):
+            self.conn.refuse_session(StartStatus.ERROR)
+        else:
+            # Claimed now, before authentication, as for SOL.
+            device.kvm_owner = self
+            self.holds_kvm = True
+            self.conn.accept_session()
+
+    async def _start_kvm(self) -> None:
+        """The codec answered 0x40 with 0x41 (queued): from now on RFB, served by a KvmViewer."""
+        device = self.device
+        screen = device.kvm_screen
+        if screen is None:
+            return
+        self.kvm_active = True
+        await self.pump.flush()  # the 0x41 goes out before the RFB version line
+        conn, pump, writer = self.conn, self.pump, self.writer
+
+        async def write(data: bytes) -> None:
+            if conn.state is ConnectionState.KVM_ACTIVE:
+                conn.send_kvm_data(data)
+                await pump.flush()
+
+        self.kvm_viewer = KvmViewer(screen, device.amt_version, write, pump.clock, device.log, writer.close)
+        await self.kvm_viewer.start()
+
     def _on_boot(self, report: BootReport) -> None:
         self.device.ider_booted(self, report)
 
@@ -107,6 +157,8 @@ class RedirectionHandler:
         if isinstance(event, ev.SessionRequested):
             if event.session_type is SessionType.IDER:
                 self._request_ider()
+            elif event.session_type is SessionType.KVM:
+                self._request_kvm()
             elif event.session_type is not SessionType.SOL or not device.sol_enabled:
                 self.conn.refuse_session(StartStatus.UNSUPPORTED)
             elif device.sol_owner is not None:
@@ -121,6 +173,13 @@ class RedirectionHandler:
             await asyncio.sleep(device.failure_delay(self.peer, now))
         elif isinstance(event, ev.Authenticated):
             device.forget_failures(self.peer)
+            if self.holds_kvm:
+                device.attach_kvm(self, now)
+        elif isinstance(event, ev.KvmStarted):
+            await self._start_kvm()
+        elif isinstance(event, ev.KvmData):
+            if self.kvm_viewer is not None:
+                await self.kvm_viewer.receive(event.data)
         elif isinstance(event, ev.SolStartRequested):
             device.attach_console(self, now)
         elif isinstance(event, ev.SolData):
@@ -136,6 +195,9 @@ class RedirectionHandler:
         if self.holds_sol:
             self.holds_sol = False
             self.device.detach_console(self)
+        if self.holds_kvm:
+            self.holds_kvm = False
+            self.device.detach_kvm(self)
 
     async def send_output(self, data: bytes) -> None:
         """Send host serial output to this console (back-pressure through drain)."""
@@ -157,9 +219,9 @@ class RedirectionHandler:
             ConnectionState.IDER_CLOSING,
             ConnectionState.CLOSED,
         )
-        if self.conn.state not in started:
+        if self.conn.state not in started and not self.kvm_active:
             self.device.log(
-                f"console {self.peer}: no SOL or IDE-R session after {START_DEADLINE:.0f} s, dropped"
+                f"console {self.peer}: no SOL, IDE-R or KVM session after {START_DEADLINE:.0f} s, dropped"
             )
             self.release()
             self.writer.close()
@@ -180,6 +242,8 @@ class RedirectionHandler:
             pass
         finally:
             watchdog.cancel()
+            if self.kvm_viewer is not None:
+                await self.kvm_viewer.close()
             if self.ider is not None:
                 self.ider.host.handle_event(ev.ConnectionClosed("closed"), self.pump.clock())
                 self.ider.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amtterm.sim.wsman import eventlog, inventory, ocr
+from amtterm.sim.wsman import eventlog, inventory, kvm, ocr
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.wsman.envelope import EndpointReference
@@ -232,12 +232,14 @@ def setup_service(state: DeviceState) -> Properties:
 def software_identities(state: DeviceState) -> list[Properties]:
     """CIM_SoftwareIdentity: the firmware version items, ``AMT`` first (§9.2)."""
     version = state.amt_version
+    # The Sku mask: bit 14 corporate, with bit 3 full AMT, or bit 4 Standard Manageability (no KVM).
+    sku = 16392 if state.kvm is not None else 16400
     table = (
         ("AMT", version),
         ("Flash", version),
         ("Netstack", version),
         ("AMTApps", version),
-        ("Sku", "16392"),
+        ("Sku", str(sku)),
         ("VendorID", "8086"),
         ("Build Number", "3425"),
         ("Recovery Version", version),
@@ -284,10 +286,23 @@ def _register_events_and_inventory() -> None:
 
 
 _register_events_and_inventory()
+#: Classes only some SKUs have: class name -> whether this device has it (absent: Get fails,
+#: Enumerate is empty, wsman.md §4.7).
+OPTIONAL: dict[str, Callable[[DeviceState], bool]] = {}
+SINGLETONS.update(kvm.SINGLETONS)
+OPTIONAL.update(kvm.OPTIONAL)
+
+
+def present(state: DeviceState, class_name: str) -> bool:
+    """Whether this device has ``class_name`` at all (False for a class its SKU lacks)."""
+    check = OPTIONAL.get(class_name)
+    return check is None or check(state)
 
 
 def enumerate_items(state: DeviceState, class_name: str) -> list[tuple[str, Properties]] | None:
     """Items of an enumeration as ``(item ResourceURI, properties)``, or None for an unknown class."""
+    if not present(state, class_name):
+        return []
     if class_name == "CIM_ServiceAvailableToElement":
         class_name = "CIM_AssociatedPowerManagementService"
     if class_name == "CIM_SoftwareIdentity":

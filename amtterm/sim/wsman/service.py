@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Final
 
 from amtterm.errors import WsmanMalformedReply
-from amtterm.sim.wsman import eventlog, instances, ocr, replies, rules
+from amtterm.sim.wsman import eventlog, instances, kvm, ocr, replies, rules
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.rules import INVALID_PARAMETER, DeviceFault
 from amtterm.sim.wsman.state import DeviceState
@@ -113,6 +113,7 @@ METHODS: Final[dict[tuple[str, str], Method]] = {
     ("IPS_OptInService", "SendOptInCode"): _send_opt_in_code,
     ("IPS_OptInService", "CancelOptIn"): lambda state, args, now: rules.cancel_opt_in(state, now),
     ("CIM_BootService", "RequestStateChange"): ocr.request_state_change,
+    **kvm.METHODS,
 }
 
 
@@ -184,7 +185,7 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
     if request.action == ACTION_DELETE:
         ocr.delete(state, class_name, request.selectors)
         return replies.delete_reply(request.message_id, state.next_message_id(), uri)
-    builder = instances.SINGLETONS.get(class_name)
+    builder = instances.SINGLETONS.get(class_name) if instances.present(state, class_name) else None
     if request.action in (ACTION_GET, ACTION_PUT):
         if builder is None or class_name in state.get_refused:
             raise DeviceFault("DestinationUnreachable", UNREACHABLE)
@@ -241,6 +242,8 @@ def _put(request: Request, state: DeviceState, class_name: str, now: float) -> N
         if any(key not in values for key in keys):
             raise DeviceFault("SchemaValidationError", "The key properties and ListenerEnabled are required.")
         state.listener_enabled = values["ListenerEnabled"].strip().lower() in ("true", "1")
+    elif class_name == kvm.KVM_SETTINGS:
+        kvm.put_settings(state, values)
     else:
         raise DeviceFault("ActionNotSupported", f"{class_name} cannot be changed with Put here.")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from amtterm.sim.wsman.eventlog import DeviceEvents
 from amtterm.sim.wsman.inventory import MachineFacts
@@ -28,6 +28,9 @@ from amtterm.wsman.resources import (
     SOURCE_PXE,
     PowerState,
 )
+
+if TYPE_CHECKING:
+    from amtterm.sim.wsman.kvm import KvmSettings
 
 BootTarget = Literal["bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy"]
 
@@ -243,6 +246,7 @@ class DeviceState:
     request_tls: bool = True
     events: DeviceEvents = field(default_factory=DeviceEvents)
     hardware: MachineFacts = field(default_factory=MachineFacts)
+    kvm: KvmSettings | None = None
 
     @property
     def powered(self) -> bool:
@@ -256,8 +260,9 @@ class DeviceState:
 
     @property
     def redirection_session_open(self) -> bool:
-        """A SOL or IDE-R session is open."""
-        return self.sol_session_open or self.ider_session_open
+        """A SOL, IDE-R or KVM session is open."""
+        kvm_open = self.kvm is not None and self.kvm.session_open
+        return self.sol_session_open or self.ider_session_open or kvm_open
 
     @property
     def opt_in_required(self) -> int:
@@ -294,7 +299,7 @@ class DeviceState:
         self.message_counter += 1
         return f"uuid:00000000-8086-8086-8086-{self.message_counter:012X}"
 
-    def set_session_open(self, kind: Literal["sol", "ider"], is_open: bool, now: float) -> None:
+    def set_session_open(self, kind: Literal["sol", "ider", "kvm"], is_open: bool, now: float) -> None:
         """Record a redirection session opening or closing (the redirection server calls this).
 
         Consent (if given) lasts while a session is open and for ``session_window`` after the
@@ -303,6 +308,9 @@ class DeviceState:
         self.refresh_consent(now)  # with the old flags: a session open until now kept consent alive
         if kind == "sol":
             self.sol_session_open = is_open
+        elif kind == "kvm":
+            if self.kvm is not None:
+                self.kvm.session_open = is_open
         else:
             self.ider_session_open = is_open
         if self.consent.state in (3, 4):
