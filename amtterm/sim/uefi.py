@@ -264,6 +264,19 @@ class HttpsBootOutcome:
     firmware_url: str | None = None
 
 
+#: What Debian 12's OVMF offers in its TLS ClientHello (seen on the wire): TLS 1.2 only, RSA or DHE key
+#: exchange, RSA certificates (no ECDHE, no ECDSA). A server that only does ECDHE cannot serve it.
+OVMF_TLS_CIPHERS = (
+    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:"
+    "DHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA:AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA256:AES128-SHA256:"
+    "AES256-SHA:AES128-SHA"
+)
+#: Sentence when the server offers nothing the firmware's TLS speaks.
+NO_COMMON_CIPHER = (
+    "HTTPS boot failed: the server and the firmware have no TLS cipher suite in common "
+    "(the firmware speaks TLS 1.2 with RSA or DHE key exchange and RSA certificates)"
+)
+
 #: Sentence when the firmware aborted the TLS handshake because no trusted root signed the server's chain.
 CERT_REFUSED = "HTTPS boot failed: the firmware refused the server certificate"
 
@@ -278,7 +291,8 @@ async def judge_failure(url: str, firmware: str, roots: Sequence[bytes], timeout
     port = urlsplit(url).port or 443
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.maximum_version = ssl.TLSVersion.TLSv1_2  # OVMF's TLS stack speaks 1.2
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # OVMF's TLS stack speaks 1.2 only
+    context.set_ciphers(OVMF_TLS_CIPHERS)
     if roots:
         context.load_verify_locations(cadata=b"".join(roots))
     else:
@@ -290,6 +304,8 @@ async def judge_failure(url: str, firmware: str, roots: Sequence[bytes], timeout
         )
     except ssl.SSLCertVerificationError:
         return CERT_REFUSED
+    except ssl.SSLError:
+        return NO_COMMON_CIPHER
     except (OSError, TimeoutError) as exc:
         return (
             f"HTTPS boot failed: the firmware could not connect to {host}:{port} ({exc.__class__.__name__})"
