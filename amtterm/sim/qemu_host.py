@@ -1,4 +1,7 @@
-"""A simulated PC that is a real QEMU process: SeaBIOS (and whatever it boots) behind the device.
+"""A simulated PC that is a real QEMU process: SeaBIOS or OVMF (and whatever it boots) behind the device.
+
+:class:`QemuHost` is the SeaBIOS PC described below; :class:`UefiQemuHost` the UEFI one (Debian's OVMF
+on a q35 machine, with One Click Recovery HTTPS boot; see its docstring and :mod:`amtterm.sim.uefi`).
 
 QEMU's first serial port is the SOL stream. With ``-nographic`` SeaBIOS mirrors its text screen
 there as ANSI and reads keys from it, as an AMT PC's BIOS does over SOL. The serial port is a
@@ -261,6 +264,8 @@ class _Machine:
         self.watcher = uefi.BootWatcher()
         #: The HTTPS boot this start attempts: (the request, the URL given to the firmware).
         self.https: tuple[HttpsBoot, str] | None = None
+        #: The size of the image the firmware's network boot announced last.
+        self.download_size: int | None = None
 
     @property
     def stderr_path(self) -> Path:
@@ -299,8 +304,9 @@ class QemuHost:
         #: Called (no arguments) when serial bytes arrive or QEMU exits; set by the device.
         self.on_output: Callable[[], None] | None = None
         #: Called with ``(kind, text)`` for what the firmware says about booting: ``loading``,
-        #: ``starting``, ``failed`` (OVMF's boot manager on a Boot#### option), ``ipxe`` (iPXE's
-        #: banner), ``https-boot`` (the outcome of a One Click Recovery HTTPS boot, text = its sentence).
+        #: ``starting``, ``failed`` (OVMF's boot manager on a Boot#### option), ``download`` (its
+        #: network boot found an image: "File Size: N Bytes"), ``ipxe`` (iPXE's banner), ``https-boot``
+        #: (the outcome of a One Click Recovery HTTPS boot, text = its sentence). Runs in the event loop.
         self.on_boot_event: Callable[[str, str], None] | None = None
         self._log = log or (lambda line: None)
         self._machine: _Machine | None = None
@@ -697,13 +703,16 @@ class UefiQemuHost(QemuHost):
         return argv, https
 
     def _https_progress(self, machine: _Machine, kind: str, option: str) -> None:
+        if kind == "download":
+            machine.download_size = int(option)
         if machine.https is None or option != f"Boot{uefi.HTTPS_BOOT_OPTION:04X}":
             return
         boot, url = machine.https
         if kind == "starting":
             machine.https = None
             sentence = f"HTTPS boot started: the firmware loaded {boot.url} and started it"
-            self._https_outcome(uefi.HttpsBootOutcome(boot.url, True, sentence, url))
+            outcome = uefi.HttpsBootOutcome(boot.url, True, sentence, url, machine.download_size)
+            self._https_outcome(outcome)
         elif kind == "failed":
             machine.https = None
             self._spawn(self._judge(boot, url))

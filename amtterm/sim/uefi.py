@@ -256,12 +256,14 @@ class HttpsBootOutcome:
         sentence: one sentence for the event log / the user ("HTTPS boot started ..." or
             "HTTPS boot failed: ...").
         firmware_url: the URL the firmware was given (None when the boot was not attempted).
+        size: the image's size in bytes as the server announced it to the firmware, if it got that far.
     """
 
     url: str
     ok: bool
     sentence: str
     firmware_url: str | None = None
+    size: int | None = None
 
 
 #: What Debian 12's OVMF offers in its TLS ClientHello (seen on the wire): TLS 1.2 only, RSA or DHE key
@@ -316,6 +318,7 @@ async def judge_failure(url: str, firmware: str, roots: Sequence[bytes], timeout
 
 #: Boot-progress lines OVMF and iPXE write to the serial console.
 _BDS = re.compile(r"BdsDxe: (loading|starting|failed to load) (Boot[0-9A-F]{4}) \"([^\"]*)\"(.*)")
+_SIZE = re.compile(r"File Size: (\d+) Bytes")
 _IPXE = re.compile(r"iPXE \d[\w.+-]* -- Open Source Network Boot Firmware")
 _ANSI = re.compile(r"\x1b\[[0-9;=?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>c]")
 
@@ -324,7 +327,8 @@ class BootWatcher:
     """Turns the firmware's serial text into boot events ``(kind, text)``.
 
     Kinds: ``loading``, ``starting``, ``failed`` (OVMF's boot manager, text = the option and its
-    description), ``ipxe`` (iPXE's banner).
+    description), ``download`` (OVMF's network boot found the image: "File Size: N Bytes"),
+    ``ipxe`` (iPXE's banner).
     """
 
     def __init__(self) -> None:
@@ -343,6 +347,9 @@ class BootWatcher:
                 continue
             match = _BDS.search(line)
             banner = _IPXE.search(line)
+            size = _SIZE.search(line)
+            if size:
+                events.append(("download", size.group(1), size.group(0)))
             if match:
                 kind = "failed" if match.group(1) == "failed to load" else match.group(1)
                 events.append((kind, match.group(2), match.group(0)))

@@ -121,6 +121,7 @@ def test_https_boot_of_ipxe_with_the_right_ca() -> None:
     outcome = host.last_https_boot
     assert outcome is not None and outcome.ok, outcome
     assert outcome.firmware_url == f"https://10.0.2.2:{server.port}/ipxe.efi"
+    assert outcome.size == IPXE_EFI.stat().st_size
     assert server.requests[-1] == "GET /ipxe.efi"
     kinds = [kind for kind, _ in events]
     assert "starting" in kinds and "https-boot" in kinds
