@@ -23,7 +23,7 @@ from amtterm.sim.app import SimOptions
 from amtterm.sim.app import start_sim as start_sim_inprocess
 from amtterm.sim.host import HttpsBoot
 from amtterm.sim.qemu_host import UefiQemuHost
-from amtterm.sim.uefi import CERT_REFUSED, find_ovmf
+from amtterm.sim.uefi import CERT_REFUSED, VariableStore, find_ovmf
 from amtterm.transport.tcp import open_stream
 from tests.support.https_boot import BootServer, make_ca
 from tests.support.ptyproc import PtyProcess
@@ -182,3 +182,55 @@ def _went_on(host: UefiQemuHost, output: bytes, events: Events) -> bool:
     return host.last_https_boot is not None and any(
         kind in ("loading", "failed") and "Boot0100" not in text for kind, text in events
     )
+
+
+@pytest.mark.timeout(120)
+def test_boot_override_bios_opens_ovmf_setup_without_a_key() -> None:
+    """AMT's "enter BIOS setup" override: the next start goes straight to OVMF's front page."""
+    _need_qemu_and_ovmf()
+
+    async def run() -> tuple[bytes, Events]:
+        host = UefiQemuHost(memory_mb=512)
+        events: Events = []
+        host.on_boot_event = lambda kind, text: events.append((kind, text))
+        host.set_next_boot("bios")
+        loop = asyncio.get_running_loop()
+        host.power_on(loop.time())
+        output = bytearray()
+        try:
+            deadline = loop.time() + 90
+            while b"Boot Maintenance Manager" not in output and loop.time() < deadline:
+                await asyncio.sleep(0.2)
+                output += host.read_output(loop.time())
+        finally:
+            await host.aclose()
+        return bytes(output), events
+
+    output, events = asyncio.run(run())
+    assert b"Device Manager" in output and b"Boot Maintenance Manager" in output, output[-2000:]
+    assert any(kind == "starting" and '"UiApp"' in text for kind, text in events), events
+
+
+@pytest.mark.timeout(60)
+def test_https_boot_from_a_host_the_pc_cannot_reach_fails_at_once() -> None:
+    _need_qemu_and_ovmf()
+
+    async def run() -> tuple[UefiQemuHost, Events, bytes | None]:
+        host = UefiQemuHost(memory_mb=512)
+        events: Events = []
+        host.on_boot_event = lambda kind, text: events.append((kind, text))
+        host.set_https_boot(HttpsBoot("https://boot.example.invalid/ipxe.efi", (make_ca().der,)))
+        loop = asyncio.get_running_loop()
+        host.power_on(loop.time())
+        boot_next = VariableStore(host.nvram).get("BootNext")
+        await host.aclose()
+        return host, events, boot_next
+
+    host, events, boot_next = asyncio.run(run())
+    outcome = host.last_https_boot
+    assert outcome is not None and not outcome.ok and outcome.firmware_url is None
+    assert outcome.sentence.startswith(
+        "HTTPS boot failed: the simulated PC cannot reach boot.example.invalid"
+    )
+    assert events == [("https-boot", outcome.sentence)]
+    assert boot_next is None  # the firmware was not asked to try
