@@ -13,7 +13,8 @@ Lines recognised (as SeaBIOS 1.16 and Debian's OVMF print them on ``-nographic``
   ``No bootable device.`` -> boot failed; a device tried and not failed by the next line that
   is not a failure -> boot device selected and OS boot.
 * OVMF: ``BdsDxe: loading Boot0001 "UEFI QEMU DVD-ROM ..."`` -> the device tried;
-  ``BdsDxe: starting Boot0001 ...`` -> boot device selected and OS boot; ``BdsDxe: failed to
+  ``BdsDxe: starting Boot0001 ...`` -> boot device selected and OS boot (``"UiApp"``, the
+  front page, -> setup); ``BdsDxe: failed to
   load ...`` -> boot failed; ``>>Start HTTP Boot`` -> an HTTPS (or HTTP) boot is tried, and a
   following ``Error: ...`` -> https-boot-failed with the firmware's words.
 """
@@ -92,8 +93,10 @@ class FirmwareWatcher:
         if line.startswith("BdsDxe: loading "):
             return self._settle(False) + self._announce(line)
         if line.startswith("BdsDxe: starting "):
-            device = self._key(self._trying or _device_of(line))
-            self._trying = None
+            trying, self._trying = self._trying, None
+            if '"UiApp"' in line:  # OVMF's front page: the firmware's setup, not a boot device
+                return [("setup", line)]
+            device = self._key(trying or _device_of(line))
             return [("boot-device", device), ("os-boot", line)]
         if line.startswith("BdsDxe: failed to load "):
             device = self._key(self._trying or _device_of(line))

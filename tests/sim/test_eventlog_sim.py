@@ -104,7 +104,7 @@ async def test_the_hardware_classes_follow_the_host() -> None:
     assert info.bios == "DemoTech 2.17.1249 (2024-03-14)"
     assert info.machine == "DemoTech Demo PC"
     assert info.guid == "4C4C4544-0042-3510-8052-B7C04F4D3732"  # what the synthetic POST shows
-    assert info.sku == "Intel AMT (full manageability), corporate"
+    assert info.sku == "Intel Standard Manageability (no KVM), corporate"  # a DeviceState without KVM
     assert info.features == "KVM no, SOL yes, IDE-R yes, OCR no, Platform Erase no"
 
     class OvmfHost:
