@@ -31,6 +31,11 @@ API CONTRACT (the session layer and the simulator are written against it; keep i
     conn.send_ider_write_data(data)   # 0x53 chunks, after IderWriteDataRequested
     conn.send_ider_error(code)        # 0x4A
 
+  KVM session (ConsoleConfig(session_type=SessionType.KVM); the device accepts a KVMR
+  SessionRequested like any other): after KvmStarted every received byte comes as KvmData
+  (RFB, for amtterm.rfb) and both roles send RFB with
+    conn.send_kvm_data(b"...")
+
   device role:
     conn.accept_session() / conn.refuse_session(StartStatus.BUSY)   # after SessionRequested
     conn.send_sol_data(b"...")        # 0x2A, chunked by the console's MaxTxBuffer
@@ -50,6 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from amtterm.errors import ConfigError, LocalProtocolError, RemoteProtocolError
+from amtterm.redir import kvm
 from amtterm.redir.console_role import ConsoleProtocol
 from amtterm.redir.constants import (
     AuthType,
@@ -61,7 +67,7 @@ from amtterm.redir.constants import (
     StartStatus,
 )
 from amtterm.redir.device_role import DeviceProtocol
-from amtterm.redir.events import Event
+from amtterm.redir.events import Event, KvmData
 from amtterm.redir.framing import MAX_ELEMENT_LENGTH, describe_type
 from amtterm.redir.ider import GOOD, IderConsoleProtocol, IderDrive, IderSettings, Sense
 from amtterm.redir.ider_device import IderDeviceProtocol
@@ -96,7 +102,7 @@ class ConsoleConfig:
     sol_settings: SolSettings = field(default_factory=SolSettings)
     #: Peer silence after which PeerTimeout is raised (amtterm gives up after 20 s); 0 = never.
     peer_timeout: float = 20.0
-    #: SOL (the default) or IDE-R (6); KVM is not supported.
+    #: SOL (the default), IDE-R (6) or KVM (7: after 0x40 / 0x41 the connection carries RFB).
     session_type: SessionType = SessionType.SOL
     #: IDE-R only: the 0x40 values (6.3) and when the drives appear to the host (6.5).
     ider_settings: IderSettings = field(default_factory=IderSettings)
@@ -134,8 +140,6 @@ def _check_console_config(config: ConsoleConfig) -> None:
     # The six SOL settings are 16-bit fields (5.1).
     if not all(0 <= value <= 0xFFFF for value in config.sol_settings.as_tuple()):
         raise ConfigError("Each SOL setting must be between 0 and 65535.")
-    if config.session_type not in (SessionType.SOL, SessionType.IDER):
-        raise ConfigError("Only Serial-over-LAN and IDE-R sessions are supported, not KVM.")
     # Three 16-bit timeouts and a 32-bit version (6.3).
     rx, tx, heartbeat, version = config.ider_settings.as_tuple()
     if not all(0 <= value <= 0xFFFF for value in (rx, tx, heartbeat)) or not 0 <= version <= 0xFFFFFFFF:
@@ -234,6 +238,19 @@ class RedirectionConnection:
         events: list[Event] = []
         try:
             while not core.closed:
+                if core.state is ConnectionState.KVM_ACTIVE:
+                    # Every byte is RFB now: hand it over whole (7).
+                    if self._buffer:
+                        events.append(KvmData(bytes(self._buffer)))
+                        self._buffer.clear()
+                    break
+                if self._kvm_start_due():
+                    if len(self._buffer) < kvm.KVM_START_SIZE:
+                        break
+                    frame = bytes(self._buffer[: kvm.KVM_START_SIZE])
+                    del self._buffer[: kvm.KVM_START_SIZE]
+                    events += self._kvm_start(frame)
+                    continue
                 decoded = decode_message(self._buffer, direction=core.role.peer_direction)
                 if decoded is None:
                     break
@@ -248,6 +265,30 @@ class RedirectionConnection:
         if core.closed:
             self._buffer.clear()
         return events
+
+    def _kvm_start_due(self) -> bool:
+        """Whether the next bytes are KVM's 8-byte 0x41 (console) or 0x40 (device) (7)."""
+        if self._core.state is ConnectionState.KVM_STARTING:
+            return True
+        return (
+            isinstance(self._impl, DeviceProtocol)
+            and self._impl.kvm_session
+            and self._core.state is ConnectionState.AUTHENTICATED
+            and self._buffer[:1] == kvm.KVM_START[:1]
+        )
+
+    def _kvm_start(self, frame: bytes) -> list[Event]:
+        if self._core.role is Role.CONSOLE:
+            return kvm.console_on_reply(self._core, frame)
+        return kvm.device_on_start(self._core, frame)
+
+    def send_kvm_data(self, data: bytes) -> None:
+        """Queue RFB bytes (either role) once KvmStarted has been seen (7).
+
+        Raises:
+            LocalProtocolError: KVM is not running.
+        """
+        kvm.send_data(self._core, data)
 
     def _handle_eof(self) -> list[Event]:
         if self._buffer:

@@ -12,7 +12,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from amtterm.errors import LocalProtocolError, RemoteProtocolError
-from amtterm.redir import auth
+from amtterm.redir import auth, kvm
 from amtterm.redir.constants import AuthStatus, AuthType, MessageType, SessionType, StartStatus
 from amtterm.redir.events import (
     Authenticated,
@@ -64,6 +64,10 @@ MIN_HEARTBEAT_INTERVAL = 1.0
 DEFAULT_RX_TIMEOUT_MS = 10000
 
 
+#: States without a peer timeout: not open, or KVM, where a still screen sends nothing (7).
+_UNTIMED = (ConnectionState.IDLE, ConnectionState.CLOSED, ConnectionState.KVM_ACTIVE)
+
+
 class _AuthStep(enum.Enum):
     QUERY = "query"  # 0x13 type 0 sent, waiting for the method list (4.3)
     CHALLENGE = "challenge"  # empty digest request sent, waiting for status 1 + realm/nonce (4.4)
@@ -95,7 +99,7 @@ class ConsoleProtocol:
     # --- owner actions ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue StartRedirectionSession with the 'SOL ' or 'IDER' tag (3.1)."""
+        """Queue StartRedirectionSession with the 'SOL ', 'IDER' or 'KVMR' tag (3.1)."""
         if self._core.state is not ConnectionState.IDLE:
             raise LocalProtocolError(f"start() called twice (the connection is {self._core.state.value})")
         self._core.last_rx = self._core.now
@@ -117,12 +121,16 @@ class ConsoleProtocol:
             self._core.move_to(ConnectionState.CLOSING)
         elif state is ConnectionState.IDER_ACTIVE and self.ider is not None:
             self.ider.close()  # 0x42, then 0x12 after 0x43 (6.10)
+        elif state is ConnectionState.KVM_ACTIVE:
+            # RFB has no goodbye; MeshCommander just closes the socket (7).
+            self._core.move_to(ConnectionState.CLOSED)
         elif state in (
             ConnectionState.STARTING,
             ConnectionState.AUTHENTICATING,
             ConnectionState.AUTHENTICATED,
             ConnectionState.SOL_STARTING,
             ConnectionState.IDER_STARTING,
+            ConnectionState.KVM_STARTING,
         ):
             self._core.send(EndRedirectionSession())
             self._core.move_to(ConnectionState.CLOSED)
@@ -226,6 +234,10 @@ class ConsoleProtocol:
         if reply.status != AuthStatus.SUCCESS:
             return self._fail(self._method, reply.status)
         self._core.move_to(ConnectionState.AUTHENTICATED)
+        if self._config.session_type is SessionType.KVM:
+            # Authenticated: KVM's 8-byte 0x40 at once; 0x41 and then RFB follow (7).
+            kvm.console_begin(self._core)
+            return [Authenticated(self._method, self._config.user)]
         if self.ider is not None:
             # Authenticated: ask for IDE-R at once, sequence 0 (6.3).
             self.ider.begin()
@@ -276,7 +288,7 @@ class ConsoleProtocol:
         """The earliest of: peer timeout, our next heartbeat."""
         deadlines = []
         state = self._core.state
-        if state not in (ConnectionState.IDLE, ConnectionState.CLOSED) and self._peer_timeout > 0:
+        if state not in _UNTIMED and self._peer_timeout > 0:
             deadlines.append(self._core.last_rx + self._peer_timeout)
         if state in (ConnectionState.SOL_ACTIVE, ConnectionState.IDER_ACTIVE):
             deadlines.append(self._core.last_tx + self._heartbeat_interval)
@@ -285,7 +297,7 @@ class ConsoleProtocol:
     def on_timer(self, now: float) -> list[Event]:
         """Fire what is due at ``now``."""
         state = self._core.state
-        if state in (ConnectionState.IDLE, ConnectionState.CLOSED):
+        if state in _UNTIMED:
             return []
         timeout = self._peer_timeout
         if timeout > 0 and now >= self._core.last_rx + timeout:

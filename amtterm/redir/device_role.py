@@ -99,6 +99,11 @@ class DeviceProtocol:
         self._core.last_rx = self._core.now
         self._core.move_to(ConnectionState.STARTING)
 
+    @property
+    def kvm_session(self) -> bool:
+        """Whether the console asked for a KVM session ('KVMR')."""
+        return self._request is not None and self._request.session_type is SessionType.KVM
+
     def _require_pending_request(self) -> None:
         if self._core.state is not ConnectionState.STARTING or self._request is None:
             raise LocalProtocolError("accept_session() / refuse_session() come only after SessionRequested")

@@ -316,3 +316,29 @@ class IderWriteDataRequested(Event):
 @dataclass(frozen=True)
 class IderEndRequested(Event):
     """The console sent EndIDERRedirection (0x42); the codec answered 0x43 (6.10)."""
+
+
+# --- KVM (either role) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KvmStarted(Event):
+    """KVM runs: console, the device answered 0x41; device, the console's 0x40 was answered.
+
+    From now on every byte of the connection is RFB: it arrives as KvmData and goes out
+    with ``send_kvm_data()`` (7).
+    """
+
+
+@dataclass(frozen=True)
+class KvmRefused(Event):
+    """The device answered the KVM 0x40 with a 0x41 whose byte 1 is not 0; the connection is closed."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class KvmData(Event):
+    """RFB bytes from the peer, exactly as they came (7)."""
+
+    data: bytes

@@ -49,6 +49,18 @@ Console (receives what the device sends)::
     timers: own 0x4B after max(1 s, RxTimeout / 4) without sending (IDER_ACTIVE); PeerTimeout after
             max(peer_timeout, 2 x HeartbeatInterval) without a byte                                (6.10)
 
+  KVM session (ConsoleConfig.session_type KVM; 'KVMR' tag, byte 1 = 0x01, in 0x10). The 0x40 / 0x41
+  of KVM are 8 bytes and are read before the message decoder (7; amtterm.redir.kvm)::
+
+    AUTHENTICATING  0x14 status 0                -> KVM_STARTING (Authenticated, 40 00 00 00 00 00 00 00 sent)
+    KVM_STARTING    8 bytes 41 00 ...            -> KVM_ACTIVE (KvmStarted)
+                    8 bytes 41 ss ... (ss != 0)  -> CLOSED (KvmRefused)
+                    anything else                -> CLOSED (RemoteProtocolError)
+    KVM_ACTIVE      any bytes                    -> KVM_ACTIVE (KvmData: RFB, passed through whole)
+                    close()                      -> CLOSED (nothing sent: RFB has no goodbye; MeshCommander
+                                                    just closes the socket)
+    timers: none in KVM_ACTIVE (a still screen sends nothing; RFB keeps itself alive)
+
 Device (receives what the console sends)::
 
     state           receives                     -> next state (what the device does)
@@ -85,6 +97,8 @@ Device (receives what the console sends)::
                     0x12                         -> CLOSED (SessionEndRequested)
     IDER_CLOSING    0x47 0x51 0x52 0x54 0x4B 0x44 0x45 -> IDER_CLOSING (dropped / answered)
                     0x12                         -> CLOSED (SessionEndRequested)
+    AUTHENTICATED   8 bytes 40 ... (KVM session) -> KVM_ACTIVE (41 00 00 00 00 00 00 00 sent, KvmStarted)  (7)
+    KVM_ACTIVE      any bytes                    -> KVM_ACTIVE (KvmData: RFB from the console)
     CLOSED          anything is ignored
     close(): no message exists for it, just CLOSED                                                (3.3)
     IDE-R: every message we send is numbered from 0 (0x41) without gaps (2.3). Timers: 0x4B every
@@ -132,6 +146,8 @@ class ConnectionState(enum.Enum):
     IDER_STARTING = "ider-starting"  # 0x40 sent, 0x41 awaited
     IDER_ACTIVE = "ider-active"
     IDER_CLOSING = "ider-closing"  # 0x42 sent / received
+    KVM_STARTING = "kvm-starting"  # console: KVM's 8-byte 0x40 sent, 0x41 awaited
+    KVM_ACTIVE = "kvm-active"  # every byte is RFB from now on
     CLOSED = "closed"
 
 

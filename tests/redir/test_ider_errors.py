@@ -142,7 +142,6 @@ def test_local_protocol_errors() -> None:
 @pytest.mark.parametrize(
     "config",
     [
-        ConsoleConfig(USER, PASSWORD, session_type=SessionType.KVM),
         ConsoleConfig(USER, PASSWORD, session_type=SessionType.IDER, ider_settings=IderSettings(70000)),
         DeviceConfig({}, ider_read_buffer=0),
         DeviceConfig({}, ider_write_buffer=65536),
