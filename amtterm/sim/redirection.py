@@ -16,7 +16,8 @@ Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
   without the user consent code where consent is needed (client control mode always; admin
   control mode when IPS_OptInService.OptInRequired says so) ERROR (0xFF). Which status real
   firmware uses for the last is not documented; MeshCommander stops on any non-zero status.
-  After authentication the stream is RFB, served by :class:`amtterm.sim.kvm.viewer.KvmViewer`;
+  After authentication the 0x40/0x41 exchange and RFB follow (:mod:`amtterm.sim.kvm.session`,
+  :class:`amtterm.sim.kvm.viewer.KvmViewer`);
 - the auth methods offered follow the AMT version: 11 and older also accept plain
   (type 1), 12 and later digest only;
 - writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
@@ -45,6 +46,8 @@ from amtterm.redir import events as ev
 from amtterm.session import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
+from amtterm.sim.kvm.session import serve_kvm
+from amtterm.sim.kvm.viewer import KvmViewer
 from amtterm.sim.wsman import kvm as kvm_rules
 
 if TYPE_CHECKING:
@@ -87,6 +90,8 @@ class RedirectionHandler:
         self.holds_sol = False
         self.holds_ider = False
         self.holds_kvm = False
+        #: A KVM session runs (RFB after the 0x41).
+        self.kvm_active = False
         #: The simulated BIOS's side of this console's IDE-R session, once it asked for one.
         self.ider: IderFirmware | None = None
 
@@ -119,6 +124,33 @@ class RedirectionHandler:
             self.holds_kvm = True
             self.conn.accept_session()
 
+    async def _serve_kvm(self, now: float) -> None:
+        """The KVM session proper; the pump reads nothing while this runs (see kvm.session)."""
+        device = self.device
+        screen = device.kvm_screen
+        if screen is None:
+            return
+        device.attach_kvm(self, now)
+        self.kvm_active = True
+        writer = self.writer
+        await self.pump.flush()  # the authentication reply goes out before the console sends 0x40
+
+        async def write(data: bytes) -> None:
+            writer.write(data)
+            await writer.drain()
+
+        viewer = KvmViewer(screen, device.amt_version, write, self.pump.clock, device.log, writer.close)
+        try:
+            await serve_kvm(self.pump.reader, writer, viewer)
+        except (AmtError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            device.log(f"console {self.peer}: KVM: {exc or 'the console left'}")
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.release()
+            if not writer.is_closing():
+                writer.close()
+
     def _on_boot(self, report: BootReport) -> None:
         self.device.ider_booted(self, report)
 
@@ -149,6 +181,8 @@ class RedirectionHandler:
             await asyncio.sleep(device.failure_delay(self.peer, now))
         elif isinstance(event, ev.Authenticated):
             device.forget_failures(self.peer)
+            if self.holds_kvm:
+                await self._serve_kvm(now)
         elif isinstance(event, ev.SolStartRequested):
             device.attach_console(self, now)
         elif isinstance(event, ev.SolData):
@@ -188,9 +222,9 @@ class RedirectionHandler:
             ConnectionState.IDER_CLOSING,
             ConnectionState.CLOSED,
         )
-        if self.conn.state not in started:
+        if self.conn.state not in started and not self.kvm_active:
             self.device.log(
-                f"console {self.peer}: no SOL or IDE-R session after {START_DEADLINE:.0f} s, dropped"
+                f"console {self.peer}: no SOL, IDE-R or KVM session after {START_DEADLINE:.0f} s, dropped"
             )
             self.release()
             self.writer.close()

@@ -22,6 +22,7 @@ from typing import Final, Protocol
 from amtterm.sim.kvm.font import VgaFont, load_vga_font
 from amtterm.sim.kvm.framebuffer import Framebuffer
 from amtterm.sim.kvm.keys import KeyTranslator
+from amtterm.sim.kvm.qemu_screen import QemuScreen, VncHost
 from amtterm.sim.kvm.textscreen import TextScreen
 
 #: Serial output kept for a screen nobody watches yet (the tail of it is drawn at the first attach).
@@ -150,6 +151,8 @@ def screen_for(host: object, type_keys: Callable[[bytes, float], None]) -> KvmSc
     Raises:
         FontMissing: a text console needs a VGA font and none is installed.
     """
+    if isinstance(host, VncHost):
+        return QemuScreen(host)
     columns = getattr(host, "columns", 80)
     rows = getattr(host, "rows", 25)
     return SyntheticScreen(type_keys, columns=columns, rows=rows)
