@@ -29,6 +29,7 @@ DEPENDENCY_MODULES = (
     "markdown_it",
     "mdit_py_plugins",
     "mdurl",
+    "PIL",
     "platformdirs",
     "pycparser",
     "pygments",

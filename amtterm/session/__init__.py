@@ -68,6 +68,9 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
+    from amtterm.session.kvm_link import KvmLink as KvmLink
+    from amtterm.session.kvm_link import KvmState as KvmState
+    from amtterm.session.kvm_link import KvmStats as KvmStats
     from amtterm.session.playback import (
         Cast as Cast,
     )
@@ -116,6 +119,9 @@ _HOMES: dict[str, str] = {
     "Timing": "ider_job",
     "WsmanBoot": "ider_job",
     "IderProgress": "ider_progress",
+    "KvmLink": "kvm_link",
+    "KvmState": "kvm_link",
+    "KvmStats": "kvm_link",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",
@@ -141,6 +147,9 @@ __all__ = [
     "IderJob",
     "IderProgress",
     "IderRequest",
+    "KvmLink",
+    "KvmState",
+    "KvmStats",
     "PlainLogWriter",
     "Player",
     "Question",
