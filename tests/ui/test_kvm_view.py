@@ -7,12 +7,16 @@ simulated AMT 16.1 device, the KVMR redirection session, RFB with ZRLE at 16 bit
 from __future__ import annotations
 
 import asyncio
+import ssl
 from pathlib import Path
 
 import pytest
 
+from amtterm.rfb import AMT_16, ClientInitReceived, RfbServer
 from amtterm.session import KvmState
+from amtterm.sim import redirection as sim_redirection
 from amtterm.sim.kvm.screens import SyntheticScreen
+from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.widgets.kvm_view import KvmView, fit_size
 from amtterm.ui.widgets.statusline import StatusLine
 from amtterm.ui.widgets.terminal import TerminalView
@@ -147,17 +151,32 @@ async def test_zoom_1_to_1_shows_pixels_unscaled_and_pans(sim_state: Path, tmp_p
     async with running_app(sim_state, tmp_path, size=SMALL) as run:
         view = await show_kvm(run)
         await run.command("z")
-        assert view.zoom == "1:1"
+        assert view.zoom == "1:2"
         client_fb = run.link.kvm.framebuffer
-        assert view.cells()[3][5] == (client_fb.pixel(5, 6), client_fb.pixel(5, 7))
+        assert len(view.cells()[0]) == 80  # 80 cells, 160 screen pixels across
+        await run.command("z")
+        assert view.zoom == "1:1"
+
+        def unscaled(x0: int, y0: int) -> list[list[Cell]]:
+            return [
+                [
+                    (client_fb.pixel(x0 + c, y0 + 2 * r), client_fb.pixel(x0 + c, y0 + 2 * r + 1))
+                    for c in range(80)
+                ]
+                for r in range(len(view.cells()))
+            ]
+
+        assert view.cells() == unscaled(0, 0)  # every cell: two screen pixels, as they are
+        assert len({cell for row in view.cells() for cell in row}) > 2  # POST's text is in there
         await run.pilot.press("shift+right", "shift+down")
         assert view.pan == (8, 16)
-        assert view.cells()[0][0] == (client_fb.pixel(8, 16), client_fb.pixel(8, 17))
-        for _ in range(200):  # never past the screen's edge
+        assert view.cells() == unscaled(8, 16)
+        for _ in range(90):  # never past the screen's edge
             await run.pilot.press("shift+right")
         assert view.pan[0] == client_fb.width - view.size.width
         await run.command("z")
-        assert view.zoom == "fit"
+        assert str(view.zoom) == "fit"
+        assert len(view.cells()[0]) == 80
 
 
 async def test_a_click_reaches_the_pc_at_the_pixel_under_the_mouse(sim_state: Path, tmp_path: Path) -> None:
@@ -212,8 +231,6 @@ async def test_a_busy_kvm_and_missing_consent_are_one_sentence_each(sim_state: P
     async with running_app(sim_state, tmp_path, size=SMALL) as run:
         port = run.sim.hosts[0].port("redirection", True)
         assert port is not None
-        import ssl
-
         tls = ssl.create_default_context()
         tls.check_hostname = False
         tls.verify_mode = ssl.CERT_NONE
@@ -245,3 +262,44 @@ async def test_closing_the_host_closes_its_kvm_session(sim_state: Path, tmp_path
                 break
             await asyncio.sleep(0.05)
         assert device.kvm_owner is None  # the device is free for the next console
+
+
+async def test_reset_into_bios_setup_shows_the_setup_in_the_kvm_view(sim_state: Path, tmp_path: Path) -> None:
+    async with running_app(sim_state, tmp_path) as run:
+        view = await show_kvm(run)
+        await run.command("B")  # the Boot pane's one-step "Reset into BIOS setup", asked first
+        await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the question")
+        await run.pilot.press("y")
+        await run.wait_for(lambda: share_of(view.cells(), SETUP_BLUE) > 0.5, "setup in the KVM view", 30)
+        assert run.link.kvm.state is KvmState.CONNECTED  # the KVM session lived through the reset
+
+
+async def test_an_rfb_stream_amtterm_cannot_read_is_one_sentence(
+    sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_server(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, viewer: object
+    ) -> None:
+        """A device whose RFB goes wrong after the handshake: a message type RFB does not have."""
+        await reader.readexactly(8)  # 0x40
+        writer.write(bytes((0x41,)) + bytes(7))
+        server = RfbServer(64, 64, variant=AMT_16)
+        writer.write(server.data_to_send())
+        while data := await reader.read(4096):
+            events = server.receive_data(data, 0.0)
+            writer.write(server.data_to_send())
+            if any(isinstance(event, ClientInitReceived) for event in events):
+                writer.write(b"\x63")
+            await writer.drain()
+
+    monkeypatch.setattr(sim_redirection, "serve_kvm", broken_server)
+    async with running_app(sim_state, tmp_path, size=SMALL) as run:
+        await run.wait_text("Press F2 for Setup", timeout=20)
+        await run.command("v")
+        await run.wait_for(lambda: run.link.kvm.state is KvmState.FAILED, "the failure", 20)
+        message = run.link.kvm.message
+        assert "KVM data amtterm cannot read" in message and "message type 99" in message
+        assert "Traceback" not in run.svg_text()
+        assert (kvm_view(run).reason or "").startswith(message[:30])
+        await run.command("v")
+        assert run.link.status.state.value == "connected"  # SOL is not touched by KVM's failure

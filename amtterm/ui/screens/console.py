@@ -707,20 +707,22 @@ class ConsoleScreen(Screen[None]):
         self.shown().focus()
         shown = describe_key(self.prefix)
         if kvm:
-            self.app.notify(
-                f"{link.name}: KVM screen ({shown} z: 1:1 zoom, {shown} v: back to SOL).", timeout=4
-            )
+            self.app.notify(f"{link.name}: KVM screen ({shown} z: zoom, {shown} v: back to SOL).", timeout=4)
         else:
             self.app.notify(f"{link.name}: SOL console.", timeout=3)
 
     def action_kvm_zoom(self) -> None:
-        """KVM view: the whole screen fitted, or 1:1 (Shift-arrows and the wheel pan)."""
+        """KVM view: the whole screen fitted, 1:2 or 1:1 (Shift-arrows and the wheel pan)."""
         if not self._kvm_only("Zoom"):
             return
         zoom = self.kvm.views[self.link].toggle_zoom()
         self.update_status()
-        if zoom == "1:1":
-            self.app.notify("KVM 1:1: Shift-arrows or the mouse wheel pan (Shift-wheel sideways).", timeout=5)
+        if zoom == "fit":
+            self.app.notify("KVM: the whole screen.", timeout=3)
+        else:
+            self.app.notify(
+                f"KVM {zoom}: Shift-arrows or the mouse wheel pan (Shift-wheel sideways).", timeout=5
+            )
 
     def _kvm_only(self, what: str) -> bool:
         """True when the KVM view is shown; else say that ``what`` is KVM's."""

@@ -4,10 +4,11 @@ Each cell shows two pixels, one above the other: ``▀`` with the foreground the
 and the background the bottom one's (a cell whose two pixels agree is a coloured space). That
 works in every terminal that shows 24-bit colour, tmux included, at any size.
 
-Two zooms (:attr:`KvmView.zoom`): ``fit`` scales the whole remote screen into the widget, keeping
-its proportions (Pillow's box filter: each cell pixel is the average of the screen pixels it
-covers), and ``1:1`` shows one screen pixel per half-cell, so small text can be read; the view then
-pans with Shift-arrows or the mouse wheel (Shift-wheel sideways), and a pan never leaves the screen.
+Three zooms (:attr:`KvmView.zoom`, cycled by :meth:`KvmView.toggle_zoom`): ``fit`` scales the whole
+remote screen into the widget, keeping its proportions (Pillow's box filter: each cell pixel is the
+average of the screen pixels it covers); ``1:2`` shows every 2x2 screen pixels as one half-cell and
+``1:1`` one screen pixel per half-cell, so small text can be read. Zoomed, the view pans with
+Shift-arrows or the mouse wheel (Shift-wheel sideways), and a pan never leaves the screen.
 
 Drawing happens only when something changed: a FramebufferUpdate (:meth:`KvmView.frame_arrived`,
 coalesced to at most :data:`MAX_FPS` redraws a second), a new size, zoom or pan. Rows whose pixels
@@ -48,12 +49,14 @@ MAX_FPS = 15
 UPPER_HALF = "\u2580"
 #: How the reason of a screen that is not live is drawn over the top row.
 REASON_STYLE = Style(color="black", bgcolor="yellow", bold=True)
-#: Pixels one Shift-arrow moves the 1:1 view (columns; rows move twice as many pixels).
+#: Cells one Shift-arrow moves a zoomed view.
 PAN_STEP = 8
 #: The prefix key (Ctrl-]) as keysyms, for the prefix pressed twice.
 PREFIX_KEYSYMS: Keysyms = press(ord("]"), [0xFFE3])
 
-Zoom = Literal["fit", "1:1"]
+Zoom = Literal["fit", "1:2", "1:1"]
+#: Screen pixels per half-cell, each way, of the zooms that pan.
+SCALES: dict[str, int] = {"1:2": 2, "1:1": 1}
 
 
 def fit_size(width: int, height: int, columns: int, rows: int) -> tuple[int, int]:
@@ -118,7 +121,7 @@ class KvmMessage(Message):
 
 
 class KvmView(Widget, can_focus=True):
-    """The remote screen in half-blocks, fitted or 1:1 with panning; keys and mouse to the PC.
+    """The remote screen in half-blocks, fitted or zoomed with panning; keys and mouse to the PC.
 
     Args:
         prefix_key: the key before an app command.
@@ -162,14 +165,14 @@ class KvmView(Widget, can_focus=True):
             super().__init__(view)
             self.key = key
 
-    ZOOMS: ClassVar[tuple[Zoom, ...]] = ("fit", "1:1")
+    ZOOMS: ClassVar[tuple[Zoom, ...]] = ("fit", "1:2", "1:1")
 
     def __init__(self, *, prefix_key: str | None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.prefix_key = prefix_key
         self.framebuffer: Framebuffer | None = None
         self._zoom: Zoom = "fit"
-        #: The 1:1 view's top-left framebuffer pixel.
+        #: A zoomed view's top-left framebuffer pixel.
         self.pan = (0, 0)
         self._reason: str | None = None
         self._prefix_pending = False
@@ -188,7 +191,7 @@ class KvmView(Widget, can_focus=True):
 
     @property
     def zoom(self) -> Zoom:
-        """``fit`` (the whole screen) or ``1:1`` (one pixel per half-cell, panned)."""
+        """``fit`` (the whole screen), ``1:2`` or ``1:1`` (screen pixels per half-cell, panned)."""
         return self._zoom
 
     @zoom.setter
@@ -198,9 +201,14 @@ class KvmView(Widget, can_focus=True):
         self.redraw()
 
     def toggle_zoom(self) -> Zoom:
-        """Fit -> 1:1 -> fit; the 1:1 view starts where the pointer last was, else top left."""
-        self.zoom = "1:1" if self._zoom == "fit" else "fit"
+        """Fit -> 1:2 -> 1:1 -> fit; a zoomed view keeps its place on the screen."""
+        self.zoom = self.ZOOMS[(self.ZOOMS.index(self._zoom) + 1) % len(self.ZOOMS)]
         return self._zoom
+
+    @property
+    def scale(self) -> int:
+        """Screen pixels per half-cell each way while zoomed (0: fitted)."""
+        return SCALES.get(self._zoom, 0)
 
     @property
     def reason(self) -> str | None:
@@ -262,10 +270,14 @@ class KvmView(Widget, can_focus=True):
             if (width, height) != (fb.width, fb.height):
                 image = image.resize((width, height), Image.Resampling.BOX)
         else:
+            scale = self.scale
             x, y = self.pan
-            width, height = min(columns, fb.width - x), min(2 * rows, fb.height - y)
+            width = min(columns, (fb.width - x) // scale)
+            height = min(2 * rows, (fb.height - y) // scale)
             height -= height % 2
-            image = image.crop((x, y, x + width, y + height))
+            image = image.crop((x, y, x + width * scale, y + height * scale))
+            if scale > 1:
+                image = image.resize((width, height), Image.Resampling.BOX)
         return image.tobytes(), width, height
 
     def redraw(self) -> None:
@@ -276,7 +288,7 @@ class KvmView(Widget, can_focus=True):
         self._last_draw = time.monotonic()
         self.draws += 1
         columns, rows = self.size.width, self.size.height
-        if self._zoom == "1:1":
+        if self.scale:
             self._clamp_pan()  # the screen may have shrunk
         rgb, width, height = self._image(columns, rows)
         offset = (max(0, (columns - width) // 2), max(0, (rows - height // 2) // 2))
@@ -335,13 +347,14 @@ class KvmView(Widget, can_focus=True):
         if fb is None:
             self.pan = (0, 0)
             return
+        scale = self.scale or 1
         x, y = self.pan
-        x = max(0, min(x, fb.width - self.size.width))
-        y = max(0, min(y, fb.height - 2 * self.size.height))
+        x = max(0, min(x, fb.width - scale * self.size.width))
+        y = max(0, min(y, fb.height - 2 * scale * self.size.height))
         self.pan = (x, y)
 
     def pan_by(self, dx: int, dy: int) -> None:
-        """Move the 1:1 view by ``dx``, ``dy`` pixels (kept on the screen)."""
+        """Move a zoomed view by ``dx``, ``dy`` screen pixels (kept on the screen)."""
         before = self.pan
         self.pan = (before[0] + dx, before[1] + dy)
         self._clamp_pan()
@@ -373,9 +386,10 @@ class KvmView(Widget, can_focus=True):
             self._stop(event)
             self.post_message(self.Prefix(self))
             return
-        if self._zoom == "1:1" and key in self._PANS:
+        if self.scale and key in self._PANS:
             self._stop(event)
-            self.pan_by(*self._PANS[key])
+            dx, dy = self._PANS[key]
+            self.pan_by(dx * self.scale, dy * self.scale)
             return
         keys = key_keysyms(key, event.character)
         if keys is None:
@@ -404,8 +418,9 @@ class KvmView(Widget, can_focus=True):
         column, row = x - self._offset[0], y - self._offset[1]
         if not (0 <= column < width and 0 <= row < height // 2):
             return None
-        if self._zoom == "1:1":
-            return self.pan[0] + column, self.pan[1] + 2 * row
+        scale = self.scale
+        if scale:
+            return self.pan[0] + scale * column + scale // 2, self.pan[1] + scale * (2 * row + 1)
         return (column * fb.width + fb.width // 2) // width, (2 * row + 1) * fb.height // height
 
     def _pointer(self, event: events.MouseEvent, buttons: int) -> None:
@@ -436,8 +451,8 @@ class KvmView(Widget, can_focus=True):
 
     def _wheel(self, event: events.MouseEvent, down: bool) -> None:
         self._stop(event)
-        if self._zoom == "1:1":
-            step = 4 * PAN_STEP if down else -4 * PAN_STEP
+        if self.scale:
+            step = (4 if down else -4) * PAN_STEP * self.scale
             self.pan_by(step, 0) if event.shift else self.pan_by(0, step)
             return
         bit = 16 if down else 8
