@@ -37,7 +37,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     Command(("n",), "next_host", "Next host (each console stays connected)", "next host"),
     Command(("N", "shift+n"), "previous_host", "Previous host"),
     Command(("v",), "toggle_kvm", "KVM: show the PC's screen (graphics) or back to SOL", "KVM"),
-    Command(("z",), "kvm_zoom", "KVM zoom: whole screen, 1:2, 1:1 (Shift-arrows / wheel pan)"),
+    Command(("z",), "kvm_zoom", "KVM zoom: whole screen, 1:2, 1:1 (Shift-arrows pan)"),
     Command(("e",), "cycle_encoding", "Encoding: auto, CP437, UTF-8 (live)", "encoding"),
     Command(("k",), "cycle_key_mode", "F-key mode: Intel, alternate, VT100+, xterm (live)", "keys"),
     Command(("enter",), "toggle_enter", "Enter sends CR or CR LF"),
