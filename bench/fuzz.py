@@ -13,7 +13,13 @@ Targets, each fed mutations of real traffic recorded from our own codecs and the
 * ``nbd``: the simulator's NBD server, a whole client session (handshake, options, requests)
   per case;
 * ``wsman``: the WS-Management parsers (replies from the simulator, requests from our
-  builders), mutated as text and as bytes.
+  builders), mutated as text and as bytes;
+* ``rfb-client``: the RFB client of KVM, fed an AMT-shaped server's whole stream (4.0
+  greeting, ServerInit, ZRLE and RAW tiles, cut text with Intel's messages, a resize),
+  mutated, in random pieces, with keep-alive timer ticks in between;
+* ``rfb-server``: the RFB server of the simulator, fed a console's stream (handshake,
+  SetPixelFormat, SetEncodings, requests, keys, pointer, KvmExtCmd), answering each
+  update request with an encoded update.
 
 A case passes when the code under test returns, or raises one of the errors it documents for
 bad input (a one-sentence :class:`~amtterm.errors.AmtError`; for NBD, dropping the client),
@@ -53,6 +59,14 @@ from amtterm.redir.framing import BOTH_DIRECTIONS, decode_elements  # noqa: E402
 from amtterm.redir.messages import decode_message  # noqa: E402
 from amtterm.redir.scsi import MemoryDevice, ScsiState, handle  # noqa: E402
 from amtterm.redir.scsi_pages import DriveKind  # noqa: E402
+from amtterm.rfb import (  # noqa: E402
+    RGB332,
+    Framebuffer,
+    Rect,
+    RfbClient,
+    RfbServer,
+    UpdateRequested,
+)
 from amtterm.sim import nbd  # noqa: E402
 from amtterm.wsman import envelope, parse  # noqa: E402
 from amtterm.wsman.resources import resource_uri  # noqa: E402
@@ -387,7 +401,121 @@ def wsman_case(rng: random.Random, data: bytes) -> None:
             parser(text)
 
 
+# --- RFB (KVM) -------------------------------------------------------------------------------
+
+RFB_SCREEN = (200, 90)  # two rows of tiles, a ragged right edge
+RFB_MAX_PIXELS = 1 << 20  # a mutated ServerInit may not make a case allocate for minutes
+
+
+def rfb_screen(width: int, height: int) -> Framebuffer:
+    """Text-like rows, a gradient and flat areas: every ZRLE subencoding appears."""
+    framebuffer = Framebuffer(width, height)
+    rgb = bytearray()
+    for y in range(height):
+        for x in range(width):
+            if y < 30:
+                rgb += b"\xff\xff\xff" if (x * 7 + y * 3) % 11 < 3 else b"\x00\x00\xaa"
+            elif y < 60:
+                rgb += bytes((x & 0xFF, y * 4 & 0xFF, 128))
+            else:
+                rgb += b"\x10\x20\x30" if x < 100 else b"\x80\x80\x80"
+    framebuffer.rgb[:] = rgb
+    return framebuffer
+
+
+def rfb_conversation() -> tuple[bytes, bytes]:
+    """One KVM stream between our RFB client and our AMT-shaped RFB server: (console, server) bytes."""
+    width, height = RFB_SCREEN
+    client, server = RfbClient(max_pixels=RFB_MAX_PIXELS), RfbServer(width, height)
+    sent = {"C": bytearray(), "S": bytearray()}
+    screen = rfb_screen(width, height)
+
+    def pump() -> None:
+        for _ in range(20):
+            data = server.data_to_send()
+            sent["S"] += data
+            if data:
+                client.receive_data(data, 0.0)
+            data = client.data_to_send()
+            sent["C"] += data
+            if data:
+                server.receive_data(data, 0.0)
+
+    pump()
+    server.send_update(screen)
+    server.send_cut_text(b"\0KvmDataChannel\0x")
+    server.send_kvm_ext_command(3, b"\x01")
+    server.send_bell()
+    pump()
+    client.send_keys([(0xFFE3, True), (0x61, True), (0x61, False), (0xFFE3, False)])
+    client.send_pointer(10, 20, 1)
+    client.send_kvm_ext_command(4, b"\x01")
+    client.handle_timer(6.0)
+    pump()
+    screen.fill(Rect(30, 10, 70, 40), b"\x00\xff\x00")
+    server.send_update(screen, [Rect(30, 10, 70, 40)])
+    server.send_desktop_size(64, 32)
+    pump()
+    raw = RfbServer(32, 16)
+    raw_client = RfbClient(pixel_format=RGB332, max_pixels=RFB_MAX_PIXELS)
+    raw_client.encodings = (0,)
+    for _ in range(6):
+        data = raw.data_to_send()
+        if data:
+            raw_client.receive_data(data, 0.0)
+        data = raw_client.data_to_send()
+        if data:
+            raw.receive_data(data, 0.0)
+    raw.send_update(rfb_screen(32, 16))
+    return bytes(sent["C"]), bytes(sent["S"]) + raw.data_to_send()[-600:]
+
+
+def rfb_client_case(rng: random.Random, data: bytes) -> None:
+    client = RfbClient(amt=rng.random() < 0.8, max_pixels=RFB_MAX_PIXELS)
+    now = 0.0
+    out = 0
+    try:
+        for piece in pieces(rng, data):
+            client.receive_data(piece, now)
+            if rng.random() < 0.2:
+                now += rng.choice((1.0, 5.0, 30.0))
+                client.handle_timer(now)
+            out += len(client.data_to_send())
+        client.receive_data(b"", now)
+    except LocalProtocolError as exc:
+        raise Finding(f"the RFB client broke a rule while answering the server: {exc}") from exc
+    except AmtError:
+        pass
+    fb = client.framebuffer
+    if len(fb.rgb) != fb.width * fb.height * 3:
+        raise Finding(f"the framebuffer holds {len(fb.rgb)} bytes for {fb.width}x{fb.height}")
+    if out > MAX_OUTPUT:
+        raise Finding(f"the RFB client sent {out} bytes in answer to {len(data)}")
+
+
+def rfb_server_case(rng: random.Random, data: bytes) -> None:
+    width, height = RFB_SCREEN
+    server = RfbServer(width, height)
+    screen = RFB_FRAMEBUFFER
+    out = len(server.data_to_send())
+    try:
+        for piece in pieces(rng, data):
+            for event in server.receive_data(piece, 0.0):
+                if isinstance(event, UpdateRequested):
+                    server.send_update(screen, [Rect(0, 0, 64, 64)])
+            out += len(server.data_to_send())
+        server.receive_data(b"", 0.0)
+    except LocalProtocolError as exc:
+        raise Finding(f"the RFB server broke a rule while answering the console: {exc}") from exc
+    except AmtError:
+        pass
+    if out > MAX_OUTPUT:
+        raise Finding(f"the RFB server sent {out} bytes in answer to {len(data)}")
+
+
 CONSOLE_BYTES, DEVICE_BYTES, CONSOLE_FRAME_ENDS = conversation()
+RFB_CONSOLE_BYTES, RFB_SERVER_BYTES = rfb_conversation()
+RFB_FRAMEBUFFER = rfb_screen(*RFB_SCREEN)
 
 
 def targets(only: str | None) -> list[Target]:
@@ -401,6 +529,8 @@ def targets(only: str | None) -> list[Target]:
         Target("scsi", SCSI_SEEDS, scsi_case, SCSI_SEEDS),
         Target("nbd", nbd_client_bytes(), nbd_case, nbd_client_bytes()),
         Target("wsman", wsman, wsman_case, wsman),
+        Target("rfb-client", [RFB_SERVER_BYTES], rfb_client_case, [RFB_SERVER_BYTES, RFB_CONSOLE_BYTES]),
+        Target("rfb-server", [RFB_CONSOLE_BYTES], rfb_server_case, [RFB_CONSOLE_BYTES, RFB_SERVER_BYTES]),
     ]
     return [t for t in all_targets if only is None or t.name == only]
 
@@ -459,7 +589,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
         "--target",
-        choices=["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman"],
+        choices=[
+            "redir-console",
+            "redir-device",
+            "frames",
+            "scsi",
+            "nbd",
+            "wsman",
+            "rfb-client",
+            "rfb-server",
+        ],
         help="fuzz only this target",
     )
     args = parser.parse_args(argv)

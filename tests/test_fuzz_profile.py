@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman"]
+TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman", "rfb-client", "rfb-server"]
 
 
 def load_fuzz(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -35,9 +35,11 @@ def test_the_small_profile_runs_every_target_without_findings() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    per_target = 3000 // len(TARGETS)
     for name in TARGETS:
-        assert re.search(rf"^{name}\s+500 cases", result.stdout, re.MULTILINE), result.stdout
-    assert result.stdout.rstrip().endswith("total 3000 cases, 0 findings"), result.stdout
+        assert re.search(rf"^{name}\s+{per_target} cases", result.stdout, re.MULTILINE), result.stdout
+    total = per_target * len(TARGETS)
+    assert result.stdout.rstrip().endswith(f"total {total} cases, 0 findings"), result.stdout
 
 
 def test_a_crash_and_a_hang_are_findings_with_their_input(

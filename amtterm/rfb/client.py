@@ -129,6 +129,8 @@ class RfbClient:
         self._uncovered: bytearray | None = None
         self._complete = False
         self._last_keepalive = 0.0
+        #: Rectangles received per encoding number (what the server really used).
+        self.rects_by_encoding: dict[int, int] = {}
 
     # --- owner actions ---------------------------------------------------------------------------
 
@@ -479,6 +481,7 @@ class RfbClient:
             )
         self._changed.append(rect)
         self._cover(rect)
+        self.rects_by_encoding[encoding] = self.rects_by_encoding.get(encoding, 0) + 1
         return self._rect_done()
 
     def _paint_zrle(self, rect: Rect, data: bytes, cpixel: int) -> None:

@@ -68,6 +68,9 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
+    from amtterm.session.kvm import KvmClient as KvmClient
+    from amtterm.session.kvm import open_kvm as open_kvm
+    from amtterm.session.kvm import open_rfb as open_rfb
     from amtterm.session.kvm_link import KvmLink as KvmLink
     from amtterm.session.kvm_link import KvmState as KvmState
     from amtterm.session.kvm_link import KvmStats as KvmStats
@@ -119,6 +122,9 @@ _HOMES: dict[str, str] = {
     "Timing": "ider_job",
     "WsmanBoot": "ider_job",
     "IderProgress": "ider_progress",
+    "KvmClient": "kvm",
+    "open_kvm": "kvm",
+    "open_rfb": "kvm",
     "KvmLink": "kvm_link",
     "KvmState": "kvm_link",
     "KvmStats": "kvm_link",
@@ -147,6 +153,7 @@ __all__ = [
     "IderJob",
     "IderProgress",
     "IderRequest",
+    "KvmClient",
     "KvmLink",
     "KvmState",
     "KvmStats",
@@ -165,6 +172,8 @@ __all__ = [
     "WsmanBoot",
     "console_config",
     "load_cast",
+    "open_kvm",
+    "open_rfb",
     "open_sol",
     "resolve_sol",
 ]

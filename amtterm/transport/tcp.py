@@ -73,6 +73,8 @@ def describe_os_error(exc: OSError, host: str, port: int, what: str) -> ConnectE
     """
     where = f"{host}:{port}"
     if isinstance(exc, ConnectionRefusedError):
+        if not what.startswith("AMT"):  # a plain VNC server (amtterm kvm --vnc): no AMT fix-it
+            return ConnectError(f"{where} refused the connection: no {what} server listens there.")
         return ConnectError(
             f"{where} refused the connection: the {what} listener is disabled or the port is wrong "
             f"(enable it with 'amtterm redirection {host} enable'; use -P for the plain port)."

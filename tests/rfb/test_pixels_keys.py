@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amtterm.errors import ConfigError
 from amtterm.rfb import RGB332, RGB565, RGB888, PixelFormat, parse_keys
 from amtterm.rfb.pixels import FromRgb, ToRgb
-from amtterm.rfb.zrle import encode_tile
+from amtterm.rfb.zrle import decode_tiles, encode_tile
 
 BIG_888 = PixelFormat(32, 24, True, True, 255, 255, 255, 16, 8, 0)
 HIGH_888 = PixelFormat(32, 24, False, True, 255, 255, 255, 24, 16, 8)
@@ -65,6 +69,14 @@ def test_encoder_picks_the_smallest_subencoding(pixels: bytes, width: int, kind:
     assert encode_tile(pixels[: width * height * 2], width, height, 2)[0] == kind
 
 
+def test_no_packed_palette_where_rows_would_need_padding() -> None:
+    # MeshCommander reads packed rows without RFC 6143's padding: a 9-pixel-wide tile of two
+    # colours (1 bit each, 9 bits a row) goes out as palette RLE instead.
+    pixels = b"".join((RED, BLUE)[(x // 3 + y) % 2] for y in range(64) for x in range(9))
+    assert encode_tile(pixels, 9, 64, 2)[0] == 130
+    assert encode_tile(pixels[: 8 * 64 * 2], 8, 64, 2)[0] == 2
+
+
 def test_key_names_become_keysym_sequences() -> None:
     # Ctrl-Alt-Del as MeshCommander sends it: ctrl, alt, delete down, then up in reverse.
     assert parse_keys("ctrl-alt-del") == [
@@ -106,3 +118,27 @@ def test_key_names_become_keysym_sequences() -> None:
 def test_bad_key_sequences_are_one_sentence(text: str, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         parse_keys(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    width=st.integers(1, 70),
+    height=st.integers(1, 66),
+    cpixel=st.sampled_from([1, 2, 3, 4]),
+    colours=st.integers(1, 300),
+    run=st.integers(1, 400),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_tile_the_encoder_writes_decodes_to_the_same_pixels(
+    width: int, height: int, cpixel: int, colours: int, run: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    palette = [rng.randbytes(cpixel) for _ in range(colours)]
+    pixels = bytearray()
+    while len(pixels) < width * height * cpixel:
+        pixels += rng.choice(palette) * rng.randint(1, run)
+    tile_width, tile_height = min(width, 64), min(height, 64)
+    data = bytes(pixels[: tile_width * tile_height * cpixel])
+    encoded = encode_tile(data, tile_width, tile_height, cpixel)
+    [(_, _, _, _, decoded)] = decode_tiles(encoded, tile_width, tile_height, cpixel)
+    assert (decoded * (tile_width * tile_height) if len(decoded) == cpixel else decoded) == data
