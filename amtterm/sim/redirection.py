@@ -16,8 +16,8 @@ Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
   without the user consent code where consent is needed (client control mode always; admin
   control mode when IPS_OptInService.OptInRequired says so) ERROR (0xFF). Which status real
   firmware uses for the last is not documented; MeshCommander stops on any non-zero status.
-  After authentication the 0x40/0x41 exchange and RFB follow (:mod:`amtterm.sim.kvm.session`,
-  :class:`amtterm.sim.kvm.viewer.KvmViewer`);
+  After authentication the codec answers the console's 0x40 with 0x41 (KvmStarted), and the RFB
+  that follows (KvmData, ``send_kvm_data``) is served by :class:`amtterm.sim.kvm.viewer.KvmViewer`;
 - the auth methods offered follow the AMT version: 11 and older also accept plain
   (type 1), 12 and later digest only;
 - writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
@@ -46,7 +46,6 @@ from amtterm.redir import events as ev
 from amtterm.session import RedirectionPump
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.sim.ider_host import BootReport
-from amtterm.sim.kvm.session import serve_kvm
 from amtterm.sim.kvm.viewer import KvmViewer
 from amtterm.sim.wsman import kvm as kvm_rules
 
@@ -92,6 +91,8 @@ class RedirectionHandler:
         self.holds_kvm = False
         #: A KVM session runs (RFB after the 0x41).
         self.kvm_active = False
+        #: The RFB server side of this console's KVM session, once it started.
+        self.kvm_viewer: KvmViewer | None = None
         #: The simulated BIOS's side of this console's IDE-R session, once it asked for one.
         self.ider: IderFirmware | None = None
 
@@ -124,32 +125,23 @@ class RedirectionHandler:
             self.holds_kvm = True
             self.conn.accept_session()
 
-    async def _serve_kvm(self, now: float) -> None:
-        """The KVM session proper; the pump reads nothing while this runs (see kvm.session)."""
+    async def _start_kvm(self) -> None:
+        """The codec answered 0x40 with 0x41 (queued): from now on RFB, served by a KvmViewer."""
         device = self.device
         screen = device.kvm_screen
         if screen is None:
             return
-        device.attach_kvm(self, now)
         self.kvm_active = True
-        writer = self.writer
-        await self.pump.flush()  # the authentication reply goes out before the console sends 0x40
+        await self.pump.flush()  # the 0x41 goes out before the RFB version line
+        conn, pump, writer = self.conn, self.pump, self.writer
 
         async def write(data: bytes) -> None:
-            writer.write(data)
-            await writer.drain()
+            if conn.state is ConnectionState.KVM_ACTIVE:
+                conn.send_kvm_data(data)
+                await pump.flush()
 
-        viewer = KvmViewer(screen, device.amt_version, write, self.pump.clock, device.log, writer.close)
-        try:
-            await serve_kvm(self.pump.reader, writer, viewer)
-        except (AmtError, asyncio.IncompleteReadError, TimeoutError) as exc:
-            device.log(f"console {self.peer}: KVM: {exc or 'the console left'}")
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self.release()
-            if not writer.is_closing():
-                writer.close()
+        self.kvm_viewer = KvmViewer(screen, device.amt_version, write, pump.clock, device.log, writer.close)
+        await self.kvm_viewer.start()
 
     def _on_boot(self, report: BootReport) -> None:
         self.device.ider_booted(self, report)
@@ -182,7 +174,12 @@ class RedirectionHandler:
         elif isinstance(event, ev.Authenticated):
             device.forget_failures(self.peer)
             if self.holds_kvm:
-                await self._serve_kvm(now)
+                device.attach_kvm(self, now)
+        elif isinstance(event, ev.KvmStarted):
+            await self._start_kvm()
+        elif isinstance(event, ev.KvmData):
+            if self.kvm_viewer is not None:
+                await self.kvm_viewer.receive(event.data)
         elif isinstance(event, ev.SolStartRequested):
             device.attach_console(self, now)
         elif isinstance(event, ev.SolData):
@@ -245,6 +242,8 @@ class RedirectionHandler:
             pass
         finally:
             watchdog.cancel()
+            if self.kvm_viewer is not None:
+                await self.kvm_viewer.close()
             if self.ider is not None:
                 self.ider.host.handle_event(ev.ConnectionClosed("closed"), self.pump.clock())
                 self.ider.close()

@@ -19,6 +19,7 @@ from amtterm.redir import StartStatus
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
 from amtterm.wsman import operations
 from amtterm.wsman.client import WsmanClient
+from tests.support.kvm_console import KvmConsole, open_kvm
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -145,7 +146,13 @@ async def test_client_control_mode_needs_the_consent_code_for_kvm(
     await operations.consent_request(client)
     assert await kvm_status(redir) == StartStatus.ERROR  # a code on the screen is not consent yet
     assert (await operations.consent_code(client, "314159")).granted
-    assert await kvm_status(redir) == StartStatus.SUCCESS
+    reader, writer = await open_kvm(redir, PASSWORD)
+    console = KvmConsole(reader, writer)
+    try:
+        await console.wait_for("the first frame", lambda: console.client.frame_complete)
+        assert (await operations.consent_status(client)).state_value == 4  # in session
+    finally:
+        await console.close()
 
 
 async def test_admin_control_mode_asks_consent_only_when_opt_in_says_so() -> None:

@@ -155,13 +155,15 @@ def find_font_file(dirs: Sequence[Path] = FONT_DIRS) -> Path | None:
     return None
 
 
-def load_vga_font(*, cell_width: int = 9, path: Path | None = None) -> VgaFont:
-    """The VGA font from the system's console fonts.
+def load_vga_font(
+    *, cell_width: int = 9, path: Path | None = None, dirs: Sequence[Path] = FONT_DIRS
+) -> VgaFont:
+    """The VGA font from the system's console fonts (or the PSF file at ``path``).
 
     Raises:
-        FontMissing: none is installed (one sentence naming the package).
+        FontMissing: none is installed (one sentence naming the package), or it cannot be read.
     """
-    found = path or find_font_file()
+    found = path or find_font_file(dirs)
     if found is None:
         raise FontMissing(
             "The simulator's KVM screen needs a VGA console font: install the Debian package "

@@ -79,7 +79,7 @@ class TextScreen:
         self._shown: list[list[Cell | None]] = [[None] * columns for _ in range(rows)]
         self._rows_cache: dict[tuple[str, int, int, bool], list[bytes]] = {}
         self._cursor: tuple[int, int] | None = None
-        self.redraw()
+        self.redraw(everything=True)
 
     # -- input -------------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class TextScreen:
         """The PC lost power: an empty black screen (and no cursor)."""
         self.screen = RemoteScreen(self.columns, self.rows, encoding="cp437", scrollback=0)
         self.screen.screen.cursor.hidden = True
-        self.redraw()
+        self.redraw(everything=True)
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -111,18 +111,25 @@ class TextScreen:
         here = not cursor.hidden and cursor.y == row and cursor.x == column
         return (char.data or " ", fg, bg, here)
 
-    def redraw(self) -> None:
-        """Draw every cell whose character, colours or cursor differ from what is shown."""
-        self.screen.take_dirty()
+    def redraw(self, *, everything: bool = False) -> None:
+        """Draw every cell whose character, colours or cursor differ from what is shown.
+
+        Only the rows pyte marked dirty and the rows the cursor left or entered are looked at
+        (every row with ``everything``).
+        """
+        dirty = self.screen.take_dirty()
         cursor = self.screen.screen.cursor
-        for row in range(self.rows):
+        here = None if cursor.hidden else (cursor.y, cursor.x)
+        rows = set(range(self.rows)) if everything else set(dirty)
+        rows |= {position[0] for position in (self._cursor, here) if position is not None}
+        for row in sorted(r for r in rows if 0 <= r < self.rows):
             shown = self._shown[row]
             for column in range(self.columns):
                 cell = self.cell(row, column)
                 if shown[column] != cell:
                     self._draw(row, column, cell)
                     shown[column] = cell
-        self._cursor = None if cursor.hidden else (cursor.y, cursor.x)
+        self._cursor = here
 
     def _glyph_rows(self, cell: Cell) -> list[bytes]:
         key = cell

@@ -1,8 +1,9 @@
 """One console's KVM session on the simulated device: the RFB server side, shaped like AMT's.
 
-Once the redirection handshake has answered 0x40 with 0x41 (``redir/``), the stream is plain RFB
-and :class:`KvmViewer` serves it with the sans-IO :class:`amtterm.rfb.RfbServer`. What AMT does,
-and so what this does (modern-amt.md §2.1):
+Once the redirection codec has answered the console's 0x40 with 0x41 (``redir/``, KvmStarted),
+the stream is plain RFB (KvmData in, ``send_kvm_data`` out) and :class:`KvmViewer` serves it
+with the sans-IO :class:`amtterm.rfb.RfbServer`. What AMT does, and so what this does
+(modern-amt.md §2.1):
 
 * the version line by firmware generation: ``RFB 004.000`` (AMT 11 and older, 16 and later, with
   security types ``01 80``), ``RFB 003.008`` (AMT 12-15); security type None is taken;
