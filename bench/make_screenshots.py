@@ -98,7 +98,7 @@ async def make(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.press("ctrl+right_square_bracket", "v")
                 kvm = screen.kvm.views[links[0]]
                 await wait_until(
-                    pilot, lambda: links[0].kvm.client.frame_complete and bool(kvm.cells()), "the KVM screen"
+                    pilot, lambda: links[0].kvm.frame_complete and bool(kvm.cells()), "the KVM screen"
                 )
                 await pilot.pause(1.2)  # a second of frames for the status line's fps
                 await save("kvm")

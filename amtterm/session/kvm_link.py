@@ -9,16 +9,14 @@
     kvm.stats(now)                      # frames and kB per second, measured over the last seconds
     await kvm.close()
 
-The wire: a second redirection session beside SOL, tagged ``KVMR`` (``redir`` does the start,
-the digest and the 8-byte 0x40 / 0x41), then RFB carried whole in KvmData events and read by
-:class:`amtterm.rfb.RfbClient` in AMT mode (RGB565, ZRLE, the 5 s keep-alive)
-(``shared/protocol/modern-amt.md`` 2.1). A refusal becomes one sentence (2.2: status 1 = this
-firmware has no KVM, 2 = busy, 3 = disabled, 0xFF = user consent missing), as does an RFB stream
-amtterm cannot read. There is no automatic reconnect: KVM is asked for when it is shown, and the
-console's reconnect command asks again.
-
-This is the console's own small pump around the codecs; ``amtterm.session.kvm`` (the command line's
-KVM session) may replace it once both exist.
+The session itself is :class:`amtterm.session.kvm.KvmClient` (a second redirection session beside SOL,
+tagged ``KVMR``, then RFB in AMT mode: RGB565, ZRLE, the 5 s keep-alive;
+``shared/protocol/modern-amt.md`` 2.1). What this adds for a console that stays open: it runs in the
+background and says what it is doing as a state and one sentence, tells its listeners of frames and
+of its end, and counts frames and bytes for the status line. A refusal is said the way the console
+needs it (2.2: status 1 = this firmware has no KVM, 2 = busy, 3 = disabled, 0xFF = user consent
+missing), as is an RFB stream amtterm cannot read. There is no automatic reconnect: KVM is asked for
+when it is shown, and the console's reconnect command asks again.
 """
 
 from __future__ import annotations
@@ -32,17 +30,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from amtterm.errors import AmtError, RemoteProtocolError
-from amtterm.redir import ConnectionState, RedirectionConnection, SessionType, StartStatus
-from amtterm.redir import events as ev
-from amtterm.rfb import RGB565, Framebuffer, FramebufferUpdated, RfbClient, ServerInit
-from amtterm.session.redirection import RedirectionPump
+from amtterm.errors import AmtError, RemoteProtocolError, SessionBusy, SessionRefused
+from amtterm.redir import ConsoleConfig, StartStatus
+from amtterm.rfb import DesktopResized, Framebuffer, FramebufferUpdated, RfbEvent
+from amtterm.session.kvm import KvmClient
 from amtterm.transport.tcp import Stream, open_stream
 
 if TYPE_CHECKING:
     from amtterm.session.host import HostProfile
 
-#: Seconds from TCP connect to the first RFB message before the attempt is given up.
+#: Seconds from TCP connect to the RFB handshake's end before the attempt is given up.
 KVM_START_TIMEOUT = 30.0
 #: The window over which frames and bytes per second are measured.
 STATS_WINDOW = 3.0
@@ -88,13 +85,54 @@ def refusal_sentence(status: int, target: str, host: str) -> str:
     return f"{target} refused the KVM session (status {status})."
 
 
+class _ConsoleKvmClient(KvmClient):
+    """A KvmClient that says refusals the console's way, counts bytes and tells its end."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        config: ConsoleConfig,
+        *,
+        target: str,
+        name: str,
+        on_bytes: Callable[[int], None],
+        on_end: Callable[[AmtError | None], None],
+    ) -> None:
+        super().__init__(stream, config, target=target)
+        self._name = name
+        self._on_bytes = on_bytes
+        self._on_end = on_end
+
+    def _refusal(self, status: int) -> SessionRefused:
+        sentence = refusal_sentence(status, self.target, self._name)
+        return SessionBusy(sentence) if status == StartStatus.BUSY else SessionRefused(sentence)
+
+    def _fail(self, error: AmtError) -> None:
+        if type(error) is RemoteProtocolError:
+            error = RemoteProtocolError(f"{self.target} sent KVM data amtterm cannot read: {error}.")
+        ended = self._ended
+        super()._fail(error)
+        if not ended:
+            self._on_end(error)
+
+    def _finish(self) -> None:
+        ended = self._ended
+        super()._finish()
+        if not ended:
+            self._on_end(None)
+
+    async def _feed_rfb(self, data: bytes) -> None:
+        self._on_bytes(len(data))
+        await super()._feed_rfb(data)
+
+
 class KvmLink:
     """A host's KVM session for the console's KVM view (see the module docstring).
 
     Args:
         profile: the host (address, redirection port, TLS, credentials).
         opener: opens the TCP/TLS stream (tests); by default as the SOL session does.
-        clock: the time source for the codecs and the measurements.
+        clock: the time source for the measurements.
     """
 
     def __init__(
@@ -111,30 +149,30 @@ class KvmLink:
         #: One sentence: what the session is doing, or why it failed.
         self.message = "KVM not connected yet."
         self.error: AmtError | None = None
-        self.client = RfbClient(pixel_format=RGB565, amt=True)
         #: Called with ``True`` after a FramebufferUpdate, ``False`` when the state or message changed.
         self.listeners: list[Callable[[bool], None]] = []
-        self._conn: RedirectionConnection | None = None
-        self._pump: RedirectionPump | None = None
-        self._stream: Stream | None = None
+        self._client: _ConsoleKvmClient | None = None
+        self._no_screen = Framebuffer(0, 0)
         self._task: asyncio.Task[None] | None = None
-        self._keepalive: asyncio.Task[None] | None = None
-        self._flushes: set[asyncio.Task[None]] = set()
-        self._closing = False
+        self._sends: set[asyncio.Task[None]] = set()
         self._frames: deque[float] = deque()
         self._bytes: deque[tuple[float, int]] = deque()
-        self._host = profile.name
 
     # -- state ------------------------------------------------------------------------------
 
     @property
     def framebuffer(self) -> Framebuffer:
         """The remote screen (0x0 until the server's ServerInit)."""
-        return self.client.framebuffer
+        return self._client.framebuffer if self._client is not None else self._no_screen
+
+    @property
+    def frame_complete(self) -> bool:
+        """Every pixel of the screen has been painted since the session started."""
+        return self._client is not None and self._client.rfb.frame_complete
 
     @property
     def running(self) -> bool:
-        """Whether a session task is connecting or connected."""
+        """Whether a session task is connecting."""
         return self._task is not None and not self._task.done()
 
     @property
@@ -155,19 +193,15 @@ class KvmLink:
     def stats(self, now: float | None = None) -> KvmStats:
         """Frames and kB per second over the last :data:`STATS_WINDOW` seconds."""
         now = self._clock() if now is None else now
-        self._trim(now)
-        span = STATS_WINDOW
-        fps = len(self._frames) / span
-        kbps = sum(size for _, size in self._bytes) / span / 1000
-        fb = self.framebuffer
-        bits = self.client.pixel_format.bits_per_pixel
-        return KvmStats(fps, kbps, fb.width, fb.height, f"ZRLE {bits}-bit")
-
-    def _trim(self, now: float) -> None:
         while self._frames and self._frames[0] < now - STATS_WINDOW:
             self._frames.popleft()
         while self._bytes and self._bytes[0][0] < now - STATS_WINDOW:
             self._bytes.popleft()
+        fps = len(self._frames) / STATS_WINDOW
+        kbps = sum(size for _, size in self._bytes) / STATS_WINDOW / 1000
+        fb = self.framebuffer
+        bits = self._client.rfb.pixel_format.bits_per_pixel if self._client is not None else 16
+        return KvmStats(fps, kbps, fb.width, fb.height, f"ZRLE {bits}-bit")
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -178,17 +212,20 @@ class KvmLink:
         )
 
     def start(self) -> None:
-        """Connect in the background (again, after a failure or close); nothing if already running."""
-        if self.running:
+        """Connect in the background (again, after a failure or close); nothing if already connecting."""
+        if self.running or self.state is KvmState.CONNECTED:
             return
-        self.client = RfbClient(pixel_format=RGB565, amt=True)
         self._frames.clear()
         self._bytes.clear()
         self._set(KvmState.CONNECTING, f"Connecting KVM to {self.profile.target}...")
         self._task = asyncio.create_task(self._run(), name=f"kvm-{self.profile.name}")
 
     async def _run(self) -> None:
-        target = self.profile.target
+        profile = self.profile
+        target = profile.target
+        old, self._client = self._client, None
+        if old is not None:
+            await old.close()  # a session that failed: its connection goes before the next one
         try:
             stream = await asyncio.wait_for(self._opener(), KVM_START_TIMEOUT)
         except TimeoutError:
@@ -202,134 +239,89 @@ class KvmLink:
         except (ConnectionError, OSError) as exc:
             self._set(KvmState.FAILED, f"Cannot connect KVM to {target}: {exc}.")
             return
-        self._stream = stream
-        config = dataclasses.replace(self.profile.console, session_type=SessionType.KVM)
-        self._conn = conn = RedirectionConnection(config)
-        self._pump = pump = RedirectionPump(
-            conn, stream.reader, stream.writer, self._on_event, clock=self._clock
+        client = _ConsoleKvmClient(
+            stream,
+            profile.console,
+            target=target,
+            name=profile.name,
+            on_bytes=self._count,
+            on_end=self._ended,
         )
-        conn.start(self._clock())
+        client.listeners.append(self._on_rfb)
+        self._client = client
         try:
-            await pump.run()
-        except RemoteProtocolError as exc:
-            self._fail(f"{target} sent KVM data amtterm cannot read: {exc}.", exc)
+            await client.start(KVM_START_TIMEOUT)
         except AmtError as exc:
-            self._fail(str(exc), exc)
-        except (ConnectionError, OSError) as exc:
-            self._fail(f"The KVM connection to {target} was lost: {exc}.")
+            if self._client is client and self.state is KvmState.CONNECTING:
+                self._set(KvmState.FAILED, str(exc), exc)
+            return
+        init = client.server_init
+        size = (
+            f"{init.width}x{init.height}, RFB {init.server_version[0]}.{init.server_version[1]}"
+            if init
+            else ""
+        )
+        self._set(KvmState.CONNECTED, f"KVM of {target}: {size}.")
+
+    def _count(self, size: int) -> None:
+        self._bytes.append((self._clock(), size))
+
+    def _on_rfb(self, event: RfbEvent) -> None:
+        if isinstance(event, FramebufferUpdated | DesktopResized):
+            if isinstance(event, FramebufferUpdated):
+                self._frames.append(self._clock())
+            self._tell(True)
+
+    def _ended(self, error: AmtError | None) -> None:
+        """The client's session ended (``error`` None: the device closed it)."""
+        if self.state is not KvmState.CONNECTED:
+            return  # before the handshake's end start() raises, and _run says why
+        if error is not None:
+            self._set(KvmState.FAILED, str(error), error)
         else:
-            if self._closing:
-                self._set(KvmState.CLOSED, "KVM closed.")
-            elif self.state is KvmState.CONNECTED:
-                self._set(KvmState.CLOSED, f"{target} closed the KVM session.")
-            elif self.state is KvmState.CONNECTING:
-                self._set(KvmState.FAILED, f"{target} closed the connection before KVM started.")
-        finally:
-            self._stop_keepalive()
-            stream.close()
-
-    def _fail(self, message: str, error: AmtError | None = None) -> None:
-        if self.state in (KvmState.CONNECTING, KvmState.CONNECTED):
-            self._set(KvmState.FAILED, message, error)
-
-    async def _on_event(self, event: ev.Event) -> None:
-        target = self.profile.target
-        if isinstance(event, ev.KvmData):
-            now = self._clock()
-            self._bytes.append((now, len(event.data)))
-            rfb_events = self.client.receive_data(event.data, now)  # RemoteProtocolError ends run()
-            self._send_rfb()
-            screen = False
-            for rfb in rfb_events:
-                if isinstance(rfb, ServerInit):
-                    self._set(
-                        KvmState.CONNECTED,
-                        f"KVM of {target}: {rfb.width}x{rfb.height}, RFB {rfb.server_version[0]}."
-                        f"{rfb.server_version[1]}.",
-                    )
-                elif isinstance(rfb, FramebufferUpdated):
-                    self._frames.append(now)
-                    screen = True
-            if screen:
-                self._tell(True)
-        elif isinstance(event, ev.KvmStarted):
-            self._keepalive = asyncio.create_task(self._keepalive_loop())
-        elif isinstance(event, ev.SessionRefused):
-            self._fail(refusal_sentence(int(event.status), target, self._host))
-        elif isinstance(event, ev.KvmRefused):
-            self._fail(f"{target} refused to start KVM (status {event.status}).")
-        elif isinstance(event, ev.AuthFailed):
-            user = self.profile.console.user
-            self._fail(f"Wrong user name or password for {user!r} on {target} (KVM).")
-        elif isinstance(event, ev.PeerTimeout):
-            self._fail(f"{target} stopped answering while KVM started ({event.seconds:.0f} s).")
-
-    def _send_rfb(self) -> None:
-        conn = self._conn
-        out = self.client.data_to_send()
-        if out and conn is not None and conn.state is ConnectionState.KVM_ACTIVE:
-            conn.send_kvm_data(out)
-
-    async def _keepalive_loop(self) -> None:
-        """The RFB client's timer: Intel's 5 s data-channel keep-alive."""
-        while True:
-            due = self.client.next_timer_at()
-            await asyncio.sleep(1.0 if due is None else max(0.05, due - self._clock()))
-            if self.client.closed:
-                return
-            self.client.handle_timer(self._clock())
-            await self._flush()
-
-    def _stop_keepalive(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-            self._keepalive = None
-
-    async def _flush(self) -> None:
-        self._send_rfb()
-        if self._pump is not None:
-            with contextlib.suppress(AmtError, ConnectionError, OSError):
-                await self._pump.flush()
+            self._set(KvmState.CLOSED, f"{self.profile.target} closed the KVM session.")
 
     # -- input ------------------------------------------------------------------------------
 
     def send_keys(self, keys: list[tuple[int, bool]]) -> bool:
         """X keysym presses and releases, in order; False (nothing sent) when KVM is not connected."""
-        if self.state is not KvmState.CONNECTED or self.client.closed:
+        client = self._client
+        if self.state is not KvmState.CONNECTED or client is None:
             return False
-        self.client.send_keys(keys)
-        self._schedule_flush()
+        self._send(client.send_keys(keys))
         return True
 
     def send_pointer(self, x: int, y: int, buttons: int) -> bool:
         """The pointer at framebuffer pixel (x, y) with ``buttons`` held (bit 0 left, 1 middle, 2 right)."""
-        if self.state is not KvmState.CONNECTED or self.client.closed:
+        client = self._client
+        if self.state is not KvmState.CONNECTED or client is None:
             return False
-        self.client.send_pointer(x, y, buttons)
-        self._schedule_flush()
+        self._send(client.send_pointer(x, y, buttons))
         return True
 
-    def _schedule_flush(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._flush())
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+    def _send(self, job: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            with contextlib.suppress(AmtError, ConnectionError, OSError):
+                await job  # a failure here ends the session, which says why
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     # -- ending -----------------------------------------------------------------------------
 
     async def close(self, timeout: float = 2.0) -> None:
         """End the session (RFB has no goodbye: the connection is closed)."""
-        self._closing = True
         task, self._task = self._task, None
-        self._stop_keepalive()
-        if self._pump is not None and task is not None:
-            await self._pump.end_politely(task, timeout)
-        elif task is not None:
+        client = self._client
+        was = self.state
+        if was in (KvmState.CONNECTING, KvmState.CONNECTED):
+            self.state = KvmState.CLOSED  # what the client reports while it closes is not news
+        if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._stream is not None:
-            await self._stream.aclose()
-            self._stream = None
-        if self.state in (KvmState.CONNECTING, KvmState.CONNECTED):
+        if client is not None:
+            await client.close(timeout)
+        if was in (KvmState.CONNECTING, KvmState.CONNECTED):
             self._set(KvmState.CLOSED, "KVM closed.")
-        self._closing = False

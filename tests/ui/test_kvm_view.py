@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ SMALL = (80, 24)
 SETUP_BLUE = (0, 0, 173)
 
 Cell = tuple[tuple[int, int, int], tuple[int, int, int]]
+Writer = Callable[[bytes], Awaitable[None]]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ async def show_kvm(run: Running, *, at_post: bool = True) -> KvmView:
     await run.command("v")
     view = kvm_view(run)
     await run.wait_for(lambda: run.link.kvm.state is KvmState.CONNECTED, "KVM to connect", 20)
-    await run.wait_for(lambda: run.link.kvm.client.frame_complete and view.cells() != [], "a KVM frame", 20)
+    await run.wait_for(lambda: run.link.kvm.frame_complete and view.cells() != [], "a KVM frame", 20)
     return view
 
 
@@ -277,22 +279,29 @@ async def test_reset_into_bios_setup_shows_the_setup_in_the_kvm_view(sim_state: 
 async def test_an_rfb_stream_amtterm_cannot_read_is_one_sentence(
     sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_server(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, viewer: object
-    ) -> None:
+    class BrokenViewer:
         """A device whose RFB goes wrong after the handshake: a message type RFB does not have."""
-        await reader.readexactly(8)  # 0x40
-        writer.write(bytes((0x41,)) + bytes(7))
-        server = RfbServer(64, 64, variant=AMT_16)
-        writer.write(server.data_to_send())
-        while data := await reader.read(4096):
-            events = server.receive_data(data, 0.0)
-            writer.write(server.data_to_send())
-            if any(isinstance(event, ClientInitReceived) for event in events):
-                writer.write(b"\x63")
-            await writer.drain()
 
-    monkeypatch.setattr(sim_redirection, "serve_kvm", broken_server)
+        def __init__(
+            self, screen: object, version: object, write: Callable[[bytes], Awaitable[None]], *_: object
+        ):
+            self.server = RfbServer(64, 64, variant=AMT_16)
+            self.write = write
+
+        async def start(self) -> None:
+            await self.write(self.server.data_to_send())
+
+        async def receive(self, data: bytes) -> None:
+            events = self.server.receive_data(data, 0.0)
+            out = self.server.data_to_send()
+            if any(isinstance(event, ClientInitReceived) for event in events):
+                out += b"\x63"
+            await self.write(out)
+
+        async def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(sim_redirection, "KvmViewer", BrokenViewer)
     async with running_app(sim_state, tmp_path, size=SMALL) as run:
         await run.wait_text("Press F2 for Setup", timeout=20)
         await run.command("v")
