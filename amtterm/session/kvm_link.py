@@ -79,8 +79,8 @@ def refusal_sentence(status: int, target: str, host: str) -> str:
         return f"{target}'s KVM is disabled; enable it with 'amtterm redirection {host} enable' or in MEBx."
     if status == StartStatus.ERROR:
         return (
-            f"{target} needs user consent for KVM: the Boot pane's Show code puts a code on the PC's "
-            "screen; type it there, then reconnect."
+            f"{target} needs user consent for KVM: have the PC show its code (the Boot pane's Show code) "
+            "and type it in."
         )
     return f"{target} refused the KVM session (status {status})."
 
@@ -99,11 +99,14 @@ class _ConsoleKvmClient(KvmClient):
         on_end: Callable[[AmtError | None], None],
     ) -> None:
         super().__init__(stream, config, target=target)
+        #: The status of a refused StartRedirectionSession, if it was refused.
+        self.refused: int | None = None
         self._name = name
         self._on_bytes = on_bytes
         self._on_end = on_end
 
     def _refusal(self, status: int) -> SessionRefused:
+        self.refused = status
         sentence = refusal_sentence(status, self.target, self._name)
         return SessionBusy(sentence) if status == StartStatus.BUSY else SessionRefused(sentence)
 
@@ -152,6 +155,8 @@ class KvmLink:
         #: Called with ``True`` after a FramebufferUpdate, ``False`` when the state or message changed.
         self.listeners: list[Callable[[bool], None]] = []
         self._client: _ConsoleKvmClient | None = None
+        #: The device refused KVM until the user consents (client control mode, or OptInRequired KVM).
+        self.needs_consent = False
         self._no_screen = Framebuffer(0, 0)
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
@@ -253,8 +258,10 @@ class KvmLink:
             await client.start(KVM_START_TIMEOUT)
         except AmtError as exc:
             if self._client is client and self.state is KvmState.CONNECTING:
+                self.needs_consent = client.refused == StartStatus.ERROR
                 self._set(KvmState.FAILED, str(exc), exc)
             return
+        self.needs_consent = False
         init = client.server_init
         size = (
             f"{init.width}x{init.height}, RFB {init.server_version[0]}.{init.server_version[1]}"

@@ -7,11 +7,13 @@ simulated AMT 16.1 device, the KVMR redirection session, RFB with ZRLE at 16 bit
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from amtterm.rfb import AMT_16, ClientInitReceived, RfbServer
 from amtterm.session import KvmState
@@ -229,14 +231,14 @@ async def test_no_kvm_on_standard_manageability_is_said_in_the_view(sim_state: P
         await run.wait_text("Press F2")  # SOL works on that SKU
 
 
-async def test_a_busy_kvm_and_missing_consent_are_one_sentence_each(sim_state: Path, tmp_path: Path) -> None:
+async def test_a_busy_kvm_is_one_sentence(sim_state: Path, tmp_path: Path) -> None:
     async with running_app(sim_state, tmp_path, size=SMALL) as run:
         port = run.sim.hosts[0].port("redirection", True)
         assert port is not None
         tls = ssl.create_default_context()
         tls.check_hostname = False
         tls.verify_mode = ssl.CERT_NONE
-        reader, writer = await open_kvm(port, PASSWORD, tls=tls)  # another console holds KVM
+        _, writer = await open_kvm(port, PASSWORD, tls=tls)  # another console holds KVM
         try:
             await run.wait_text("Press F2 for Setup", timeout=20)
             await run.command("v")
@@ -245,12 +247,27 @@ async def test_a_busy_kvm_and_missing_consent_are_one_sentence_each(sim_state: P
             assert "busy" in (kvm_view(run).reason or "")
         finally:
             writer.close()
-        del reader
-    async with running_app(sim_state, tmp_path, size=SMALL, control_mode="client") as run:
+
+
+async def test_kvm_waiting_for_consent_connects_once_the_code_is_typed_in_the_boot_pane(
+    sim_state: Path, tmp_path: Path
+) -> None:
+    async with running_app(sim_state, tmp_path, control_mode="client") as run:
         await run.wait_text("Press F2 for Setup", timeout=20)
         await run.command("v")
         await run.wait_for(lambda: run.link.kvm.state is KvmState.FAILED, "the refusal", 20)
-        assert "user consent" in run.link.kvm.message and "Show code" in run.link.kvm.message
+        assert "user consent" in run.link.kvm.message
+        assert "user consent" in (kvm_view(run).reason or "")
+        consent = run.screen.query_one("#boot-consent")
+        await run.wait_for(lambda: consent.has_class("needed"), "the consent row")
+        await run.pilot.click("#consent-request")  # the code appears on the PC's screen
+        await run.wait_for(lambda: "user consent code:" in run.view.text(), "the code on the PC")
+        match = re.search(r"user consent code: (\d{6})", run.view.text())
+        assert match is not None
+        run.screen.query_one("#consent-code", Input).focus()
+        await run.pilot.press(*match[1], "enter")
+        await run.wait_for(lambda: run.link.kvm.state is KvmState.CONNECTED, "KVM after consent", 20)
+        assert kvm_view(run).reason is None
 
 
 async def test_closing_the_host_closes_its_kvm_session(sim_state: Path, tmp_path: Path) -> None:

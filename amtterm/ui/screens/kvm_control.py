@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from amtterm.session import HostController, KvmLink, KvmState
 from amtterm.terminal.keynames import describe_key
+from amtterm.ui.widgets.device_panes import BootPane
 from amtterm.ui.widgets.keybar import KeyBar
 from amtterm.ui.widgets.kvm_keys import key_keysyms, text_keysyms
 from amtterm.ui.widgets.kvm_view import KvmView
@@ -92,6 +93,12 @@ class KvmControl:
         view.show(kvm.framebuffer)
         view.reason = kvm_reason(kvm)
 
+    def consent_granted(self, link: HostController) -> None:
+        """The user's consent code was accepted: a KVM view that waited for it connects again."""
+        kvm = link.kvm
+        if link in self.shown and kvm.state is KvmState.FAILED and kvm.needs_consent:
+            self.connect(link)
+
     async def reconnect(self, link: HostController) -> None:
         """Close ``link``'s KVM session and open it again."""
         self._told_down.discard(link)
@@ -111,6 +118,8 @@ class KvmControl:
         view.reason = kvm_reason(kvm)
         if link is self.screen.link:
             self.screen.update_status()
+            if kvm.state is KvmState.FAILED and kvm.needs_consent:
+                self.screen.query_one(BootPane).need_consent()  # where the code is asked for and typed
             if kvm.state is KvmState.FAILED and link in self.shown and link not in self._told_down:
                 self._told_down.add(link)
                 self.screen.app.notify(f"{link.name}: {kvm.message}", severity="error", timeout=20)
