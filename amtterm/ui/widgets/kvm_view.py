@@ -70,9 +70,18 @@ def fit_size(width: int, height: int, columns: int, rows: int) -> tuple[int, int
     return fitted_w, fitted_h + (fitted_h % 2)
 
 
+#: Colours and cell styles made so far (a screen's colours repeat from frame to frame); forgotten
+#: when they grow past :data:`STYLE_CACHE` entries (a photo or a video brings new ones every frame).
+_COLOURS: dict[bytes, Color] = {}
+_STYLES: dict[bytes, Style] = {}
+STYLE_CACHE = 100_000
+
+
 def half_block_rows(rgb: bytes, width: int, height: int) -> list[list[Segment]]:
     """RGB pixels (``width`` x ``height``, height even) -> one list of segments per cell row."""
-    styles: dict[bytes, Style] = {}
+    if len(_STYLES) > STYLE_CACHE or len(_COLOURS) > STYLE_CACHE:
+        _STYLES.clear()
+        _COLOURS.clear()
     rows: list[list[Segment]] = []
     stride = width * 3
     for top_at in range(0, height - 1, 2):
@@ -87,24 +96,29 @@ def half_block_rows(rgb: bytes, width: int, height: int) -> list[list[Segment]]:
                 run += 1
                 continue
             if run:
-                segments.append(_segment(run_key, run, styles))
+                segments.append(_segment(run_key, run))
             run_key, run = key, 1
         if run:
-            segments.append(_segment(run_key, run, styles))
+            segments.append(_segment(run_key, run))
         rows.append(segments)
     return rows
 
 
-def _segment(key: bytes, count: int, styles: dict[bytes, Style]) -> Segment:
-    style = styles.get(key)
+def _colour(rgb: bytes) -> Color:
+    colour = _COLOURS.get(rgb)
+    if colour is None:
+        colour = _COLOURS[rgb] = Color.from_rgb(rgb[0], rgb[1], rgb[2])
+    return colour
+
+
+def _segment(key: bytes, count: int) -> Segment:
+    style = _STYLES.get(key)
+    same = key[:3] == key[3:]
     if style is None:
-        top = Color.from_rgb(key[0], key[1], key[2])
-        if key[:3] == key[3:]:
-            style = Style(bgcolor=top)
-        else:
-            style = Style(color=top, bgcolor=Color.from_rgb(key[3], key[4], key[5]))
-        styles[key] = style
-    return Segment(" " * count if key[:3] == key[3:] else UPPER_HALF * count, style)
+        bottom = _colour(key[3:])
+        style = Style.from_color(None if same else _colour(key[:3]), bottom)
+        _STYLES[key] = style
+    return Segment(" " * count if same else UPPER_HALF * count, style)
 
 
 class KvmMessage(Message):
@@ -264,7 +278,8 @@ class KvmView(Widget, can_focus=True):
         fb = self.framebuffer
         if fb is None or not fb.width or not fb.height or not columns or not rows:
             return b"", 0, 0
-        image = Image.frombuffer("RGB", (fb.width, fb.height), bytes(fb.rgb), "raw", "RGB", 0, 1)
+        # The framebuffer's own bytes, not a copy; the image does not outlive this call.
+        image = Image.frombuffer("RGB", (fb.width, fb.height), fb.rgb, "raw", "RGB", 0, 1)
         if self._zoom == "fit":
             width, height = fit_size(fb.width, fb.height, columns, rows)
             if (width, height) != (fb.width, fb.height):
