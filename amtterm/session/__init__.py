@@ -72,8 +72,8 @@ if TYPE_CHECKING:
     from amtterm.session.kvm import open_kvm as open_kvm
     from amtterm.session.kvm import open_rfb as open_rfb
     from amtterm.session.kvm_link import KvmLink as KvmLink
-    from amtterm.session.kvm_link import KvmState as KvmState
-    from amtterm.session.kvm_link import KvmStats as KvmStats
+    from amtterm.session.kvm_state import KvmState as KvmState
+    from amtterm.session.kvm_state import KvmStats as KvmStats
     from amtterm.session.playback import (
         Cast as Cast,
     )
@@ -126,8 +126,8 @@ _HOMES: dict[str, str] = {
     "open_kvm": "kvm",
     "open_rfb": "kvm",
     "KvmLink": "kvm_link",
-    "KvmState": "kvm_link",
-    "KvmStats": "kvm_link",
+    "KvmState": "kvm_state",
+    "KvmStats": "kvm_state",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",

@@ -39,13 +39,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError, ConfigError, SessionTimeout, TlsPinMismatch
 from amtterm.redir import ConsoleConfig
 from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, SessionStatus, Subscription
 from amtterm.session.ider_job import Confirm, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress
-from amtterm.session.kvm_link import KvmLink
 from amtterm.session.recorder import Recorder, record_subscription
 from amtterm.session.sol import SolClient
 from amtterm.terminal.keymap import Backspace, Enter, KeyMode
@@ -55,6 +55,9 @@ from amtterm.transport.known_hosts import KnownHosts, endpoint_key
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 from amtterm.transport.trust import CertificateQuestion
 from amtterm.wsman.services import DeviceService
+
+if TYPE_CHECKING:
+    from amtterm.session.kvm_link import KvmLink
 
 #: Pause after each piece of typed text (BIOS fields drop input that comes faster).
 PACE_GAP = 0.04
@@ -449,6 +452,8 @@ class HostController:
     def kvm(self) -> KvmLink:
         """This host's KVM session (made on first use, not started: the console starts it when shown)."""
         if self._kvm is None:
+            from amtterm.session.kvm_link import KvmLink  # here: SOL alone does not load RFB
+
             self._kvm = KvmLink(self.profile)
         return self._kvm
 

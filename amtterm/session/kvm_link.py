@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import enum
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -34,6 +32,7 @@ from amtterm.errors import AmtError, RemoteProtocolError, SessionBusy, SessionRe
 from amtterm.redir import ConsoleConfig, StartStatus
 from amtterm.rfb import DesktopResized, Framebuffer, FramebufferUpdated, RfbEvent
 from amtterm.session.kvm import KvmClient
+from amtterm.session.kvm_state import KvmState, KvmStats
 from amtterm.transport.tcp import Stream, open_stream
 
 if TYPE_CHECKING:
@@ -43,27 +42,6 @@ if TYPE_CHECKING:
 KVM_START_TIMEOUT = 30.0
 #: The window over which frames and bytes per second are measured.
 STATS_WINDOW = 3.0
-
-
-class KvmState(enum.Enum):
-    """Where a host's KVM session is."""
-
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    FAILED = "failed"
-    CLOSED = "closed"
-
-
-@dataclasses.dataclass(frozen=True)
-class KvmStats:
-    """What the status line shows: frames and kilobytes per second, the screen and its encoding."""
-
-    fps: float
-    kbps: float
-    width: int
-    height: int
-    encoding: str
 
 
 def refusal_sentence(status: int, target: str, host: str) -> str:

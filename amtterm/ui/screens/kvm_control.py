@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from amtterm.session import HostController, KvmLink, KvmState
+from amtterm.session import HostController, KvmState
 from amtterm.terminal.keynames import describe_key
 from amtterm.ui.widgets.device_panes import BootPane
 from amtterm.ui.widgets.keybar import KeyBar
@@ -24,6 +24,7 @@ from amtterm.ui.widgets.kvm_keys import key_keysyms, text_keysyms
 from amtterm.ui.widgets.kvm_view import KvmView
 
 if TYPE_CHECKING:
+    from amtterm.session import KvmLink
     from amtterm.ui.screens.console import ConsoleScreen
 
 #: Seconds between status line repaints while a KVM view is shown (frames and kB per second move).

@@ -27,9 +27,8 @@ row (:attr:`KvmView.reason`), and the last screen below it is dimmed.
 from __future__ import annotations
 
 import time
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from PIL import Image
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -40,8 +39,10 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from amtterm.rfb import Framebuffer
 from amtterm.ui.widgets.kvm_keys import Keysyms, key_keysyms, press
+
+if TYPE_CHECKING:
+    from amtterm.rfb import Framebuffer
 
 #: At most this many redraws a second, however fast frames arrive.
 MAX_FPS = 15
@@ -278,6 +279,8 @@ class KvmView(Widget, can_focus=True):
         fb = self.framebuffer
         if fb is None or not fb.width or not fb.height or not columns or not rows:
             return b"", 0, 0
+        from PIL import Image  # here: the console starts without Pillow until KVM is shown
+
         # The framebuffer's own bytes, not a copy; the image does not outlive this call.
         image = Image.frombuffer("RGB", (fb.width, fb.height), fb.rgb, "raw", "RGB", 0, 1)
         if self._zoom == "fit":
