@@ -21,6 +21,7 @@ No network and no files.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import statistics
 import sys
@@ -104,14 +105,11 @@ def zrle_payloads(wire: bytes) -> list[bytes]:
     return out
 
 
-def best(rounds: int, job: Callable[[], object]) -> float:
-    """The median of ``rounds`` timings of ``job`` (seconds)."""
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def timed(job: Callable[[], object]) -> float:
+    """Seconds ``job`` took."""
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
 
 
 def case(width: int, height: int, content: str, bpp: int, zrle: bool, incremental: bool, rounds: int) -> str:
@@ -124,10 +122,6 @@ def case(width: int, height: int, content: str, bpp: int, zrle: bool, incrementa
     wire = server.data_to_send()
     area = (rects[0].area if rects else width * height) * bpp // 8
 
-    def decode() -> None:
-        client, _ = connected(width, height, bpp, zrle)
-        client.receive_data(wire, 0.0)
-
     def baseline() -> None:
         if zrle:
             inflater = zlib.decompressobj()
@@ -136,12 +130,13 @@ def case(width: int, height: int, content: str, bpp: int, zrle: bool, incrementa
         else:
             bytes(bytearray(wire))
 
-    def setup_only() -> None:
-        connected(width, height, bpp, zrle)
-
-    setup = best(rounds, setup_only)
-    took = max(best(rounds, decode) - setup, 1e-9)
-    base = max(best(rounds, baseline), 1e-9)
+    decodes, baselines = [], []
+    for _ in range(rounds):  # interleaved, so that a busy moment of the machine hits both
+        client, _ = connected(width, height, bpp, zrle)  # a fresh session: one zlib stream each
+        decodes.append(timed(functools.partial(client.receive_data, wire, 0.0)))
+        baselines.append(timed(baseline))
+    took = statistics.median(decodes)
+    base = statistics.median(baselines)
     kind = "incr" if incremental else "full"
     encoding = "ZRLE" if zrle else "RAW"
     return (

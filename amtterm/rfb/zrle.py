@@ -168,25 +168,21 @@ def decode_tiles(
         raise RemoteProtocolError("the VNC server's ZRLE tile is shorter than its header promises")
 
 
-def _run_length(data: bytes, pos: int) -> tuple[int, int]:
-    run = 1
-    while True:
-        byte = data[pos]
-        pos += 1
-        run += byte
-        if byte != 255:
-            return run, pos
-
-
 def _plain_rle(data: bytes, pos: int, count: int, cpixel: int) -> tuple[bytes, int]:
-    pieces = []
+    pieces: list[bytes] = []
+    append = pieces.append
     done = 0
     try:
         while done < count:
             pixel = data[pos : pos + cpixel]
-            pos += cpixel
-            run, pos = _run_length(data, pos)
-            pieces.append(pixel * run)
+            byte = data[pos + cpixel]
+            pos += cpixel + 1
+            run = 1 + byte
+            while byte == 255:  # a run length goes on while its bytes are 255
+                byte = data[pos]
+                pos += 1
+                run += byte
+            append(pixel * run)
             done += run
     except IndexError:
         raise RemoteProtocolError("the VNC server's ZRLE run-length tile is cut short") from None
@@ -196,23 +192,30 @@ def _plain_rle(data: bytes, pos: int, count: int, cpixel: int) -> tuple[bytes, i
 
 
 def _palette_rle(data: bytes, pos: int, count: int, palette: list[bytes]) -> tuple[bytes, int]:
-    pieces = []
+    pieces: list[bytes] = []
+    append = pieces.append
     done = 0
     size = len(palette)
     try:
         while done < count:
             index = data[pos]
             pos += 1
-            if index & 0x80:
-                index &= 0x7F
-                run, pos = _run_length(data, pos)
-            else:
+            if index < 0x80:
                 run = 1
+            else:
+                index &= 0x7F
+                byte = data[pos]
+                pos += 1
+                run = 1 + byte
+                while byte == 255:
+                    byte = data[pos]
+                    pos += 1
+                    run += byte
             if index >= size:
                 raise RemoteProtocolError(
                     f"the VNC server sent a ZRLE palette index beyond its {size}-colour palette"
                 )
-            pieces.append(palette[index] * run)
+            append(palette[index] * run)
             done += run
     except IndexError:
         raise RemoteProtocolError("the VNC server's ZRLE palette run-length tile is cut short") from None

@@ -11,8 +11,8 @@ from amtterm.rfb import RfbClient, RfbServer, ServerInit
 from tests.redir.pipe import PASSWORD, USER, Pipe, fixed_random, types
 
 
-def kvm_pipe(**kwargs: object) -> Pipe:
-    return Pipe(ConsoleConfig(USER, PASSWORD, session_type=SessionType.KVM), **kwargs).start()  # type: ignore[arg-type]
+def kvm_pipe() -> Pipe:
+    return Pipe(ConsoleConfig(USER, PASSWORD, session_type=SessionType.KVM)).start()
 
 
 def test_console_and_device_reach_kvm_with_meshcommanders_bytes() -> None:

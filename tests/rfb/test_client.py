@@ -17,6 +17,7 @@ from amtterm.rfb import (
     FramebufferUpdated,
     KvmDataChannel,
     KvmExtCommand,
+    PixelFormat,
     Rect,
     RfbClient,
     ServerInit,
@@ -110,8 +111,8 @@ def test_a_refused_or_foreign_handshake_is_one_sentence(data: bytes, words: str)
     ],
     ids=["16bpp", "8bpp", "32bpp"],
 )
-def test_raw_rectangle_lands_in_the_framebuffer(pixel_format: object, pixels: bytes) -> None:
-    client = ready_client(8, 4, pixel_format)  # type: ignore[arg-type]
+def test_raw_rectangle_lands_in_the_framebuffer(pixel_format: PixelFormat, pixels: bytes) -> None:
+    client = ready_client(8, 4, pixel_format)
     [event] = client.receive_data(update(rect(5, 2, 3, 1, 0) + pixels), 0.0)
     assert event == FramebufferUpdated((Rect(5, 2, 3, 1),), complete=False)
     fb = client.framebuffer
@@ -130,8 +131,8 @@ def test_rgb565_quantisation_rounds_to_full_range() -> None:
 # --- ZRLE -----------------------------------------------------------------------------------------
 
 
-def zrle_client(width: int, height: int, pixel_format: object = RGB565) -> tuple[RfbClient, Deflater]:
-    return ready_client(width, height, pixel_format), Deflater()  # type: ignore[arg-type]
+def zrle_client(width: int, height: int, pixel_format: PixelFormat = RGB565) -> tuple[RfbClient, Deflater]:
+    return ready_client(width, height, pixel_format), Deflater()
 
 
 def rows(client: RfbClient, width: int, height: int) -> list[list[tuple[int, int, int]]]:
