@@ -2,7 +2,9 @@
 
 The simulator is a VNC client of QEMU's screen socket and serves it again the AMT way; the console
 here is amtterm's RFB client behind a byte-for-byte ``KVMR`` handshake, and the screen is read back
-from its pixels with the VGA font. A key pressed on the KVM console must reach the real BIOS.
+from its pixels with the VGA font. A key pressed on the KVM console must reach the real BIOS, and
+a reset that starts a new QEMU process (a boot override, over WS-Man) must show up on the same
+KVM session.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import pytest
 from amtterm.sim.app import SimOptions, start_sim
 from amtterm.sim.kvm.font import load_vga_font
 from amtterm.sim.qemu_host import QemuHost
-from tests.sim.test_kvm_screen import wait_text
+from amtterm.wsman import boot
+from amtterm.wsman.client import WsmanClient
+from tests.sim.test_kvm_screen import screen_text, wait_text
 from tests.support.kvm_console import KvmConsole, open_kvm
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(150)]
@@ -22,7 +26,9 @@ ESC = 0xFF1B
 
 
 async def test_esc_on_the_kvm_console_opens_seabios_boot_menu() -> None:
-    options = SimOptions(redir_port=0, redir_tls_port=None, password=PASSWORD, qemu=True, qemu_memory=256)
+    options = SimOptions(
+        redir_port=0, redir_tls_port=None, wsman_port=0, password=PASSWORD, qemu=True, qemu_memory=256
+    )
     sim = await start_sim(options, log=lambda line: None)
     try:
         host = sim.device.host
@@ -40,6 +46,19 @@ async def test_esc_on_the_kvm_console_opens_seabios_boot_menu() -> None:
             console.send_keys([(ESC, True), (ESC, False)])
             menu = await wait_text(console, font, "Select boot device", timeout=60)
             assert "DVD/CD" in menu or "Floppy" in menu or "iPXE" in menu
+            # Into the BIOS again, over WS-Man: a new QEMU process, whose screen the session follows.
+            wsman = sim.hosts[0].port("wsman", False)
+            client = WsmanClient("127.0.0.1", user="admin", password=PASSWORD, tls=False, port=wsman)
+            try:
+                await boot.boot_override(client, "bios", then="reset")
+            finally:
+                await client.aclose()
+            await console.wait_for(
+                "the old menu gone",
+                lambda: "Select boot device" not in screen_text(console.client.framebuffer, font),
+                60,
+            )
+            await wait_text(console, font, "Press ESC for boot menu", timeout=90)
         finally:
             await console.close()
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
 from amtterm.errors import RemoteProtocolError
-from amtterm.rfb import RGB888, DesktopResized, FramebufferUpdated, RfbClient, ServerInit
+from amtterm.rfb import RGB888, DesktopResized, FramebufferUpdated, Rect, RfbClient, ServerInit
 from amtterm.sim.kvm.framebuffer import Framebuffer
 
 #: QEMU's text mode screen, shown (black) until its VNC server has said otherwise.
@@ -146,8 +146,8 @@ class QemuScreen:
             self._connected_to = path
             try:
                 await self._follow(reader, path)
-            except (OSError, RemoteProtocolError):
-                pass
+            except (OSError, RemoteProtocolError, ValueError):
+                pass  # QEMU went away or sent what cannot be shown: connect afresh
             finally:
                 writer.close()
                 self._disconnect()
@@ -172,19 +172,30 @@ class QemuScreen:
             data = read.result()
             if not data:
                 return
+            rects: list[Rect] = []
+            resized = False
             for event in client.receive_data(data, loop.time()):
                 if isinstance(event, ServerInit | DesktopResized):
-                    if (event.width, event.height) != (self.framebuffer.width, self.framebuffer.height):
-                        self.framebuffer.resize(event.width, event.height)
+                    resized = True
                 elif isinstance(event, FramebufferUpdated):
-                    self._copy(client, event)
+                    rects += event.rects
                     if event.complete:
                         self.ready.set()
+            # The events of one read come after all of its bytes were applied: a resize in the
+            # middle leaves earlier rectangles meaningless, so then the whole screen is copied.
+            self._copy(client, rects, whole=resized)
             self._flush()
 
-    def _copy(self, client: RfbClient, event: FramebufferUpdated) -> None:
+    def _copy(self, client: RfbClient, rects: list[Rect], *, whole: bool) -> None:
         source, target = client.framebuffer, self.framebuffer
+        if not (rects or whole) or not source.width or not source.height:
+            return  # nothing drawn yet (the handshake is still going on)
         if (source.width, source.height) != (target.width, target.height):
             target.resize(source.width, source.height)
-        for rect in event.rects:
-            target.put(rect.x, rect.y, rect.width, rect.height, source.crop(rect))
+            whole = True
+        if whole:
+            target.put(0, 0, source.width, source.height, source.rgb)
+            return
+        for rect in rects:
+            if source.contains(rect):
+                target.put(rect.x, rect.y, rect.width, rect.height, source.crop(rect))
