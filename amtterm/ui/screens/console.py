@@ -285,7 +285,14 @@ class ConsoleScreen(Screen[None]):
         hosts.refresh_hosts()
         self.close_search()
         self.update_status()
-        self.shown().focus()
+        self._show_view()
+
+    def _show_view(self) -> None:
+        """The keyboard to the view shown; a KVM view is drawn afresh (it draws nothing while hidden)."""
+        shown = self.shown()
+        shown.focus()
+        if isinstance(shown, KvmView):
+            self.call_after_refresh(shown.redraw)
 
     async def _pump(self, link: HostController, view: TerminalView) -> None:
         async for chunk in link.output():
@@ -704,7 +711,7 @@ class ConsoleScreen(Screen[None]):
         self.query_one(ContentSwitcher).current = self.shown().id
         self.close_search()
         self.update_status()
-        self.shown().focus()
+        self._show_view()
         shown = describe_key(self.prefix)
         if kvm:
             self.app.notify(f"{link.name}: KVM screen ({shown} z: zoom, {shown} v: back to SOL).", timeout=4)

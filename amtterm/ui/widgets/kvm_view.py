@@ -199,7 +199,7 @@ class KvmView(Widget, can_focus=True):
         self._row_keys: list[bytes] = []
         self._pending: Timer | None = None
         self._last_draw = 0.0
-        #: Redraws done (tests and the benchmark read it).
+        #: Redraws done (tests read it).
         self.draws = 0
 
     # -- what is shown ------------------------------------------------------------------------
@@ -244,8 +244,11 @@ class KvmView(Widget, can_focus=True):
         self.redraw()
 
     def frame_arrived(self) -> None:
-        """The framebuffer changed: redraw, at most :data:`MAX_FPS` times a second."""
-        if self._pending is not None:
+        """The framebuffer changed: redraw, at most :data:`MAX_FPS` times a second.
+
+        Hidden (the SOL view is shown), nothing is drawn: the console redraws when it shows the view.
+        """
+        if self._pending is not None or not self.display:
             return
         wait = self._last_draw + 1 / MAX_FPS - time.monotonic()
         if wait <= 0:
