@@ -39,7 +39,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from amtterm.ui.widgets.kvm_keys import Keysyms, key_keysyms, press
+from amtterm.ui.widgets.kvm_keys import Keysyms, key_keysyms
 
 if TYPE_CHECKING:
     from amtterm.rfb import Framebuffer
@@ -52,8 +52,6 @@ UPPER_HALF = "\u2580"
 REASON_STYLE = Style(color="black", bgcolor="yellow", bold=True)
 #: Cells one Shift-arrow moves a zoomed view.
 PAN_STEP = 8
-#: The prefix key (Ctrl-]) as keysyms, for the prefix pressed twice.
-PREFIX_KEYSYMS: Keysyms = press(ord("]"), [0xFFE3])
 
 Zoom = Literal["fit", "1:2", "1:1"]
 #: Screen pixels per half-cell, each way, of the zooms that pan.
@@ -399,8 +397,10 @@ class KvmView(Widget, can_focus=True):
             self._stop(event)
             if key != self.prefix_key:
                 self.post_message(self.Command(self, key))
-            else:
-                self.post_message(self.Keys(self, PREFIX_KEYSYMS))
+            else:  # the prefix twice: the prefix key itself (Ctrl-] is Ctrl down, ], Ctrl up)
+                keys = key_keysyms(key, event.character)
+                if keys:
+                    self.post_message(self.Keys(self, keys))
             return
         if self.prefix_key is not None and key == self.prefix_key:
             self._prefix_pending = True
