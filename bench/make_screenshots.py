@@ -7,6 +7,7 @@ Writes SVG (Textual's own screenshots) and, when ``rsvg-convert`` is installed (
 
 * ``post``        POST of the first of two simulated machines, host list and side panes;
 * ``bios-setup``  BIOS setup (CP437 box drawing) after F2;
+* ``kvm``         the same setup screen on KVM (the PC's graphics in half-blocks, Ctrl-] v);
 * ``power``       the Power pane asking before a reset;
 * ``light``       the light theme on the setup screen;
 * ``bios-blue``   the classic BIOS-blue theme;
@@ -93,6 +94,15 @@ async def make(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.press("right")
                 await wait_until(pilot, lambda: shows("CPU Configuration"), "the Advanced menu", timeout=3.0)
                 await save("bios-setup")
+
+                await pilot.press("ctrl+right_square_bracket", "v")
+                kvm = screen.kvm.views[links[0]]
+                await wait_until(
+                    pilot, lambda: links[0].kvm.frame_complete and bool(kvm.cells()), "the KVM screen"
+                )
+                await pilot.pause(1.2)  # a second of frames for the status line's fps
+                await save("kvm")
+                await pilot.press("ctrl+right_square_bracket", "v")
 
                 await pilot.click("#power-reset")
                 await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="the full-screen console of one or more hosts (also: amtterm HOST)",
         description="Open the console of each HOST (hosts-file names or addresses; default: every host in "
-        "the hosts file) with power, boot and info panes. Commands sit behind Ctrl-]; Ctrl-] h lists them.",
+        "the hosts file) with power, boot and info panes. Commands sit behind Ctrl-]; Ctrl-] h lists them, "
+        "Ctrl-] v shows the PC's screen over KVM.",
     )
     add_tui_arguments(tui)
     tui.set_defaults(func=run_tui)
@@ -79,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="start a simulated AMT machine and open its console",
         description="Start a simulated AMT 16 machine in this process and open its console over TLS with "
-        "digest auth. Press F2 during POST for BIOS setup; Ctrl-] h lists the commands, Ctrl-] q quits.",
+        "digest auth. Press F2 during POST for BIOS setup; Ctrl-] h lists the commands, Ctrl-] v shows its "
+        "screen over KVM, Ctrl-] q quits.",
     )
     add_demo_arguments(demo)
     demo.set_defaults(func=run_demo_tui)

@@ -71,6 +71,9 @@ if TYPE_CHECKING:
     from amtterm.session.kvm import KvmClient as KvmClient
     from amtterm.session.kvm import open_kvm as open_kvm
     from amtterm.session.kvm import open_rfb as open_rfb
+    from amtterm.session.kvm_link import KvmLink as KvmLink
+    from amtterm.session.kvm_state import KvmState as KvmState
+    from amtterm.session.kvm_state import KvmStats as KvmStats
     from amtterm.session.playback import (
         Cast as Cast,
     )
@@ -122,6 +125,9 @@ _HOMES: dict[str, str] = {
     "KvmClient": "kvm",
     "open_kvm": "kvm",
     "open_rfb": "kvm",
+    "KvmLink": "kvm_link",
+    "KvmState": "kvm_state",
+    "KvmStats": "kvm_state",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",
@@ -148,6 +154,9 @@ __all__ = [
     "IderProgress",
     "IderRequest",
     "KvmClient",
+    "KvmLink",
+    "KvmState",
+    "KvmStats",
     "PlainLogWriter",
     "Player",
     "Question",

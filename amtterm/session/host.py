@@ -1,4 +1,6 @@
-"""HostController: one machine the console shows: its SOL session, its hub, its keys, its WS-Man service.
+"""HostController: one machine the console shows: its SOL session, its hub, its keys, its WS-Man service,
+and its KVM session (:attr:`HostController.kvm`, a :class:`~amtterm.session.kvm_link.KvmLink` started when
+the console first shows it, closed with the host).
 
 No Textual here: the app owns one HostController per host and keeps all of them alive while the user
 switches between hosts (each one a ConsoleSession feeding a ConsoleHub).
@@ -37,6 +39,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amtterm.errors import AmtError, ConfigError, SessionTimeout, TlsPinMismatch
 from amtterm.redir import ConsoleConfig
@@ -52,6 +55,9 @@ from amtterm.transport.known_hosts import KnownHosts, endpoint_key
 from amtterm.transport.tcp import Stream, TlsOptions, open_stream
 from amtterm.transport.trust import CertificateQuestion
 from amtterm.wsman.services import DeviceService
+
+if TYPE_CHECKING:
+    from amtterm.session.kvm_link import KvmLink
 
 #: Pause after each piece of typed text (BIOS fields drop input that comes faster).
 PACE_GAP = 0.04
@@ -225,6 +231,8 @@ class HostController:
         self._recorded_connected = False
         #: The IDE-R job of this host (the IDE-R pane's) once started, kept while the user switches hosts.
         self.ider: IderJob | None = None
+        #: The KVM session of this host (its third redirection session), made when KVM is first shown.
+        self._kvm: KvmLink | None = None
 
     # -- state ------------------------------------------------------------------------------
 
@@ -440,6 +448,20 @@ class HostController:
         )
         return job
 
+    @property
+    def kvm(self) -> KvmLink:
+        """This host's KVM session (made on first use, not started: the console starts it when shown)."""
+        if self._kvm is None:
+            from amtterm.session.kvm_link import KvmLink  # here: SOL alone does not load RFB
+
+            self._kvm = KvmLink(self.profile)
+        return self._kvm
+
+    @property
+    def kvm_started(self) -> bool:
+        """Whether this host's KVM session was ever started."""
+        return self._kvm is not None and self._kvm.started
+
     def _before_ider_boot(self, device: str) -> None:
         if not self.running:
             self.start()  # SOL attached before the reset, so the boot is seen from POST on
@@ -451,6 +473,8 @@ class HostController:
             return
         if self.ider is not None:
             await self.ider.stop()
+        if self._kvm is not None:
+            await self._kvm.close()
         await self.stop()
         self.closed = True
         if self._writer is not None:

@@ -180,6 +180,9 @@ class DeviceActions:
             status = await (service.consent_request() if code is None else service.consent_code(code))
             if pane.link is link:
                 pane.show_consent(status)
+            kvm = getattr(self.screen, "kvm", None)
+            if code is not None and status.granted and kvm is not None:
+                kvm.consent_granted(link)  # a KVM view waiting for the code connects now
             return status.message or f"Consent: {status.state}."
 
         self.run(pane, link, work, group="boot-consent")

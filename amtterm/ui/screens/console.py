@@ -20,7 +20,9 @@ that is no longer live (session down, PC off) is dimmed with its reason (:func:`
 
 Each host has its own TerminalView (in a ContentSwitcher) fed by its own HostController, so
 switching hosts shows a screen that kept updating while it was hidden. A host's console is
-connected the first time it is shown.
+connected the first time it is shown. Beside it each host has a KVM view (the PC's graphics in
+half-blocks), shown instead of the SOL view by the prefix command ``v``
+(:class:`~amtterm.ui.screens.kvm_control.KvmControl`); its KVM session connects when first shown.
 
 Which host a view shows is a map made with the views (:meth:`ConsoleScreen.host_of`); no widget id
 is read for meaning. Widgets post messages and this screen acts: a view's key goes to its host, a
@@ -51,10 +53,12 @@ from amtterm.ui.commands import HOST_DIGITS, find_command
 from amtterm.ui.screens.actions import DeviceActions
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.help import HelpScreen
+from amtterm.ui.screens.kvm_control import KvmControl
 from amtterm.ui.widgets.device_panes import BootPane, InfoPane, PowerPane, SidePanes
 from amtterm.ui.widgets.emulator import SCREEN_SIZES, TerminalPalette
 from amtterm.ui.widgets.hostlist import HostList
 from amtterm.ui.widgets.keybar import KeyBar
+from amtterm.ui.widgets.kvm_view import KvmView
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 from amtterm.ui.widgets.statusline import ENCODING_NAMES, PrefixFooter, StatusLine
 from amtterm.ui.widgets.terminal import TerminalView
@@ -149,6 +153,8 @@ class ConsoleScreen(Screen[None]):
         self._return_focus: Widget | None = None
         #: What the panes ask for is done here: asked, run, reported.
         self.actions = DeviceActions(self)
+        #: The KVM views, one per host, and what they do.
+        self.kvm = KvmControl(self)
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -173,6 +179,7 @@ class ConsoleScreen(Screen[None]):
                         self._host_of[view] = link
                         self._view_of[link] = view
                         yield view
+                        yield self.kvm.make_view(link, index)
                 with Horizontal(id="search-bar"):
                     yield SearchInput(
                         placeholder="search screen and scrollback; Enter: next, Esc: close",
@@ -197,6 +204,7 @@ class ConsoleScreen(Screen[None]):
         self.query_one("#search-bar").display = False
         self._fit()
         self.show_host(0)
+        self.kvm.on_mount()
         if self.power_poll > 0:
             self.set_interval(self.power_poll, self.poll_power)
         self.call_after_refresh(self.poll_power)
@@ -249,12 +257,17 @@ class ConsoleScreen(Screen[None]):
         """The host ``view`` shows."""
         return self._host_of[view]
 
+    def shown(self) -> TerminalView | KvmView:
+        """The view on screen for the current host: its SOL view, or its KVM view (prefix v)."""
+        link = self.link
+        return self.kvm.views[link] if self.kvm.is_shown(link) else self._view_of[link]
+
     def show_host(self, index: int) -> None:
         """Put host ``index`` on screen; connect its console the first time."""
         self.current = index
         link = self.links[index]
         view = self._view_of[link]
-        self.query_one(ContentSwitcher).current = view.id
+        self.query_one(ContentSwitcher).current = self.shown().id
         if not link.started:
             link.start()
         if link not in self._readers:
@@ -272,7 +285,14 @@ class ConsoleScreen(Screen[None]):
         hosts.refresh_hosts()
         self.close_search()
         self.update_status()
-        view.focus()
+        self._show_view()
+
+    def _show_view(self) -> None:
+        """The keyboard to the view shown; a KVM view is drawn afresh (it draws nothing while hidden)."""
+        shown = self.shown()
+        shown.focus()
+        if isinstance(shown, KvmView):
+            self.call_after_refresh(shown.redraw)
 
     async def _pump(self, link: HostController, view: TerminalView) -> None:
         async for chunk in link.output():
@@ -298,6 +318,16 @@ class ConsoleScreen(Screen[None]):
     def update_status(self, note: str = "") -> None:
         """Repaint the status line for the host on screen."""
         shared = self.sharing.summary(self.link)
+        if self.kvm.is_shown(self.link):
+            self.query_one(StatusLine).show_kvm(
+                self.link,
+                self.kvm.views[self.link],
+                note,
+                shared=shared,
+                keys=self.keyboard_place(),
+                more=f"{describe_key(self.prefix)} m: all",
+            )
+            return
         self.query_one(StatusLine).show(
             self.link,
             self.view(),
@@ -310,7 +340,7 @@ class ConsoleScreen(Screen[None]):
     def keyboard_place(self) -> str:
         """Where typed keys go: ``console``, ``Power pane``, ``host list``, ``search`` ..."""
         focused = self.focused
-        if focused is None or isinstance(focused, TerminalView):
+        if focused is None or isinstance(focused, TerminalView | KvmView):
             return "console"
         for node in focused.ancestors_with_self:
             if isinstance(node, Pane):
@@ -380,21 +410,45 @@ class ConsoleScreen(Screen[None]):
         event.stop()
         event.prevent_default()
         focused = self.focused
-        view = self.view()
+        view = self.shown()
         if focused is view:
             return
         self._return_focus = focused
         view.arm_prefix()
         view.focus()
 
+    def on_kvm_view_prefix(self, message: KvmView.Prefix) -> None:
+        """The prefix key in a KVM view: as in the SOL view."""
+        self.query_one(PrefixFooter).waiting(True)
+        self.update_status(f"{describe_key(self.prefix)} ... waiting for a command key")
+
+    async def on_kvm_view_command(self, message: KvmView.Command) -> None:
+        """The key after the prefix in a KVM view: as in the SOL view."""
+        await self.run_command(message.key)
+
+    def on_kvm_view_keys(self, message: KvmView.Keys) -> None:
+        """Keys typed in a KVM view go to that host's PC as keysyms."""
+        self.query_one(PrefixFooter).waiting(False)
+        back, self._return_focus = self._return_focus, None
+        if back is not None and back.is_attached and back.focusable:
+            back.focus()
+        self.kvm.keys(message)
+
+    def on_kvm_view_pointer(self, message: KvmView.Pointer) -> None:
+        """The mouse on a KVM view."""
+        self.kvm.pointer(message)
+
     async def on_terminal_view_command(self, message: TerminalView.Command) -> None:
         """The key after the prefix: run its command (where the keyboard was, it stays)."""
+        await self.run_command(message.key)
+
+    async def run_command(self, key: str) -> None:
+        """Run the command of ``key`` (the key after the prefix); the keyboard goes back where it was."""
         self.query_one(PrefixFooter).waiting(False)
         back, self._return_focus = self._return_focus, None
         if back is not None and back.is_attached and back.focusable:
             back.focus()
         self.update_status()
-        key = message.key
         if key in HOST_DIGITS:
             index = int(key) - 1
             if index < len(self.links):
@@ -451,13 +505,15 @@ class ConsoleScreen(Screen[None]):
             self.app.notify("Copied inside amtterm only (tmux's set-clipboard).", timeout=3)
 
     def on_key_bar_send(self, message: KeyBar.Send) -> None:
-        """Key bar buttons and its text field."""
+        """Key bar buttons and its text field (keysyms while the KVM view is shown)."""
         link = self.link
+        if self.kvm.key_bar(link, message):
+            return
         if len(message.chunks) == 1:
             link.send_key(message.chunks[0])
         else:
             link.send_paced(message.chunks, ENTER_BYTES[self.view().enter])
-        self.view().focus()
+        self.shown().focus()
 
     def on_host_list_picked(self, message: HostList.Picked) -> None:
         """A host chosen in the list."""
@@ -488,7 +544,7 @@ class ConsoleScreen(Screen[None]):
 
     def _refocus_console(self) -> None:
         if self.app.screen is self and not self._side_keyboard:
-            self.view().focus()
+            self.shown().focus()
 
     @on(Input.Changed, "#search-input")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -521,7 +577,7 @@ class ConsoleScreen(Screen[None]):
             self.query_one(SearchInput).value = ""
             for view in self._host_of:
                 view.clear_search()
-        self.view().focus()
+        self.shown().focus()
 
     # -- commands (the key after the prefix) ----------------------------------------------------
 
@@ -538,7 +594,7 @@ class ConsoleScreen(Screen[None]):
         self._side_keyboard = False
         if self.query_one("#search-bar").display:
             self.close_search()
-        self.view().focus()
+        self.shown().focus()
 
     def action_toggle_panes(self) -> None:
         """Show or hide the side panes."""
@@ -547,7 +603,7 @@ class ConsoleScreen(Screen[None]):
         self._fit()
         if panes.display:
             panes.bind(self.link)
-        self.view().focus()
+        self.shown().focus()
 
     def action_focus_panes(self, selector: str | None = None) -> None:
         """Move the keyboard to the side panes (to ``selector``'s widget, else the first control)."""
@@ -590,7 +646,7 @@ class ConsoleScreen(Screen[None]):
             self._side_keyboard = True
             hosts.focus()
         else:
-            self.view().focus()
+            self.shown().focus()
 
     def action_next_host(self) -> None:
         """The next host."""
@@ -648,8 +704,53 @@ class ConsoleScreen(Screen[None]):
         columns, rows = view.screen_size
         self.app.notify(f"Remote screen: {columns}x{rows}.", timeout=3)
 
+    def action_toggle_kvm(self) -> None:
+        """Show the host's KVM screen instead of its SOL console, or back; KVM connects when first shown."""
+        link = self.link
+        kvm = self.kvm.toggle(link)
+        self.query_one(ContentSwitcher).current = self.shown().id
+        self.close_search()
+        self.update_status()
+        self._show_view()
+        shown = describe_key(self.prefix)
+        if kvm:
+            self.app.notify(f"{link.name}: KVM screen ({shown} z: zoom, {shown} v: back to SOL).", timeout=4)
+        else:
+            self.app.notify(f"{link.name}: SOL console.", timeout=3)
+
+    def action_kvm_zoom(self) -> None:
+        """KVM view: the whole screen fitted, 1:2 or 1:1 (Shift-arrows and the wheel pan)."""
+        if not self._kvm_only("Zoom"):
+            return
+        zoom = self.kvm.views[self.link].toggle_zoom()
+        self.update_status()
+        if zoom == "fit":
+            self.app.notify("KVM: the whole screen.", timeout=3)
+        else:
+            self.app.notify(
+                f"KVM {zoom}: Shift-arrows or the mouse wheel pan (Shift-wheel sideways).", timeout=5
+            )
+
+    def _kvm_only(self, what: str) -> bool:
+        """True when the KVM view is shown; else say that ``what`` is KVM's."""
+        if self.kvm.is_shown(self.link):
+            return True
+        shown = describe_key(self.prefix)
+        self.app.notify(f"{what} is for the KVM screen: {shown} v shows it.", timeout=4)
+        return False
+
+    def _sol_only(self, what: str) -> bool:
+        """True when the SOL view is shown; else say that ``what`` works on the SOL console."""
+        if not self.kvm.is_shown(self.link):
+            return True
+        shown = describe_key(self.prefix)
+        self.app.notify(f"{what} works on the SOL console: {shown} v shows it.", timeout=4)
+        return False
+
     def action_search(self) -> None:
         """Open the search bar."""
+        if not self._sol_only("Search"):
+            return
         bar = self.query_one("#search-bar")
         bar.display = True
         self.query_one(SearchInput).focus()
@@ -690,12 +791,19 @@ class ConsoleScreen(Screen[None]):
 
     def action_copy_screen(self) -> None:
         """The whole screen as text to the clipboard."""
+        if not self._sol_only("Copying the screen as text"):
+            return
         text = self.view().text()
         self.app.copy_to_clipboard(text)
         self._say_copied("Copied the screen to the clipboard.")
 
     async def action_reconnect(self) -> None:
-        """Connect the console again now."""
+        """Connect the console (or the KVM screen, when shown) again now."""
+        if self.kvm.is_shown(self.link):
+            self.app.notify(f"Reconnecting KVM to {self.link.name}...", timeout=3)
+            await self.kvm.reconnect(self.link)
+            self.update_status()
+            return
         self.app.notify(f"Reconnecting to {self.link.name}...", timeout=3)
         await self.link.reconnect_now()
         self.update_status()

@@ -45,7 +45,9 @@ OUTRO = (
     "typing follows the cursor again. "
     "Mouse: drag to select and copy (box drawing kept); the wheel scrolls back. Paste is typed "
     "slowly, as BIOS fields drop fast input. The key bar sends the keys your terminal eats "
-    "(F-keys, Ctrl-Alt-Del) and its text field takes <f2>, <enter>, <esc>."
+    "(F-keys, Ctrl-Alt-Del) and its text field takes <f2>, <enter>, <esc>. "
+    "KVM screen (v): keys and the mouse go to the PC; z zooms, then Shift-arrows or the wheel pan; "
+    "search, copy, sharing and recording stay with SOL."
 )
 
 

@@ -266,6 +266,11 @@ class BootPane(Pane):
 
         self.run_request(work, group="boot-consent", exclusive=True, notify=False)
 
+    def need_consent(self) -> None:
+        """Show the consent row: a session (KVM) was refused until the user consents."""
+        if self.is_mounted:
+            self.query_one("#boot-consent").set_class(True, "needed")
+
     def show_consent(self, status: ConsentStatus) -> None:
         """Show or hide the consent row (after a check, or a consent step the screen ran)."""
         if status.needed_for_boot:

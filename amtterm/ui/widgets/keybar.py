@@ -69,12 +69,25 @@ class KeyBar(Horizontal):
     """
 
     class Send(Message):
-        """Bytes for the remote, in pieces to send one at a time (text is paced)."""
+        """Bytes for the remote, in pieces to send one at a time (text is paced).
 
-        def __init__(self, keybar: KeyBar, chunks: tuple[bytes, ...]) -> None:
+        ``key`` is the button's key name and ``text`` the text field's words as typed, for a
+        console that sends keys rather than bytes (KVM).
+        """
+
+        def __init__(
+            self,
+            keybar: KeyBar,
+            chunks: tuple[bytes, ...],
+            *,
+            key: str | None = None,
+            text: str | None = None,
+        ) -> None:
             super().__init__()
             self.keybar = keybar
             self.chunks = chunks
+            self.key = key
+            self.text = text
 
         @property
         def data(self) -> bytes:
@@ -136,12 +149,13 @@ class KeyBar(Horizontal):
         key = event.button.name or ""
         data = self.key_bytes(key)
         if data is not None:
-            self.post_message(self.Send(self, (data,)))
+            self.post_message(self.Send(self, (data,), key=key))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Post the text field's content as paced pieces and empty the field."""
         event.stop()
         chunks = send_text_chunks(event.value, self._mode, self.enter, self.backspace, encoding=self.encoding)
+        text = event.value
         event.input.value = ""
         if chunks:
-            self.post_message(self.Send(self, tuple(chunks)))
+            self.post_message(self.Send(self, tuple(chunks), text=text))

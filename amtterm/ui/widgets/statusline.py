@@ -5,8 +5,9 @@ connected, reconnecting, failed, with the session's one sentence), where typed k
 (``keys: console``, ``keys: Power pane`` ...) and how keys and bytes are interpreted (encoding,
 F-key mode, ``Enter=CR``, ``Bksp=BS``, screen size; below 120 columns encoding and size only).
 The host, its state and a share stay whole; a sentence that does not fit is cut and says which
-key shows it whole. The footer shows the prefix
-key and the commands most used after it; while the prefix waits for its command key it says so.
+key shows it whole. While a host's KVM view is shown (:meth:`StatusLine.show_kvm`) the right part
+is the KVM screen's: its size, encoding, frames and kB per second, and the zoom. The footer shows
+the prefix key and the commands most used after it; while the prefix waits for its command key it says so.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from amtterm.session import HostController, SessionState
+from amtterm.session import HostController, KvmState, SessionState
 from amtterm.terminal.keymap import KEY_MODE_LABELS
 from amtterm.terminal.keynames import describe_key
 from amtterm.ui.commands import COMMANDS
 from amtterm.ui.widgets.device_panes import session_state_style
+from amtterm.ui.widgets.kvm_view import KvmView
 from amtterm.ui.widgets.terminal import TerminalView
 
 ENCODING_NAMES = {"auto": "auto", "cp437": "CP437", "utf-8": "UTF-8"}
@@ -101,6 +103,59 @@ class StatusLine(Static):
         text.append(where, "bold" if keys == "console" else "bold reverse")
         text.append(right, "dim")
         self.update(text)
+
+    def show_kvm(
+        self,
+        link: HostController,
+        view: KvmView,
+        note: str = "",
+        *,
+        shared: str = "",
+        keys: str = "console",
+        more: str = "",
+    ) -> None:
+        """Repaint for ``link``'s KVM view: host, ``KVM`` and its state, the sentence; screen size,
+        encoding, frames and kB per second, zoom."""
+        kvm = link.kvm
+        state = kvm.state
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{link.name} ", "bold")
+        text.append(f"KVM {state.value}", f"bold {_KVM_STYLES[state]}")
+        if shared:
+            text.append(f"  [{shared} (SOL)]", "bold magenta")
+        tail = Text(no_wrap=True, overflow="ellipsis")
+        tail.append(f"  {kvm.message}")
+        if note:
+            tail.append(f"  {note}", "italic")
+        stats = kvm.stats()
+        size = f"{stats.width}x{stats.height}" if stats.width else "no screen yet"
+        right = f" │ {size} │ {stats.encoding} │ {stats.fps:.1f} fps │ {stats.kbps:.1f} kB/s │ {view.zoom}"
+        if self.size.width and self.size.width < 120:
+            right = f" │ {size} │ {stats.fps:.1f} fps │ {stats.kbps:.0f} kB/s"  # the sentence first
+        where = f" │ keys: {keys}"
+        width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
+        self.full_text = text.plain + tail.plain
+        room = width - text.cell_len
+        self.cut = bool(width) and tail.cell_len > room
+        if self.cut and more and room > len(more) + 10:
+            tail.truncate(room - len(more) - 2, overflow="crop")
+            tail.append(f"… {more}", "bold yellow")
+        text.append_text(tail)
+        if width:
+            text.truncate(width, pad=True)
+        text.append(where, "bold" if keys == "console" else "bold reverse")
+        text.append(right, "dim")
+        self.update(text)
+
+
+#: The colour of each KVM state, as the SOL session's states have theirs.
+_KVM_STYLES = {
+    KvmState.IDLE: "",
+    KvmState.CONNECTING: "yellow",
+    KvmState.CONNECTED: "green",
+    KvmState.FAILED: "red",
+    KvmState.CLOSED: "yellow",
+}
 
 
 class PrefixFooter(Static):
