@@ -33,7 +33,7 @@ async def test_info_shows_the_machine_and_boot_shows_the_last_outcome(
         await run.wait_for(lambda: "SKU" in dict(info.facts()), "the machine facts in the Info pane")
         facts = dict(info.facts())
         assert facts["SKU"] == "Intel AMT (full manageability), corporate"
-        assert facts["Features"] == "KVM no, SOL yes, IDE-R yes, OCR no, Platform Erase no"
+        assert facts["Features"] == "KVM yes, SOL yes, IDE-R yes, OCR no, Platform Erase no"
         assert facts["BIOS"] == "DemoTech 2.17.1249 (2024-03-14)"
         assert facts["Machine"] == "DemoTech Demo PC"
         info.scroll_visible(animate=False)
