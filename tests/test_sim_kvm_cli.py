@@ -7,6 +7,7 @@ test checks what a person would see in the picture.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from PIL import Image
 from amtterm.rfb import Framebuffer
 from amtterm.sim.kvm.font import load_vga_font
 from tests.sim.test_kvm_screen import screen_text
+from tests.support.ptyproc import PtyProcess
 from tests.support.simproc import SimProcess, amtterm_argv, start_sim
 
 pytestmark = pytest.mark.timeout(120)
@@ -147,7 +149,24 @@ def test_client_control_mode_asks_for_the_consent_code(env: dict[str, str], tmp_
             "'amtterm consent 127.0.0.1 request' then 'amtterm consent 127.0.0.1 code NNNNNN'."
         ), refused
         assert "255" not in refused and not shot.exists()
-        request = wsman(env, sim, "consent", "request")
-        assert "6-digit code" in request.stdout, request
+        # What the sentence says to do: the code appears on the PC's screen (read here over SOL,
+        # which needs no consent), goes back with 'consent code', and then KVM opens.
+        sol = PtyProcess(
+            [*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port)],
+            env=dict(env, AMT_PASSWORD=sim.password),
+        )
+        try:
+            sol.expect(b"DemoTech", timeout=30)
+            request = wsman(env, sim, "consent", "request")
+            assert "6-digit code" in request.stdout, request
+            sol.expect(b"user consent code: ", timeout=30)
+            match = re.search(rb"user consent code: (\d{6})", sol.drain(1))
+            assert match is not None, sol.output[-500:]
+        finally:
+            sol.close()
+        given = wsman(env, sim, "consent", "code", match.group(1).decode())
+        assert given.returncode == 0, given
+        assert kvm(env, sim, "--screenshot", str(shot)).returncode == 0
+        assert "DemoTech" in picture_text(shot)
     finally:
         sim.stop()
