@@ -188,7 +188,8 @@ class KvmClient:
             self._fail(
                 SessionRefused(
                     f"{self.target} refused to start KVM (status {event.status}): KVM may be disabled "
-                    f"or waiting for user consent."
+                    f"('amtterm redirection {self.name} enable --kvm') or waiting for user consent "
+                    f"('amtterm consent {self.name} request')."
                 )
             )
         elif isinstance(event, ev.PeerTimeout):
