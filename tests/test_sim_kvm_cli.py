@@ -113,6 +113,9 @@ def test_kvm_switched_off_and_on_over_wsman(env: dict[str, str], tmp_path: Path)
     try:
         status = wsman(env, sim, "redirection")
         assert status.stdout.strip() == "127.0.0.1: redirection: listener on, SOL on, IDE-R on, KVM on"
+        assert one_sentence(wsman(env, sim, "redirection", "status", "--kvm")).startswith(
+            "amtterm: --kvm goes with enable or disable"
+        )
         off = wsman(env, sim, "redirection", "disable", "--kvm")
         assert off.stdout.strip() == "127.0.0.1: KVM disabled: listener on, SOL on, IDE-R on, KVM off", off
         shot = tmp_path / "off.png"
