@@ -191,8 +191,8 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     consent = sub.add_parser(
         "consent",
         parents=parents,
-        help="user consent (client control mode): status, request, code",
-        description="In client control mode boot options and IDE-R need the user's consent: 'request' "
+        help="user consent (client control mode; KVM): status, request, code",
+        description="In client control mode boot options, IDE-R and KVM need the user's consent: 'request' "
         "shows a 6-digit code on the host's screen, 'code NNNNNN' sends it back.",
     )
     consent.add_argument("host", metavar="HOST")
