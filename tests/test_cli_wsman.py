@@ -153,6 +153,7 @@ def test_every_sub_command(amtterm: Amtterm, wsim: SimProcess, scheme: str) -> N
         "listener",
         "sol",
         "ide-r",
+        "kvm",
         "redirection-port",
         "consent",
     }

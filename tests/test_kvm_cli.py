@@ -78,7 +78,9 @@ async def test_screenshot_of_the_devices_screen_and_keys_typed_first(tmp_path: P
     ("refuse", "words"),
     [
         (StartStatus.BUSY, "is busy: another console holds its KVM session"),
-        (StartStatus.UNSUPPORTED, "does not offer KVM (status 3)"),
+        (StartStatus.UNSUPPORTED, "refused KVM because it is disabled: run 'amtterm redirection 127.0.0.1"),
+        (StartStatus.UNKNOWN_SESSION_TYPE, "does not offer KVM: this machine has none"),
+        (StartStatus.ERROR, "needs the user consent code shown on the PC's screen"),
     ],
 )
 async def test_busy_and_no_kvm_are_one_sentence(tmp_path: Path, refuse: StartStatus, words: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,13 @@ async def _sim(args: argparse.Namespace) -> int:
         write_hosts=args.write_hosts,
         wsman_delay=max(0.0, args.wsman_delay),
     )
-    return await serve(options)
+    log = None
+    if args.verbose:
+
+        def log(line: str) -> None:
+            print(f"amtterm sim: {line}", file=sys.stderr, flush=True)
+
+    return await serve(options, log=log)
 
 
 def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -141,6 +148,13 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="serve N devices on 127.0.0.1, 127.0.0.2, ... (same ports), or on free ports",
+    )
+    sim.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print what the devices do on stderr: sessions, and with --qemu each QEMU start with its "
+        "work directory (QMP, VNC and serial sockets, qemu.log)",
     )
     sim.add_argument(
         "--lms", action="store_true", help="Intel LMS in the host OS: offer soft-off and soft-reset"

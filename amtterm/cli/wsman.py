@@ -4,7 +4,7 @@
     amtterm power status HOST1 HOST2 ...     amtterm power status --all
     amtterm boot HOST bios|bios-pause|pxe|disk|cd|ider-cd|ider-floppy|clear [--sol] [--then on|reset]
     amtterm boot HOST https https://SERVER/IMAGE.efi [--ca CA.pem] [--then on|reset]
-    amtterm redirection HOST status|enable|disable
+    amtterm redirection HOST status|enable|disable [--kvm]
     amtterm consent HOST status|request|code NNNNNN
     amtterm boot HOST TARGET --then reset --wait [SECONDS]   (follow the event log: did it boot that way?)
     amtterm events HOST [--since 1h|12:03|2026-12-07 12:03]
@@ -174,18 +174,25 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     redirection = sub.add_parser(
         "redirection",
         parents=parents,
-        help="redirection listener, SOL and IDE-R: status, enable, disable",
-        description="The redirection listener (ports 16994/16995) and its SOL and IDE-R features.",
+        help="redirection listener, SOL, IDE-R and KVM: status, enable, disable",
+        description="The redirection listener (ports 16994/16995) and its SOL, IDE-R and KVM features. "
+        "'enable' and 'disable' switch the listener with SOL and IDE-R; with --kvm they switch KVM "
+        "only (enabling KVM also opens a closed listener).",
     )
     redirection.add_argument("host", metavar="HOST")
     redirection.add_argument("action", choices=("status", "enable", "disable"), nargs="?", default="status")
+    redirection.add_argument(
+        "--kvm",
+        action="store_true",
+        help="enable/disable KVM (the remote screen, CIM_KVMRedirectionSAP) instead of SOL and IDE-R",
+    )
     redirection.set_defaults(func=redirection_command)
 
     consent = sub.add_parser(
         "consent",
         parents=parents,
-        help="user consent (client control mode): status, request, code",
-        description="In client control mode boot options and IDE-R need the user's consent: 'request' "
+        help="user consent (client control mode; KVM): status, request, code",
+        description="In client control mode boot options, IDE-R and KVM need the user's consent: 'request' "
         "shows a 6-digit code on the host's screen, 'code NNNNNN' sends it back.",
     )
     consent.add_argument("host", metavar="HOST")
@@ -592,18 +599,27 @@ async def redirection_command(args: argparse.Namespace) -> int:
     """``amtterm redirection``."""
     from amtterm.wsman import operations
 
+    if args.kvm and args.action == "status":
+        raise ConfigError("--kvm goes with enable or disable; 'status' always shows KVM.")
     async with connect_one(args, args.host) as conn:
         if args.action == "status":
             status = await operations.redirection_status(conn.client)
+            kvm = await operations.kvm_status(conn.client)
             head = "redirection"
+        elif args.kvm:
+            kvm = await operations.set_kvm(conn.client, args.action == "enable")
+            status = await operations.redirection_status(conn.client)
+            head = f"KVM {args.action}d"
         else:
             status = await operations.set_redirection(conn.client, args.action == "enable")
+            kvm = await operations.kvm_status(conn.client)
             head = f"redirection {args.action}d"
         text = (
             f"{conn.label}: {head}: listener {_on_off(status.listener)}, SOL {_on_off(status.sol)}, "
-            f"IDE-R {_on_off(status.ider)}"
+            f"IDE-R {_on_off(status.ider)}, {kvm.words}"
         )
-        emit(args, text, {"host": conn.label, **status.to_json()})
+        data = {"host": conn.label, **status.to_json(), "kvm": kvm.to_json()}
+        emit(args, text, data)
     return 0
 
 

@@ -69,6 +69,8 @@ class KvmClient:
             a plain VNC server without the AMT preamble.
         target: ``host:port`` for sentences.
         pixel_format: what to ask the server for (AMT's RGB565 by default).
+        name: the host as the user named it (a hosts-file name), for the commands in sentences;
+            the address from ``target`` when None.
 
     Attributes:
         rfb: the RFB codec (framebuffer, server init, frame state).
@@ -83,10 +85,12 @@ class KvmClient:
         *,
         target: str,
         pixel_format: PixelFormat = RGB565,
+        name: str | None = None,
     ) -> None:
         self.stream = stream
         self.target = target
         self._host = target.rsplit(":", 1)[0].strip("[]") if ":" in target else target
+        self.name = name or self._host
         self.direct = config is None
         self.rfb = RfbClient(pixel_format=pixel_format, amt=not self.direct)
         self.listeners: list[Callable[[RfbEvent], None]] = []
@@ -184,7 +188,8 @@ class KvmClient:
             self._fail(
                 SessionRefused(
                     f"{self.target} refused to start KVM (status {event.status}): KVM may be disabled "
-                    f"or waiting for user consent."
+                    f"('amtterm redirection {self.name} enable --kvm') or waiting for user consent "
+                    f"('amtterm consent {self.name} request')."
                 )
             )
         elif isinstance(event, ev.PeerTimeout):
@@ -197,10 +202,24 @@ class KvmClient:
             return SessionBusy(
                 f"{self.target} is busy: another console holds its KVM session (close it there, or wait)."
             )
-        if status in (StartStatus.UNSUPPORTED, StartStatus.UNKNOWN_SESSION_TYPE):
+        host = self.name
+        if status == StartStatus.UNKNOWN_SESSION_TYPE:
             return SessionRefused(
-                f"{self.target} does not offer KVM (status {status}): the KVM feature is disabled, "
-                f"or this machine has none (Intel Standard Manageability, or no Intel graphics)."
+                f"{self.target} does not offer KVM: this machine has none (Intel Standard Manageability, "
+                "or no Intel graphics); SOL and IDE-R still work."
+            )
+        if status == StartStatus.UNSUPPORTED:
+            return SessionRefused(
+                f"{self.target} refused KVM because it is disabled: run 'amtterm redirection {host} enable "
+                "--kvm' (on a machine without KVM 'amtterm doctor' says so)."
+            )
+        if status == StartStatus.ERROR:
+            # AMT's status for a KVM session without user consent is not documented; the
+            # simulator uses 0xFF (amtterm/sim/redirection.py), MeshCommander stops on any.
+            return SessionRefused(
+                f"{self.target} refused the KVM session: it needs the user consent code shown on the "
+                f"PC's screen: run 'amtterm consent {host} request' then "
+                f"'amtterm consent {host} code NNNNNN'."
             )
         return SessionRefused(f"{self.target} refused the KVM session (status {status}).")
 
@@ -330,7 +349,9 @@ async def open_kvm(endpoint: SolEndpoint, *, pixel_format: PixelFormat = RGB565)
         SessionTimeout, RemoteProtocolError: one sentence each.
     """
     stream = await open_stream(endpoint.address, endpoint.port, tls=endpoint.tls, via=endpoint.route)
-    client = KvmClient(stream, endpoint.config, target=endpoint.target, pixel_format=pixel_format)
+    client = KvmClient(
+        stream, endpoint.config, target=endpoint.target, pixel_format=pixel_format, name=endpoint.name
+    )
     await client.start()
     return client
 

@@ -413,9 +413,9 @@ def describe(sim: RunningSim, options: SimOptions) -> list[str]:
     return lines
 
 
-async def serve(options: SimOptions) -> int:
-    """Run the simulator until SIGINT/SIGTERM; returns the exit status."""
-    sim = await start_sim(options)
+async def serve(options: SimOptions, *, log: Callable[[str], None] | None = None) -> int:
+    """Run the simulator until SIGINT/SIGTERM; returns the exit status (``log``: diagnostics)."""
+    sim = await start_sim(options, log=log)
     print("\n".join(describe(sim, options)), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

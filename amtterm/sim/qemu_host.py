@@ -383,7 +383,7 @@ class QemuHost:
         self._machine = machine
         self._output.clear()
         cd = ", IDE-R CD from " + self._cd_url if self._cd_url else ""
-        self._log(f"QEMU started (pid {proc.pid}, boot {target or 'normal'}{cd})")
+        self._log(f"QEMU started (pid {proc.pid}, boot {target or 'normal'}{cd}, work directory {workdir})")
         machine.reader_task = asyncio.get_running_loop().create_task(self._read_serial(machine))
 
     def power_off(self, now: float) -> None:

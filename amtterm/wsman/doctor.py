@@ -9,7 +9,8 @@ The checks run in the order a console needs them, and a failed step skips what d
    "not an AMT port" from "wrong password");
 4. log-on (digest): one attempt only, never a retry loop (ten failures lock the account);
 5. the device: AMT version, control mode, host name;
-6. the redirection listener, SOL and IDE-R switches (AMT_RedirectionService);
+6. the redirection listener, SOL and IDE-R switches (AMT_RedirectionService), and KVM
+   (CIM_KVMRedirectionSAP: absent on SKUs without KVM, else on or off);
 7. TCP to the redirection port (16995, or 16994 with ``-P``);
 8. user consent (IPS_OptInService);
 9. power.
@@ -48,7 +49,7 @@ class Check:
 
     Attributes:
         name: what was checked (``tcp``, ``tls``, ``identify``, ``log-on``, ``device``, ``listener``, ``sol``,
-            ``ide-r``, ``redirection-port``, ``consent``, ``power``).
+            ``ide-r``, ``kvm``, ``redirection-port``, ``consent``, ``power``).
         status: ``ok``, ``warn``, ``fail`` or ``skip``.
         detail: one sentence: what was found.
         fix: one sentence: what to do, when something is wrong.
@@ -113,6 +114,7 @@ class Doctor:
             "listener",
             "sol",
             "ide-r",
+            "kvm",
             "redirection-port",
             "consent",
             "power",
@@ -259,7 +261,7 @@ class Doctor:
     async def _redirection(self, info: DeviceReport) -> None:
         state = info.redirection
         if state is None:
-            self._skip("listener", "sol", "ide-r", "redirection-port")
+            self._skip("listener", "sol", "ide-r", "kvm", "redirection-port")
             return
         enable = self.command("redirection", "enable")
         if state.listener:
@@ -281,6 +283,7 @@ class Doctor:
             self._add(
                 "ide-r", "warn", "IDE redirection is disabled (needed only for remote boot media).", enable
             )
+        await self._kvm()
         port = self.target.redir_port
         try:
             await self.probe_tcp(self.target.address, port)
@@ -301,6 +304,29 @@ class Doctor:
         self._add(
             "redirection-port", "ok", f"{self.target.address}:{port} accepts connections (redirection)."
         )
+
+    async def _kvm(self) -> None:
+        try:
+            kvm = await operations.kvm_status(self.transport)
+        except AmtError as exc:
+            self._add("kvm", "warn", f"Cannot read the KVM state: {exc}")
+            return
+        if not kvm.present:
+            self._add(
+                "kvm",
+                "warn",
+                "This machine has no KVM (Intel Standard Manageability, or no Intel graphics), so there "
+                "is no remote screen; SOL and IDE-R work without it.",
+            )
+        elif kvm.enabled:
+            self._add("kvm", "ok", "KVM (the remote screen) is enabled.")
+        else:
+            self._add(
+                "kvm",
+                "warn",
+                "KVM (the remote screen) is disabled, so 'amtterm kvm' is refused.",
+                self.command("redirection", "enable", "--kvm"),
+            )
 
     async def _consent(self) -> None:
         try:

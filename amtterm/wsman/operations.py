@@ -26,6 +26,7 @@ from amtterm.wsman.resources import (
     AMT_SETUP_AND_CONFIGURATION_SERVICE,
     CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
     CIM_COMPUTER_SYSTEM,
+    CIM_KVM_REDIRECTION_SAP,
     CIM_POWER_MANAGEMENT_SERVICE,
     CIM_SERVICE_AVAILABLE_TO_ELEMENT,
     CIM_SOFTWARE_IDENTITY,
@@ -46,6 +47,7 @@ from amtterm.wsman.results import (
     DeviceInfo,
     DeviceReport,
     Identity,
+    KvmStatus,
     PowerActionResult,
     PowerStatus,
     RedirectionStatus,
@@ -298,6 +300,55 @@ async def set_redirection(
     values["EnabledState"] = current.integer("EnabledState")
     values["ListenerEnabled"] = enable
     return _redirection_from(await put_instance(transport, AMT_REDIRECTION_SERVICE, values))
+
+
+# -- KVM ------------------------------------------------------------------------------------------
+#: CIM_KVMRedirectionSAP EnabledState values that mean "switched on" (2 in session, 6 idle).
+KVM_ENABLED_STATES = (2, 6)
+KVM_REQUEST_ON = 2
+KVM_REQUEST_OFF = 3
+
+
+async def kvm_status(transport: Transport) -> KvmStatus:
+    """Read CIM_KVMRedirectionSAP; a device without it has no KVM (modern-amt.md §2.1)."""
+    try:
+        sap = await get_instance(transport, CIM_KVM_REDIRECTION_SAP)
+    except UNREADABLE:
+        return KvmStatus(present=False, enabled=False, enabled_state=None)
+    state = sap.integer("EnabledState")
+    return KvmStatus(present=True, enabled=state in KVM_ENABLED_STATES, enabled_state=state)
+
+
+async def set_kvm(transport: Transport, enable: bool) -> KvmStatus:
+    """Switch KVM on (RequestStateChange 2) or off (3) on CIM_KVMRedirectionSAP.
+
+    Switching it on also opens the redirection listener when it is closed (KVM sessions arrive
+    there), keeping SOL and IDE-R as they are; switching it off leaves the listener alone.
+
+    Raises:
+        WsmanRefused: the device has no KVM.
+        WsmanReturnValueError: the device refused, e.g. redirection is forbidden in MEBx.
+    """
+    if not (await kvm_status(transport)).present:
+        raise WsmanRefused(
+            f"{_where(transport)} has no KVM: this machine is Intel Standard Manageability, or has no "
+            "Intel graphics (SOL and IDE-R still work)."
+        )
+
+    def explain(value: int) -> str:
+        what = "enable" if enable else "disable"
+        return (
+            f"The device refused to {what} KVM (ReturnValue {value}); redirection must be allowed in "
+            "the machine's MEBx setup, which cannot be changed remotely."
+        )
+
+    requested: dict[str, Value] = {"RequestedState": KVM_REQUEST_ON if enable else KVM_REQUEST_OFF}
+    await invoke(transport, CIM_KVM_REDIRECTION_SAP, "RequestStateChange", requested, explain)
+    if enable:
+        redirection = await redirection_status(transport)
+        if not redirection.listener:
+            await set_redirection(transport, True, sol=redirection.sol, ider=redirection.ider)
+    return await kvm_status(transport)
 
 
 # -- user consent ---------------------------------------------------------------------------------

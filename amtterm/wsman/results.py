@@ -103,6 +103,29 @@ class RedirectionStatus(_Json):
         return self.listener and self.ider
 
 
+@dataclass(frozen=True)
+class KvmStatus(_Json):
+    """CIM_KVMRedirectionSAP: whether the machine has KVM and whether it is switched on (§8.2).
+
+    Attributes:
+        present: the device has the access point; without it the SKU has no KVM (Intel Standard
+            Manageability, or a PC without Intel graphics).
+        enabled: KVM is switched on (EnabledState 2 = a session is open, or 6 = enabled, idle).
+        enabled_state: the raw EnabledState (None when absent).
+    """
+
+    present: bool
+    enabled: bool
+    enabled_state: int | None
+
+    @property
+    def words(self) -> str:
+        """``KVM on``, ``KVM off`` or the sentence fragment for a machine without KVM."""
+        if not self.present:
+            return "no KVM on this machine (Standard Manageability)"
+        return "KVM on" if self.enabled else "KVM off"
+
+
 def consent_required_name(value: int) -> str:
     """``none``, ``kvm`` or ``all`` for IPS_OptInService.OptInRequired."""
     names = {OPT_IN_REQUIRED_NONE: "none", OPT_IN_REQUIRED_KVM: "kvm", OPT_IN_REQUIRED_ALL: "all"}
