@@ -13,7 +13,9 @@ Targets, each fed mutations of real traffic recorded from our own codecs and the
 * ``nbd``: the simulator's NBD server, a whole client session (handshake, options, requests)
   per case;
 * ``wsman``: the WS-Management parsers (replies from the simulator, requests from our
-  builders), mutated as text and as bytes.
+  builders), mutated as text and as bytes;
+* ``uefi-params``: the One Click Recovery TLV decoder and its validation (what the simulator
+  runs on a console's ``UefiBootParametersArray``), fed mutated parameter lists, raw and base64.
 
 A case passes when the code under test returns, or raises one of the errors it documents for
 bad input (a one-sentence :class:`~amtterm.errors.AmtError`; for NBD, dropping the client),
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import random
 import signal
@@ -54,7 +57,7 @@ from amtterm.redir.messages import decode_message  # noqa: E402
 from amtterm.redir.scsi import MemoryDevice, ScsiState, handle  # noqa: E402
 from amtterm.redir.scsi_pages import DriveKind  # noqa: E402
 from amtterm.sim import nbd  # noqa: E402
-from amtterm.wsman import envelope, parse  # noqa: E402
+from amtterm.wsman import envelope, parse, uefi_params  # noqa: E402
 from amtterm.wsman.resources import resource_uri  # noqa: E402
 
 USER, PASSWORD = "admin", "Fuzz-Pass-1!"
@@ -387,6 +390,23 @@ def wsman_case(rng: random.Random, data: bytes) -> None:
             parser(text)
 
 
+def uefi_param_seeds() -> list[bytes]:
+    """Parameter lists a console sends: an HTTPS boot with every optional entry, and a plain one."""
+    full = uefi_params.https_boot_params("https://u:pw@boot.example.invalid:8443/x.efi", timeout=60)
+    plain = uefi_params.https_boot_params("https://10.0.2.2/ipxe.efi")
+    return [uefi_params.encode_params(full), uefi_params.encode_params(plain)]
+
+
+def uefi_params_case(rng: random.Random, data: bytes) -> None:
+    with contextlib.suppress(uefi_params.UefiParamError):
+        params = uefi_params.decode_params(data)
+        uefi_params.read_https_boot(params)
+        uefi_params.validate_params(params, count=len(params))
+    text = base64.b64encode(data).decode() if rng.random() < 0.5 else data.decode("latin-1")
+    with contextlib.suppress(uefi_params.UefiParamError):
+        uefi_params.from_base64(text)
+
+
 CONSOLE_BYTES, DEVICE_BYTES, CONSOLE_FRAME_ENDS = conversation()
 
 
@@ -401,6 +421,7 @@ def targets(only: str | None) -> list[Target]:
         Target("scsi", SCSI_SEEDS, scsi_case, SCSI_SEEDS),
         Target("nbd", nbd_client_bytes(), nbd_case, nbd_client_bytes()),
         Target("wsman", wsman, wsman_case, wsman),
+        Target("uefi-params", uefi_param_seeds(), uefi_params_case, uefi_param_seeds()),
     ]
     return [t for t in all_targets if only is None or t.name == only]
 
@@ -459,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
         "--target",
-        choices=["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman"],
+        choices=["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman", "uefi-params"],
         help="fuzz only this target",
     )
     args = parser.parse_args(argv)

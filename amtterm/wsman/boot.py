@@ -87,6 +87,7 @@ DESCRIPTIONS: Final = {
     "cd": "the local CD/DVD drive",
     "ider-cd": "the IDE-R CD image",
     "ider-floppy": "the IDE-R floppy image",
+    "https": "a UEFI HTTPS boot",
 }
 
 
@@ -169,14 +170,17 @@ async def _check_first(transport: Transport, target: str, sol: bool, then: str |
 
 async def check_boot(
     transport: Transport, target: str, *, sol: bool = False, then: str | None = None
-) -> None:
+) -> bool:
     """Raise what :func:`boot_override` would refuse for (consent, redirection, power), changing
     nothing: for a caller that must know before it starts something else (an IDE-R session).
+
+    Returns:
+        Whether the machine is on (read only when ``then`` is given; False otherwise).
 
     Raises:
         WsmanRefused: consent missing, redirection disabled, or ``then=on`` while on.
     """
-    await _check_first(transport, target, sol, then)
+    return await _check_first(transport, target, sol, then)
 
 
 async def boot_override(

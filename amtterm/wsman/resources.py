@@ -38,6 +38,7 @@ BASE_IPS: Final = "http://intel.com/wbem/wscim/1/ips-schema/1/"
 # -- Actions (wsman.md §4.3, §4.8) ---------------------------------------------------------------
 ACTION_GET: Final = NS_TRANSFER + "/Get"
 ACTION_PUT: Final = NS_TRANSFER + "/Put"
+ACTION_DELETE: Final = NS_TRANSFER + "/Delete"
 ACTION_ENUMERATE: Final = NS_ENUMERATION + "/Enumerate"
 ACTION_PULL: Final = NS_ENUMERATION + "/Pull"
 ACTION_ADDRESSING_FAULT: Final = NS_ADDRESSING + "/fault"
@@ -81,6 +82,8 @@ AMT_GENERAL_SETTINGS: Final = "AMT_GeneralSettings"
 AMT_SETUP_AND_CONFIGURATION_SERVICE: Final = "AMT_SetupAndConfigurationService"
 IPS_OPT_IN_SERVICE: Final = "IPS_OptInService"
 IPS_POWER_MANAGEMENT_SERVICE: Final = "IPS_PowerManagementService"
+AMT_PUBLIC_KEY_MANAGEMENT_SERVICE: Final = "AMT_PublicKeyManagementService"
+AMT_PUBLIC_KEY_CERTIFICATE: Final = "AMT_PublicKeyCertificate"
 
 # Instance keys as AMT spells them; note the space after the colon differs (§5).
 MANAGED_SYSTEM_SELECTORS: Final = {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"}
@@ -89,12 +92,16 @@ BOOT_SETTING_DATA_INSTANCE: Final = "Intel(r) AMT:BootSettingData 0"
 SOURCE_HARD_DRIVE: Final = "Intel(r) AMT: Force Hard-drive Boot"
 SOURCE_PXE: Final = "Intel(r) AMT: Force PXE Boot"
 SOURCE_CD_DVD: Final = "Intel(r) AMT: Force CD/DVD Boot"
+#: One Click Recovery sources, AMT 16+ (modern-amt.md §1.2); the boot options are numbered 1..10.
+SOURCE_OCR_HTTPS: Final = "Intel(r) AMT: Force OCR UEFI HTTPS Boot"
+SOURCE_OCR_BOOT_OPTION: Final = "Intel(r) AMT: Force OCR UEFI Boot Option"
 POWER_SERVICE_NAME: Final = "Intel(r) AMT Power Management Service"
 BOOT_SERVICE_NAME: Final = "Intel(r) AMT Boot Service"
 REDIRECTION_SERVICE_NAME: Final = "Intel(r) AMT Redirection Service"
 OPT_IN_SERVICE_NAME: Final = "Intel(r) AMT OptIn Service"
 GENERAL_SETTINGS_INSTANCE: Final = "Intel(r) AMT: General Settings"
 SETUP_SERVICE_NAME: Final = "Intel(r) AMT Setup and Configuration Service"
+PUBLIC_KEY_SERVICE_NAME: Final = "Intel(r) AMT PublicKey Management Service"
 SYSTEM_NAME: Final = "Intel(r) AMT"
 
 
@@ -148,6 +155,12 @@ REDIRECTION_SOL_BIT: Final = 2
 # -- Boot (wsman.md §7.3) ------------------------------------------------------------------------
 BOOT_ROLE_NEXT_SINGLE_USE: Final = 1
 BOOT_ROLE_NOT_NEXT: Final = 32768
+
+# -- One Click Recovery / Remote Platform Erase switch: CIM_BootService.EnabledState (modern-amt.md §1.2)
+BOOT_SERVICE_OCR_RPE_OFF: Final = 32768
+BOOT_SERVICE_OCR_ON: Final = 32769
+BOOT_SERVICE_RPE_ON: Final = 32770
+BOOT_SERVICE_OCR_RPE_ON: Final = 32771
 
 # -- Consent (wsman.md §8.3) ---------------------------------------------------------------------
 OPT_IN_REQUIRED_NONE: Final = 0

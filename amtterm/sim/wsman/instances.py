@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from amtterm.sim.wsman import ocr
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.wsman.envelope import EndpointReference
@@ -115,6 +116,7 @@ def boot_capabilities(state: DeviceState) -> Properties:
     ]
     if state.major_version >= 16:
         flags["PlatformErase"] = 0
+    flags.update(ocr.capabilities(state))
     props += flags.items()
     return sorted(props, key=lambda pair: pair[0])
 
@@ -141,7 +143,7 @@ def boot_setting_data(state: DeviceState) -> Properties:
     if state.major_version >= 16:
         props.append(("PlatformErase", False))
     props += boot.options.items()
-    return sorted(props, key=lambda pair: pair[0])
+    return ocr.setting_data(state, sorted(props, key=lambda pair: pair[0]))
 
 
 def boot_config_setting(state: DeviceState) -> Properties:
@@ -252,8 +254,8 @@ def power_management_service(state: DeviceState) -> Properties:
 
 
 def boot_service(state: DeviceState) -> Properties:
-    """CIM_BootService: the service SetBootConfigRole is invoked on."""
-    return _service_keys("CIM_BootService", BOOT_SERVICE_NAME)
+    """CIM_BootService: the service SetBootConfigRole and RequestStateChange (OCR) are invoked on."""
+    return ocr.boot_service(state, _service_keys("CIM_BootService", BOOT_SERVICE_NAME))
 
 
 # Class name -> singleton builder. Enumerating a singleton yields it as the one item.
@@ -269,6 +271,7 @@ SINGLETONS: dict[str, Callable[[DeviceState], Properties]] = {
     "IPS_OptInService": opt_in_service,
     "AMT_GeneralSettings": general_settings,
     "AMT_SetupAndConfigurationService": setup_service,
+    "AMT_PublicKeyManagementService": ocr.public_key_service,
 }
 
 
@@ -279,6 +282,8 @@ def enumerate_items(state: DeviceState, class_name: str) -> list[tuple[str, Prop
     if class_name == "CIM_SoftwareIdentity":
         return [(resource_uri(class_name), props) for props in software_identities(state)]
     if class_name == "CIM_BootSourceSetting":
-        return [(resource_uri(class_name), props) for props in boot_sources()]
+        return [(resource_uri(class_name), props) for props in boot_sources() + ocr.boot_sources(state)]
+    if class_name == "AMT_PublicKeyCertificate":
+        return [(resource_uri(class_name), props) for props in ocr.certificates(state)]
     builder = SINGLETONS.get(class_name)
     return None if builder is None else [(resource_uri(class_name), builder(state))]

@@ -218,3 +218,9 @@ def identify_reply(product_version: str, dash_version: str, security_profiles: S
         "</wsmid:IdentifyResponse>"
     )
     return _envelope([("a", NS_SOAP), ("wsmid", NS_IDENTITY)], "<a:Header></a:Header>", body)
+
+
+def delete_reply(relates_to: str, message_id: str, resource_uri: str) -> str:
+    """A WS-Transfer DeleteResponse: the header and an empty body."""
+    header = _header(relates_to, f"{NS_TRANSFER}/DeleteResponse", message_id, resource_uri)
+    return _envelope(_normal_namespaces(resource_uri), header, "")

@@ -27,6 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amtterm.sim.wsman.state import BOOT_SOURCES, SOURCE_EXCLUSIVE, DeviceState, PowerEvent
+
+# One Click Recovery (sim/wsman/ocr.py) hooks in at three places below: ChangeBootOrder to an
+# OCR source, a Put of its UEFI boot parameters, and the boot that hands the host its HTTPS boot.
 from amtterm.wsman.resources import (
     BOOT_CONFIG_INSTANCE,
     BOOT_ROLE_NEXT_SINGLE_USE,
@@ -80,6 +83,9 @@ def _notify(state: DeviceState, event: PowerEvent) -> None:
 
 def _boot(state: DeviceState, now: float, kind: str) -> None:
     """Start POST on the host with the armed boot target, then consume the settings."""
+    from amtterm.sim.wsman import ocr
+
+    ocr.arm_host(state)
     host = state.host
     if host is not None:
         host.set_next_boot(state.boot.next_target())
@@ -130,9 +136,12 @@ def change_boot_order(state: DeviceState, source: str | None, now: float) -> int
         state.boot.source = None
         return OK
     require_consent(state, now)
+    exclusive_set = any(state.boot.options[name] for name in SOURCE_EXCLUSIVE)
     if source not in BOOT_SOURCES:
-        return INVALID_REFERENCE
-    if any(state.boot.options[name] for name in SOURCE_EXCLUSIVE):
+        from amtterm.sim.wsman import ocr
+
+        return ocr.change_boot_order(state, source, exclusive_set)
+    if exclusive_set:
         return REFUSED
     state.boot.source = source
     return OK
@@ -156,7 +165,10 @@ def put_boot_settings(state: DeviceState, values: dict[str, str], now: float) ->
         DeviceFault: AccessDenied without consent; InternalError (AMT-STATUS 36, invalid
             parameter) when a source-exclusive option is set while a source is chosen.
     """
+    from amtterm.sim.wsman import ocr
+
     require_consent(state, now)
+    uefi = ocr.read_put(state, values)
     options = dict(state.boot.options)
     for name, default in options.items():
         raw = values.get(name)
@@ -176,6 +188,7 @@ def put_boot_settings(state: DeviceState, values: dict[str, str], now: float) ->
             "AMT-STATUS 36",
         )
     state.boot.options = options
+    ocr.store_put(state, uefi)
     if "EnforceSecureBoot" in values:
         state.boot.enforce_secure_boot = values["EnforceSecureBoot"].strip().lower() in ("true", "1")
     state.boot.options_cleared = not any(options.values())

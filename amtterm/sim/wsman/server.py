@@ -181,8 +181,9 @@ class WsmanServer:
         now = self.clock()
         authorization = headers.get("authorization")
         text = body.decode("utf-8", "replace")
+        tls = writer.get_extra_info("sslcontext") is not None
         if authorization is None and service.is_identify(text):
-            return await self._reply(writer, headers, *service.handle(text, self.state, now))
+            return await self._reply(writer, headers, *service.handle(text, self.state, now, tls=tls))
         verdict = self.gate.check(authorization, method, path, now)
         self.auth_log.append(AuthRecord(authorization is not None, verdict))
         if verdict is not Verdict.OK:
@@ -190,7 +191,7 @@ class WsmanServer:
             extra = {"WWW-Authenticate": challenge, "Content-Type": "text/html", "Connection": "close"}
             await _send(writer, 401, "Unauthorized", extra, LOGON_FAILED_PAGE.encode(), self.server_header)
             return False
-        return await self._reply(writer, headers, *service.handle(text, self.state, now))
+        return await self._reply(writer, headers, *service.handle(text, self.state, now, tls=tls))
 
     async def _reply(
         self, writer: asyncio.StreamWriter, headers: dict[str, str], status: int, reply: str

@@ -26,13 +26,14 @@ from collections.abc import Callable
 from typing import Final
 
 from amtterm.errors import WsmanMalformedReply
-from amtterm.sim.wsman import instances, replies, rules
+from amtterm.sim.wsman import instances, ocr, replies, rules
 from amtterm.sim.wsman.replies import Properties
 from amtterm.sim.wsman.rules import INVALID_PARAMETER, DeviceFault
 from amtterm.sim.wsman.state import DeviceState
 from amtterm.wsman.envelope import format_scalar
 from amtterm.wsman.parse import Instance, Request, local_name, parse_request, read_instance
 from amtterm.wsman.resources import (
+    ACTION_DELETE,
     ACTION_ENUMERATE,
     ACTION_GET,
     ACTION_PULL,
@@ -111,6 +112,7 @@ METHODS: Final[dict[tuple[str, str], Method]] = {
     ("IPS_OptInService", "StartOptIn"): lambda state, args, now: rules.start_opt_in(state, now),
     ("IPS_OptInService", "SendOptInCode"): _send_opt_in_code,
     ("IPS_OptInService", "CancelOptIn"): lambda state, args, now: rules.cancel_opt_in(state, now),
+    ("CIM_BootService", "RequestStateChange"): ocr.request_state_change,
 }
 
 
@@ -129,18 +131,21 @@ def _identify_body(request: Request) -> bool:
     return request.body is not None and request.body.tag == f"{{{NS_IDENTITY}}}Identify"
 
 
-def handle(request_xml: str, state: DeviceState, now: float) -> tuple[int, str]:
+def handle(request_xml: str, state: DeviceState, now: float, *, tls: bool = True) -> tuple[int, str]:
     """Answer one WS-Man request as AMT would.
 
     Args:
         request_xml: the request envelope (already past digest auth).
         state: the device; changed in place.
         now: the current time in seconds.
+        tls: the request came over TLS (the server says; in-memory callers count as TLS). Some
+            settings (One Click Recovery) are refused over plain HTTP.
 
     Returns:
         ``(HTTP status, reply envelope)``: 200, or 400 with a SOAP fault.
     """
     state.refresh_consent(now)
+    state.request_tls = tls
     try:
         request = parse_request(request_xml)
     except WsmanMalformedReply:
@@ -176,6 +181,9 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
         return _enumerate(request, state, class_name)
     if request.action == ACTION_PULL:
         return _pull(request, state)
+    if request.action == ACTION_DELETE:
+        ocr.delete(state, class_name, request.selectors)
+        return replies.delete_reply(request.message_id, state.next_message_id(), uri)
     builder = instances.SINGLETONS.get(class_name)
     if request.action in (ACTION_GET, ACTION_PUT):
         if builder is None or class_name in state.get_refused:
@@ -189,15 +197,17 @@ def _dispatch(request: Request, state: DeviceState, now: float) -> str:
         return replies.transfer_reply(operation, request.message_id, state.next_message_id(), uri, props)
     method = request.action.removeprefix(uri + "/") if request.action.startswith(uri + "/") else ""
     function = METHODS.get((class_name, method))
-    if function is None or builder is None:
+    with_outputs = ocr.METHODS.get((class_name, method))
+    if (function is None and with_outputs is None) or builder is None:
         raise DeviceFault("ActionNotSupported", "The action is not supported by the service.")
     _check_selectors(request, builder(state))
     if request.body is None or local_name(request.body.tag) != f"{method}_INPUT":
         raise DeviceFault("SchemaValidationError", f"The body must be a {method}_INPUT element.")
-    value = function(state, read_instance(request.body), now)
-    return replies.method_reply(
-        method, request.message_id, state.next_message_id(), uri, [("ReturnValue", value)]
-    )
+    args = read_instance(request.body)
+    outputs = with_outputs(state, args, now) if with_outputs is not None else []
+    if function is not None:
+        outputs = [("ReturnValue", function(state, args, now))]
+    return replies.method_reply(method, request.message_id, state.next_message_id(), uri, outputs)
 
 
 def _put(request: Request, state: DeviceState, class_name: str, now: float) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
+from amtterm.sim.wsman.ocr_state import OcrState
 from amtterm.wsman.resources import (
     BOOT_ROLE_NEXT_SINGLE_USE,
     BOOT_ROLE_NOT_NEXT,
@@ -203,6 +204,8 @@ class DeviceState:
             redirection side can follow switches (listener, SOL) and wake its host driver.
         code_source: makes the 6-digit consent code; random unless a test sets it.
         requested_power_state: the last PowerState a console asked for (0: none yet).
+        ocr: One Click Recovery state (AMT 16+, ``ocr.py``).
+        request_tls: the request being handled came over TLS (set by ``service.handle``).
         get_refused: classes whose Get (and Put) this device answers with a 400 fault although
             Enumerate/Pull serves them, as some firmware does with the power association (a
             test hook; §6.1).
@@ -232,6 +235,8 @@ class DeviceState:
     enumeration_counter: int = 0
     get_refused: set[str] = field(default_factory=set)
     requested_power_state: int = 0
+    ocr: OcrState = field(default_factory=OcrState)
+    request_tls: bool = True
 
     @property
     def powered(self) -> bool:
