@@ -68,6 +68,10 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
+    from amtterm.session.image_server import BootAuthority as BootAuthority
+    from amtterm.session.image_server import ImageProgress as ImageProgress
+    from amtterm.session.image_server import ImageServer as ImageServer
+    from amtterm.session.image_server import parse_serve_on as parse_serve_on
     from amtterm.session.playback import (
         Cast as Cast,
     )
@@ -93,6 +97,13 @@ if TYPE_CHECKING:
         Recorder as Recorder,
     )
     from amtterm.session.redirection import RedirectionPump as RedirectionPump
+    from amtterm.session.reinstall import METHODS as METHODS
+    from amtterm.session.reinstall import HttpsBootOffer as HttpsBootOffer
+    from amtterm.session.reinstall import RecoveryService as RecoveryService
+    from amtterm.session.reinstall import ReinstallJob as ReinstallJob
+    from amtterm.session.reinstall import ReinstallProgress as ReinstallProgress
+    from amtterm.session.reinstall import ReinstallRequest as ReinstallRequest
+    from amtterm.session.reinstall_wsman import WsmanRecovery as WsmanRecovery
     from amtterm.session.sol import SolClient as SolClient
 
 #: Each exported name -> the module that defines it.
@@ -116,6 +127,10 @@ _HOMES: dict[str, str] = {
     "Timing": "ider_job",
     "WsmanBoot": "ider_job",
     "IderProgress": "ider_progress",
+    "BootAuthority": "image_server",
+    "ImageProgress": "image_server",
+    "ImageServer": "image_server",
+    "parse_serve_on": "image_server",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",
@@ -125,12 +140,21 @@ _HOMES: dict[str, str] = {
     "PlainLogWriter": "recorder",
     "Recorder": "recorder",
     "RedirectionPump": "redirection",
+    "METHODS": "reinstall",
+    "HttpsBootOffer": "reinstall",
+    "RecoveryService": "reinstall",
+    "ReinstallJob": "reinstall",
+    "ReinstallProgress": "reinstall",
+    "ReinstallRequest": "reinstall",
+    "WsmanRecovery": "reinstall_wsman",
     "SolClient": "sol",
 }
 
 __all__ = [
+    "METHODS",
     "TUI",
     "AsciicastWriter",
+    "BootAuthority",
     "Cast",
     "CastEvent",
     "ConsoleHub",
@@ -138,14 +162,21 @@ __all__ = [
     "ConsoleSession",
     "HostController",
     "HostProfile",
+    "HttpsBootOffer",
     "IderJob",
     "IderProgress",
     "IderRequest",
+    "ImageProgress",
+    "ImageServer",
     "PlainLogWriter",
     "Player",
     "Question",
     "Recorder",
+    "RecoveryService",
     "RedirectionPump",
+    "ReinstallJob",
+    "ReinstallProgress",
+    "ReinstallRequest",
     "SessionState",
     "SessionStatus",
     "SolClient",
@@ -154,9 +185,11 @@ __all__ = [
     "Timing",
     "TrustPrompt",
     "WsmanBoot",
+    "WsmanRecovery",
     "console_config",
     "load_cast",
     "open_sol",
+    "parse_serve_on",
     "resolve_sol",
 ]
 

@@ -284,7 +284,8 @@ class ImageProgress:
         size: the image's size in bytes.
         covered: distinct bytes of the image sent at least once.
         requests: requests answered (or being answered).
-        mb_per_s: bytes_sent over the time since the first request, in MB/s.
+        mb_per_s: bytes_sent over the time from the first request to the last byte (or to now
+            while a request is in flight), in MB/s.
         eta_seconds: the time left until every byte has been sent once at that rate (None: unknown).
         complete: every byte of the image has been sent at least once.
         active: a request is being answered.
@@ -375,7 +376,10 @@ class ImageServer:
     def progress(self) -> ImageProgress:
         """A snapshot of what has been sent."""
         covered = self._coverage.total
-        elapsed = self._clock() - self._first_at if self._first_at is not None else 0.0
+        # The rate over the time spent sending: from the first request to now, or to the last
+        # byte sent when nothing is in flight (so that it does not sink while the PC boots).
+        end = self._clock() if self._active or self._last_at is None else self._last_at
+        elapsed = end - self._first_at if self._first_at is not None else 0.0
         rate = self._bytes_sent / elapsed if elapsed > 0 else 0.0
         eta = (self.size - covered) / rate if rate > 0 and covered < self.size else None
         return ImageProgress(

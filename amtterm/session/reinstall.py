@@ -57,6 +57,7 @@ __all__ = [
     "Method",
     "RecoveryService",
     "ReinstallJob",
+    "ReinstallProgress",
     "ReinstallRequest",
     "image_kind",
 ]
@@ -172,7 +173,7 @@ class ReinstallRequest:
 
 
 #: Progress of whichever method serves the image.
-Progress = ImageProgress | IderProgress
+ReinstallProgress = ImageProgress | IderProgress
 
 
 class ReinstallJob:
@@ -202,7 +203,7 @@ class ReinstallJob:
         authority: BootAuthority | None = None,
         before_boot: Callable[[], Awaitable[None]] | None = None,
         on_state: Callable[[str], None] | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
+        on_progress: Callable[[ReinstallProgress], None] | None = None,
         on_message: Callable[[str], None] | None = None,
     ) -> None:
         self.request = request
@@ -225,7 +226,7 @@ class ReinstallJob:
         self.ider_job: IderJob | None = None
         #: The URL set for the HTTPS boot.
         self.url: str | None = None
-        self.progress: Progress | None = None
+        self.progress: ReinstallProgress | None = None
         self._stop = asyncio.Event()
         self._stopping = False
 
@@ -243,7 +244,7 @@ class ReinstallJob:
         if self._on_message is not None:
             self._on_message(text)
 
-    def _progress(self, progress: Progress) -> None:
+    def _progress(self, progress: ReinstallProgress) -> None:
         self.progress = progress
         if self._on_progress is not None:
             self._on_progress(progress)
