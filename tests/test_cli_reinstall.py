@@ -225,7 +225,9 @@ def test_bad_options_are_one_sentence_before_any_connection(
     assert result.stderr.count("\n") == 1 and sentence in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize(("content", "sentence"), [(None, "does not exist."), (b"", "is empty.")])
+@pytest.mark.parametrize(
+    ("content", "sentence"), [(None, "does not exist; check the path."), (b"", "is empty.")]
+)
 def test_an_unusable_image_is_one_sentence(tmp_path: Path, content: bytes | None, sentence: str) -> None:
     image = tmp_path / "x.iso"
     if content is not None:
@@ -239,7 +241,7 @@ def test_an_unusable_image_is_one_sentence(tmp_path: Path, content: bytes | None
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2
-    assert result.stderr == f"amtterm: The image {image} {sentence}\n"
+    assert result.stderr == f"amtterm: The ISO image {image} {sentence}\n"  # as `amtterm ider` says
 
 
 def test_without_ocr_an_iso_goes_over_ider_and_the_console_shows_the_boot(tmp_path: Path) -> None:

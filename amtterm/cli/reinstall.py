@@ -278,7 +278,7 @@ async def reinstall_command(args: argparse.Namespace) -> int:
             request,
             name=target.name,
             device=target.address,
-            recovery=WsmanRecovery(connection.client, label=connection.label),
+            recovery=WsmanRecovery.over(connection.client, label=connection.label),
             ider=make_ider,
             before_boot=attach_sol,
             on_progress=printer.update,

@@ -75,27 +75,36 @@ AUTHORITY_DIR = "https-boot"
 def check_image(path: Path) -> int:
     """Open ``path`` read-only, read its first byte and close it; returns its size in bytes.
 
+    The sentences are those of :meth:`amtterm.session.images.ImageDevice.open` for "the image".
+
     Raises:
-        ConfigError: missing, not a regular file, unreadable or empty (one sentence).
+        ConfigError: missing, a directory, not a regular file, unreadable or empty (one sentence).
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # O_NONBLOCK: a FIFO given by mistake is refused below instead of waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ConfigError(f"The image {path} does not exist.") from None
+        raise ConfigError(f"The image {path} does not exist; check the path.") from None
     except IsADirectoryError:
-        raise ConfigError(f"The image {path} is a directory: give an ISO or a .efi file.") from None
+        raise ConfigError(f"{path} is a directory, not an image; give the image file.") from None
+    except PermissionError:
+        raise ConfigError(
+            f"The image {path} cannot be read (permission denied); make it readable for this user."
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"Cannot read the image {path} ({exc.strerror or exc}).") from None
+        raise ConfigError(f"The image {path} cannot be opened: {exc.strerror or exc}.") from None
     try:
         info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"{path} is a directory, not an image; give the image file.")
         if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"The image {path} is not a regular file: give an ISO or a .efi file.")
-        try:
-            first = os.read(fd, 1)
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the image {path} ({exc.strerror or exc}).") from None
-        if info.st_size == 0 or not first:
+            raise ConfigError(f"{path} is not a regular file; give an ISO or a .efi file.")
+        if info.st_size == 0:
             raise ConfigError(f"The image {path} is empty.")
+        try:
+            os.pread(fd, 1, 0)
+        except OSError as exc:
+            raise ConfigError(f"The image {path} cannot be read: {exc.strerror or exc}.") from None
         return info.st_size
     finally:
         os.close(fd)

@@ -152,6 +152,9 @@ class ReinstallRequest:
     def check(self) -> int:
         """Open the image read-only and close it again; returns its size in bytes.
 
+        An ``.iso`` is checked as IDE-R checks its CD image (the same sentences); anything else
+        as :func:`~amtterm.session.image_server.check_image` does.
+
         Raises:
             ConfigError: the image is missing, unreadable or empty; IDE-R asked for a non-ISO;
                 a timeout that is not positive (one sentence).
@@ -160,7 +163,11 @@ class ReinstallRequest:
             raise ConfigError(f"The method must be one of {', '.join(METHODS)}, not {self.method!r}.")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError("--timeout must be a positive number of seconds.")
-        size = check_image(self.image)
+        if self.image.suffix.lower() == ".iso":
+            # An ISO may go over IDE-R: its checks and sentences (a whole number of sectors too).
+            size = IderRequest(cd=self.image).check()
+        else:
+            size = check_image(self.image)
         if self.method == "ider" and image_kind(self.image) != "iso":
             raise ConfigError(self.not_for_ider)
         return size

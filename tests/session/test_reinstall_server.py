@@ -199,16 +199,19 @@ async def test_an_address_not_of_this_machine_is_one_sentence(image: Path, autho
 @pytest.mark.parametrize(
     ("make", "sentence"),
     [
-        (lambda p: None, "does not exist"),
-        (lambda p: p.write_bytes(b""), "is empty"),
-        (lambda p: p.mkdir(), "is not a regular file"),
+        (lambda p: None, "The image {} does not exist; check the path."),
+        (lambda p: p.write_bytes(b""), "The image {} is empty."),
+        (lambda p: p.mkdir(), "{} is a directory, not an image; give the image file."),
+        (lambda p: os.mkfifo(p), "{} is not a regular file; give an ISO or a .efi file."),
     ],
+    ids=["missing", "empty", "directory", "fifo"],
 )
 def test_an_unusable_image_is_one_sentence(tmp_path: Path, make: object, sentence: str) -> None:
-    path = tmp_path / "x.iso"
+    path = tmp_path / "x.efi"
     make(path)  # type: ignore[operator]
-    with pytest.raises(ConfigError, match=rf"^The image {path} {sentence}"):
+    with pytest.raises(ConfigError) as caught:
         check_image(path)
+    assert str(caught.value) == sentence.format(path)
 
 
 def test_serve_on_is_checked_before_anything() -> None:
