@@ -506,14 +506,23 @@ class ImageServer:
         loop = asyncio.get_running_loop()
         fd = os.open(self.image, os.O_RDONLY)
         self._active += 1
+
+        def read_at(position: int) -> asyncio.Future[bytes]:
+            return loop.run_in_executor(None, os.pread, fd, min(CHUNK, stop - position), position)
+
+        # The next chunk is read while the current one is written (the disk and TLS overlap).
+        pending: asyncio.Future[bytes] | None = read_at(start)
         try:
             await response.prepare(request)
             self._report()
             position = start
-            while position < stop:
-                chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, stop - position), position)
+            while pending is not None:
+                chunk = await pending
+                pending = None
                 if not chunk:
                     break  # the file shrank under us: the client sees a short body
+                if position + len(chunk) < stop:
+                    pending = read_at(position + len(chunk))
                 await response.write(chunk)
                 self._coverage.add(position, position + len(chunk))
                 position += len(chunk)
@@ -521,6 +530,9 @@ class ImageServer:
                 self._report()
             await response.write_eof()
         finally:
+            if pending is not None:  # the client went away: let the read finish before closing
+                with contextlib.suppress(OSError, asyncio.CancelledError):
+                    await asyncio.shield(pending)
             os.close(fd)
             self._active -= 1
             self._report()
