@@ -113,6 +113,11 @@ async def modern(tmp_path: Path) -> AsyncIterator[Modern]:
         await sim.close()
 
 
+def never_fetches(modern: Modern) -> None:
+    """A firmware that takes the boot but never fetches (it cannot reach the server, say)."""
+    modern.host.device.host.set_https_boot = modern.firmware.boots.append  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def efi(tmp_path: Path) -> Path:
     path = tmp_path / "boot.efi"
@@ -192,7 +197,7 @@ async def test_a_port_in_use_is_one_sentence_and_nothing_is_set(modern: Modern, 
 
 
 async def test_the_timeout_cleans_up(modern: Modern, efi: Path) -> None:
-    modern.firmware.set_https_boot = lambda boot: None  # type: ignore[method-assign]  # never fetches
+    never_fetches(modern)
     code, _, err = await run(modern.argv(efi, "--timeout", "3", "--no-sol"), modern.env)
     assert code == 2, err
     assert "amtterm: Gave up after 3 s (--timeout).\n" in err
@@ -297,3 +302,24 @@ def test_without_ocr_an_iso_goes_over_ider_and_the_console_shows_the_boot(tmp_pa
     assert lines[-1] == "amtterm: interrupted"
     assert "Traceback" not in err
     assert fingerprint(iso) == before
+
+
+async def test_on_a_terminal_ctrl_close_bracket_ends_the_job_and_cleans_up(modern: Modern, efi: Path) -> None:
+    from tests.support.ptyproc import PtyProcess
+
+    never_fetches(modern)
+    term = PtyProcess(modern.argv(efi), env=modern.env)
+    try:
+        await asyncio.to_thread(term.expect, b"The console follows; quit with Ctrl-].", 30)
+        await asyncio.to_thread(term.expect, b"DemoTech BIOS", 30)
+        assert len(modern.host.state.ocr.trusted_roots) == 1
+        term.send(b"\x1d")
+        assert await asyncio.to_thread(term.wait, 30) == 0
+    finally:
+        term.close()
+    shown = bytes(term.output)
+    assert b"Cleared 127.0.0.1's HTTPS boot settings and removed amtterm's CA" in shown
+    assert b"Traceback" not in shown
+    assert b"HTTPS [waiting] 0.000 of 3.000 MB (0%)" in shown  # the firmware fetched nothing
+    assert modern.firmware.fetched is None and len(modern.firmware.boots) == 1
+    assert modern.host.state.ocr.trusted_roots == {} and modern.host.state.ocr.parameters == ""

@@ -145,15 +145,17 @@ class ReinstallPrinter:
             self.stream.write(f"\r\x1b[K{self.text(progress)}")
             self._drawn = True
         else:
-            self.stream.write(f"amtterm: {self.text(progress)}{self._eol}")
+            start = "\r\n" if self.sol and self.tty else ""
+            self.stream.write(f"{start}amtterm: {self.text(progress)}{self._eol}")
         self.stream.flush()
 
     def message(self, text: str) -> None:
-        """A sentence on a line of its own."""
+        """A sentence on a line of its own (below the console's cursor while it is shown)."""
         if self._drawn:
             self.stream.write("\r\x1b[K")
             self._drawn = False
-        self.stream.write(f"amtterm: {text}{self._eol}")
+        start = "\r\n" if self.sol and self.tty else ""
+        self.stream.write(f"{start}amtterm: {text}{self._eol}")
         self.stream.flush()
 
     def finish(self) -> None:

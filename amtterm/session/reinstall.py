@@ -364,6 +364,7 @@ class ReinstallJob:
             boot_set = True
             self._say(await recovery.set_https_boot(server.url))
             self._say(f"Serving {request.image} at {server.url}.")
+            self._progress(server.progress())  # "waiting", 0 requests: until the firmware asks
             outcome = await self._wait(server)
             self._set_state(outcome)
         finally:
