@@ -82,6 +82,12 @@ def add_reinstall_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "a free port)",
     )
     parser.add_argument(
+        "--url-host",
+        metavar="HOST",
+        help="the name or address HOST reaches this machine by, when not the --serve-on address (NAT, "
+        "port forwarding): it goes into the URL and the certificate",
+    )
+    parser.add_argument(
         "--timeout", type=_seconds, metavar="SECONDS", help="give up (and clean up) after this long"
     )
     parser.add_argument(
@@ -219,7 +225,12 @@ async def reinstall_command(args: argparse.Namespace) -> int:
 
     serve_on = parse_serve_on(args.serve_on) if args.serve_on else None
     request = ReinstallRequest(
-        args.image, method=args.method, serve_on=serve_on, timeout=args.timeout, settle=args.settle
+        args.image,
+        method=args.method,
+        serve_on=serve_on,
+        url_host=args.url_host,
+        timeout=args.timeout,
+        settle=args.settle,
     )
     # The image first: one sentence before any password is asked or connection made.
     request.check()

@@ -20,7 +20,9 @@ The rules:
   over TLS that is a copy loop anyway).
 * TLS: a CA of amtterm's own (:class:`BootAuthority`, kept in the state directory and reused, so
   that the root put into AMT's trusted roots is the same one each time) signs a server
-  certificate for the address served on (an IP SAN, or a DNS SAN for a name), made anew per run.
+  certificate for the address served on and the URL's host (IP SANs, or DNS SANs for names),
+  made anew per run. Keys are RSA and TLS 1.2 with RSA key exchange is offered, because UEFI
+  firmware TLS stacks may have nothing else (Debian 12's OVMF).
 * Progress: bytes sent, MB/s over the whole serving time, the ETA of the first complete copy,
   and :attr:`ImageProgress.complete` once every byte of the file has been sent at least once
   (the firmware has the whole image).
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from amtterm.errors import ConfigError
@@ -70,6 +72,16 @@ CA_DAYS = 3650
 SERVER_DAYS = 30
 #: Where in the state directory the CA lives.
 AUTHORITY_DIR = "https-boot"
+#: RSA keys: UEFI firmware TLS stacks (EDK2's, as in Debian 12's OVMF) take RSA certificates
+#: only, no ECDSA.
+KEY_BITS = 2048
+#: The server's TLS 1.2 suites, its preference first: ECDHE for clients that have it, then RSA
+#: key exchange with AES-GCM / AES-SHA256, which firmware without elliptic curves needs (Debian 12's
+#: OVMF offers RSA and DHE only). The image is no secret; the certificate check is what matters.
+SERVER_CIPHERS = (
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:"
+    "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256"
+)
 
 
 def check_image(path: Path) -> int:
@@ -167,7 +179,7 @@ class BootAuthority:
         certificate: the CA certificate (what goes into AMT's trusted roots).
     """
 
-    def __init__(self, directory: Path, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey):
+    def __init__(self, directory: Path, certificate: x509.Certificate, key: rsa.RSAPrivateKey):
         self.directory = directory
         self.certificate = certificate
         self._key = key
@@ -190,9 +202,9 @@ class BootAuthority:
                     f"Cannot read the HTTPS boot CA in {where} ({exc}): remove ca.pem and ca.key there "
                     "to make a new one."
                 ) from None
-            if isinstance(key, ec.EllipticCurvePrivateKey) and certificate.not_valid_after_utc > _now():
+            if isinstance(key, rsa.RSAPrivateKey) and certificate.not_valid_after_utc > _now():
                 return cls(where, certificate, key)
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         now = _now()
         name = _name(f"amtterm HTTPS boot CA ({socket.gethostname()})")
         certificate = (
@@ -238,18 +250,22 @@ class BootAuthority:
         """The CA certificate's file (``curl --cacert`` it)."""
         return self.directory / "ca.pem"
 
-    def issue(self, address: str) -> tuple[Path, Path]:
-        """A server certificate for ``address`` (IP SAN, or DNS SAN for a name), signed by this CA.
+    def issue(self, address: str, *more: str) -> tuple[Path, Path]:
+        """A server certificate for ``address`` (and ``more`` names), signed by this CA.
+
+        Each name is an IP SAN, or a DNS SAN for a host name.
 
         Returns:
             The certificate chain file and the key file (both in :attr:`directory`, mode 0600).
         """
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         now = _now()
-        try:
-            alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(address))
-        except ValueError:
-            alt = x509.DNSName(address)
+        alts: list[x509.GeneralName] = []
+        for name in dict.fromkeys((address, *more)):
+            try:
+                alts.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                alts.append(x509.DNSName(name))
         certificate = (
             x509.CertificateBuilder()
             .subject_name(_name(address))
@@ -259,7 +275,7 @@ class BootAuthority:
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=SERVER_DAYS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(alts), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False
@@ -338,6 +354,8 @@ class ImageServer:
         address: the local address to listen on (and to put in the URL and the certificate).
         port: the port (0: a free one).
         authority: the CA that signs the server certificate (None: plain HTTP, for tests of one layer).
+        url_host: the name or address the device reaches the server by, when not ``address``
+            (NAT, port forwarding): it is the URL's host and is named in the certificate too.
         on_progress: called after each chunk sent and when a request starts or ends.
         clock: a monotonic clock in seconds.
     """
@@ -349,11 +367,13 @@ class ImageServer:
         port: int = 0,
         *,
         authority: BootAuthority | None,
+        url_host: str | None = None,
         on_progress: Callable[[ImageProgress], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.image = image
         self.address = address
+        self.url_host = url_host or address
         self.port = port
         self.authority = authority
         self.size = 0
@@ -378,7 +398,7 @@ class ImageServer:
     @property
     def url(self) -> str:
         """``https://ADDRESS:PORT/NAME`` (IPv6 in brackets)."""
-        host = f"[{self.address}]" if ":" in self.address else self.address
+        host = f"[{self.url_host}]" if ":" in self.url_host else self.url_host
         scheme = "https" if self.authority is not None else "http"
         return f"{scheme}://{host}:{self.port}{self.path}"
 
@@ -430,9 +450,10 @@ class ImageServer:
         self.size = check_image(self.image)
         context = None
         if self.authority is not None:
-            cert, key = self.authority.issue(self.address)
+            cert, key = self.authority.issue(self.url_host, self.address)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(SERVER_CIPHERS)
             context.load_cert_chain(cert, key)
         app = web.Application()
         # One catch-all route: the image's name is compared as decoded, so that no character of it

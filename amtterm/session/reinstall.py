@@ -139,6 +139,8 @@ class ReinstallRequest:
         method: ``auto`` (HTTPS boot when offered, else IDE-R), ``https`` or ``ider``.
         serve_on: the address and port to serve on (None: the local address that reaches the
             device, a free port).
+        url_host: the name or address the device reaches the server by, when not the one served
+            on (NAT, port forwarding; None: the served address).
         timeout: end the job after this many seconds (None: no limit).
         settle: quiet seconds after the whole image was sent before the job ends.
     """
@@ -146,6 +148,7 @@ class ReinstallRequest:
     image: Path
     method: Method = "auto"
     serve_on: tuple[str, int] | None = None
+    url_host: str | None = None
     timeout: float | None = None
     settle: float = SETTLE
 
@@ -349,7 +352,14 @@ class ReinstallJob:
         else:
             address, port = local_address_towards(self.device), 0
         authority = self._authority or BootAuthority.load()
-        server = ImageServer(request.image, address, port, authority=authority, on_progress=self._progress)
+        server = ImageServer(
+            request.image,
+            address,
+            port,
+            authority=authority,
+            url_host=request.url_host,
+            on_progress=self._progress,
+        )
         await server.start()
         self.server = server
         root: str | None = None

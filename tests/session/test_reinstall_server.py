@@ -224,3 +224,36 @@ def test_serve_on_is_checked_before_anything() -> None:
 
 def test_the_local_address_towards_a_loopback_device() -> None:
     assert local_address_towards("127.0.0.9") == "127.0.0.1"
+
+
+async def test_a_firmware_without_elliptic_curves_is_served(image: Path, authority: BootAuthority) -> None:
+    """TLS 1.2, RSA key exchange, RSA certificates only: what Debian 12's OVMF offers."""
+    server = ImageServer(image, "127.0.0.1", 0, authority=authority, url_host="10.0.2.2")
+    await server.start()
+
+    def fetch_as_firmware() -> tuple[str, bytes]:
+        context = ssl.create_default_context(cafile=str(authority.pem_path))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("AES128-GCM-SHA256:AES256-SHA256")
+        context.check_hostname = False  # the name is checked below: the URL's host is 10.0.2.2
+        connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=20)
+        try:
+            connection.request("GET", server.path)
+            body = connection.getresponse().read()
+            sock = connection.sock
+            assert isinstance(sock, ssl.SSLSocket)
+            cipher = sock.cipher()
+            assert cipher is not None
+            return cipher[0], body
+        finally:
+            connection.close()
+
+    try:
+        assert server.url.startswith("https://10.0.2.2:")
+        cipher, body = await asyncio.to_thread(fetch_as_firmware)
+    finally:
+        await server.close()
+    assert cipher == "AES128-GCM-SHA256" and body == image.read_bytes()
+    leaf = x509.load_pem_x509_certificates((authority.directory / "server.pem").read_bytes())[0]
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(a) for a in names.get_values_for_type(x509.IPAddress)] == ["10.0.2.2", "127.0.0.1"]
