@@ -23,7 +23,7 @@ within a second, and its output stays bounded. Anything else is a finding: the t
 seed and the input in hex are printed, and the exit status is 1.
 
     .venv/bin/python bench/fuzz.py                    # 120,000 cases, about a minute
-    .venv/bin/python bench/fuzz.py --cases 3000       # the small profile .ci/run runs
+    .venv/bin/python bench/fuzz.py --cases 3500       # the small profile .ci/run runs
     .venv/bin/python bench/fuzz.py --target nbd --cases 50000 --seed 7
 
 Deterministic for a given ``--seed``; no network, no files but a temporary directory.

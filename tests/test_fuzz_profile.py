@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman"]
+TARGETS = ["redir-console", "redir-device", "frames", "scsi", "nbd", "wsman", "uefi-params"]
 
 
 def load_fuzz(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -28,7 +28,7 @@ def load_fuzz(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 def test_the_small_profile_runs_every_target_without_findings() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "fuzz.py"), "--cases", "3000"],
+        [sys.executable, str(ROOT / "bench" / "fuzz.py"), "--cases", "3500"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -37,7 +37,7 @@ def test_the_small_profile_runs_every_target_without_findings() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for name in TARGETS:
         assert re.search(rf"^{name}\s+500 cases", result.stdout, re.MULTILINE), result.stdout
-    assert result.stdout.rstrip().endswith("total 3000 cases, 0 findings"), result.stdout
+    assert result.stdout.rstrip().endswith("total 3500 cases, 0 findings"), result.stdout
 
 
 def test_a_crash_and_a_hang_are_findings_with_their_input(

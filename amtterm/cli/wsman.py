@@ -3,6 +3,7 @@
     amtterm power HOST status|on|off|cycle|reset|soft-off|soft-reset
     amtterm power status HOST1 HOST2 ...     amtterm power status --all
     amtterm boot HOST bios|bios-pause|pxe|disk|cd|ider-cd|ider-floppy|clear [--sol] [--then on|reset]
+    amtterm boot HOST https https://SERVER/IMAGE.efi [--ca CA.pem] [--then on|reset]
     amtterm redirection HOST status|enable|disable
     amtterm consent HOST status|request|code NNNNNN
     amtterm info HOST
@@ -35,7 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amtterm.cli import common
-from amtterm.cli.common import POWER_ACTIONS, Passwords, add_connection_options, port, positive
+from amtterm.cli.common import (
+    POWER_ACTIONS,
+    Passwords,
+    add_connection_options,
+    port,
+    positive,
+    whole_number,
+)
 from amtterm.errors import AmtError, ConfigError, name_host
 
 if TYPE_CHECKING:
@@ -44,7 +52,9 @@ if TYPE_CHECKING:
     from amtterm.wsman.client import WsmanClient
     from amtterm.wsman.target import CertificatePinner, Target
 
-BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "clear")
+BOOT_TARGETS = ("bios", "bios-pause", "pxe", "disk", "cd", "ider-cd", "ider-floppy", "https", "clear")
+#: Where ``boot HOST https`` takes the HTTP password of ``https://USER@server/...`` from.
+BOOT_HTTP_PASSWORD_ENV = "AMT_BOOT_HTTP_PASSWORD"
 DEFAULT_CONCURRENCY = 16
 
 
@@ -97,17 +107,38 @@ def add_wsman_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     boot = sub.add_parser(
         "boot",
         parents=parents,
-        help="one-time boot override: BIOS setup, PXE, disk, CD, IDE-R",
+        help="one-time boot override: BIOS setup, PXE, disk, CD, IDE-R, UEFI HTTPS (One Click Recovery)",
+        usage="amtterm boot HOST TARGET [--sol] [--then on|reset] | "
+        "amtterm boot HOST https URL [--ca FILE] [--then on|reset]",
         description="Set the next boot only. With --then, power on or reset right away; with --sol the "
         "BIOS text goes to Serial-over-LAN too, so 'boot HOST bios --sol --then reset' resets into BIOS "
-        "setup with the console showing it.",
+        "setup with the console showing it. 'boot HOST https URL' is One Click Recovery (AMT 16+, "
+        "WS-Man over TLS, HTTPS boot enabled in the BIOS): the UEFI firmware fetches the EFI image at "
+        "URL; --ca first adds the root CA of that HTTPS server to AMT's trusted roots, which the "
+        "firmware is told to trust. The HTTP password of https://USER@server/... comes from "
+        f"{BOOT_HTTP_PASSWORD_ENV} or a prompt.",
     )
     boot.add_argument("host", metavar="HOST")
     boot.add_argument("target", choices=BOOT_TARGETS, metavar="TARGET", help=", ".join(BOOT_TARGETS))
     boot.add_argument(
+        "url", nargs="?", metavar="URL", help="with https: https://[USER@]SERVER[:PORT]/IMAGE.efi"
+    )
+    boot.add_argument(
         "--sol", action="store_true", help="redirect BIOS text to SOL (bios, bios-pause, ider-*)"
     )
     boot.add_argument("--then", choices=("on", "reset"), help="power on (when off) or reset right away")
+    boot.add_argument(
+        "--ca",
+        type=Path,
+        metavar="FILE",
+        help="with https: add this root CA (PEM or DER) of the HTTPS server to AMT's trusted roots first",
+    )
+    boot.add_argument(
+        "--https-timeout",
+        type=whole_number(0, 65535),
+        metavar="SECONDS",
+        help="with https: the firmware's HTTPS request timeout (sent to AMT 17 and later)",
+    )
     boot.set_defaults(func=boot_command)
 
     redirection = sub.add_parser(
@@ -377,9 +408,87 @@ async def boot_command(args: argparse.Namespace) -> int:
     """``amtterm boot``."""
     from amtterm.wsman import boot
 
+    if args.target == "https":
+        return await _https_boot_command(args)
+    if args.url is not None or args.ca is not None or args.https_timeout is not None:
+        given = "a URL" if args.url is not None else "--ca" if args.ca is not None else "--https-timeout"
+        raise ConfigError(f"{given} goes with 'boot HOST https URL' only, not with {args.target}.")
     async with connect_one(args, args.host) as conn:
         result = await boot.boot_override(conn.client, args.target, sol=args.sol, then=args.then)
         emit(args, f"{conn.label}: {result.message}", {"host": conn.label, **result.to_json()})
+    return 0
+
+
+def _boot_url(args: argparse.Namespace) -> str:
+    """The URL with the HTTP password in it, taken from the environment or a prompt if needed."""
+    from urllib.parse import quote
+
+    from amtterm.wsman.uefi_params import https_boot_params, split_credentials
+
+    if not args.url:
+        raise ConfigError("Give the boot URL: amtterm boot HOST https https://SERVER/IMAGE.efi.")
+    url: str = args.url
+    clean, user, password = split_credentials(url)
+    if password is not None:
+        common.warn(
+            "a password in the URL is visible to other users (ps); "
+            f"prefer https://USER@... with {BOOT_HTTP_PASSWORD_ENV}."
+        )
+    elif user is not None:
+        password = os.environ.get(BOOT_HTTP_PASSWORD_ENV)
+        if password is None:
+            if not common.terminal_available():
+                raise ConfigError(
+                    f"No HTTP password for {user} at the boot server: set {BOOT_HTTP_PASSWORD_ENV}, "
+                    "or run on a terminal to be asked."
+                )
+            import getpass
+
+            with common.interruptible():
+                password = getpass.getpass(f"HTTP password for {user} at the boot server: ")
+        scheme, rest = clean.split("://", 1)
+        url = f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
+    https_boot_params(url, timeout=args.https_timeout)  # every URL rule, before connecting
+    return url
+
+
+async def _https_boot_command(args: argparse.Namespace) -> int:
+    """``amtterm boot HOST https URL [--ca FILE] [--then on|reset]``: One Click Recovery."""
+    from amtterm.wsman import ocr
+
+    if args.sol:
+        raise ConfigError(
+            "--sol goes with bios, bios-pause, ider-cd and ider-floppy only: AMT refuses SOL "
+            "redirection together with a boot source (open 'amtterm sol HOST' to watch the boot)."
+        )
+    url = _boot_url(args)
+    ca: bytes | None = None
+    if args.ca is not None:
+        try:
+            ca = ocr.certificate_der(args.ca.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the CA file {args.ca}: {exc.strerror or exc}.") from None
+    async with connect_one(args, args.host) as conn:
+        support = await ocr.ocr_support(conn.client)
+        ocr.check_https_boot(support)
+        root_json = None
+        if ca is not None:
+            root = await ocr.add_trusted_root(conn.client, ca)
+            done = "added" if root.added else "already had"
+            root_json = root.to_json()
+            if not args.json:  # said at once: it stays even if a later step is refused
+                emit(
+                    args,
+                    f"{conn.label}: {done} the CA certificate {root.subject or args.ca} in AMT's trusted "
+                    f"roots ({root.instance_id}).",
+                    None,
+                )
+        result = await ocr.set_https_boot(
+            conn.client, url, then=args.then, timeout=args.https_timeout, support=support
+        )
+        emit(
+            args, f"{conn.label}: {result.message}", {"host": conn.label, "ca": root_json, **result.to_json()}
+        )
     return 0
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -122,11 +122,11 @@ class OcrSupport(_Json):
     @property
     def problem(self) -> str | None:
         """The sentence of the first rule that rules an HTTPS boot out, or None when it is usable."""
-        version = self.amt_version or "an unknown version"
         if self.major < MIN_OCR_VERSION:
+            runs = f"runs AMT {self.amt_version}" if self.amt_version else "did not tell its AMT version"
             return (
                 f"One Click Recovery (UEFI HTTPS boot) needs AMT {MIN_OCR_VERSION} or later; "
-                f"this device runs AMT {version}."
+                f"this device {runs}."
             )
         if self.tls is False:
             return (
@@ -154,6 +154,12 @@ class OcrSupport(_Json):
     def https_usable(self) -> bool:
         """An HTTPS boot can be set (OCR itself may still be off: :func:`set_https_boot` turns it on)."""
         return self.problem is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields, plus ``ocr_enabled``, ``rpe_enabled`` and ``problem``."""
+        data = super().to_json()
+        data.update(ocr_enabled=self.ocr_enabled, rpe_enabled=self.rpe_enabled, problem=self.problem)
+        return data
 
 
 def _tls_of(transport: Transport) -> bool | None:
@@ -244,6 +250,11 @@ async def set_ocr(transport: Transport, enabled: bool = True, *, state: int | No
 
     await invoke(transport, CIM_BOOT_SERVICE, "RequestStateChange", {"RequestedState": wanted}, explain)
     return wanted
+
+
+async def enable_ocr(transport: Transport, *, state: int | None = None) -> int:
+    """Switch OCR on (RequestStateChange 32769, or 32771 when RPE is on); see :func:`set_ocr`."""
+    return await set_ocr(transport, True, state=state)
 
 
 # -- trusted root certificates ---------------------------------------------------------------------

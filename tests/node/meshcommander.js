@@ -21,7 +21,7 @@
 //   node meshcommander.js sol  --host 127.0.0.1 --port N [--tls] [--user admin]
 //   node meshcommander.js ider --host 127.0.0.1 --port N [--tls] [--user admin]
 //                              (--cd FILE | --floppy FILE) [--start reboot|graceful|now]
-//   node meshcommander.js wsman --host 127.0.0.1 --port N [--tls] [--user admin]
+//   node meshcommander.js wsman --host 127.0.0.1 --port N [--tls [--pin SHA256HEX]] [--user admin]
 //
 // Output: one JSON object per line on stdout, {"event": ...}:
 //   {"event":"state","state":N}            the transport's state (0 closed .. 3 session up)
@@ -66,6 +66,7 @@ function parseArgs(argv) {
     else if (name === "--cd") args.cd = value;
     else if (name === "--floppy") args.floppy = value;
     else if (name === "--start") args.start = value;
+    else if (name === "--pin") args.pin = value.toLowerCase();
     else throw new Error(`unknown option ${name}`);
   }
   if (!["sol", "ider", "wsman"].includes(args.mode)) throw new Error("the first argument is sol, ider or wsman");
@@ -258,6 +259,8 @@ function runWsman(args) {
   const WsmanStackCreateService = require(path.join(MESHCENTRAL, "amt", "amt-wsman.js"));
   const AmtStackCreateService = require(path.join(MESHCENTRAL, "amt", "amt.js"));
   const comm = CreateWsmanComm(args.host, args.port, args.user, args.password, args.tls ? 1 : 0);
+  // Over TLS MeshCentral pins the device's certificate by its hash, as amtmanager.js does (--pin).
+  if (args.tls) comm.xtlsFingerprint = args.pin === undefined ? 0 : args.pin;
   const amtstack = AmtStackCreateService(WsmanStackCreateService(comm));
   // Note: MeshCentral's XML reader (amt-xml.js) takes an empty element only as <x></x> or <x />,
   // which is how real AMT writes them (<g:EndOfSequence></g:EndOfSequence>); the simulator once
@@ -265,11 +268,32 @@ function runWsman(args) {
   // Commands, one at a time as the stack queues them; each answer is one "reply" event.
   //   {"enum": ["CIM_ServiceAvailableToElement", "*AMT_GeneralSettings"]}  BatchEnum ("*" = Get)
   //   {"power": 2}                                                         RequestPowerStateChange
+  //   {"get": "AMT_BootSettingData"}                                       Get
+  //   {"put": ["AMT_BootSettingData", {...}]}                              Put (the stack writes the XML)
+  //   {"exec": ["CIM_BootService", "RequestStateChange", {...}]}            Invoke a method
+  //   {"bootorder": "Intel(r) AMT: Force PXE Boot"} or {"bootorder": null}  ChangeBootOrder
+  //   {"role": 1}                                                          SetBootConfigRole
   const reply = (command) => (_stack, _name, responses, status) =>
     emit({ event: "reply", command, status, responses: responses === undefined ? null : responses });
   commands((command) => {
     if (command.enum !== undefined) amtstack.BatchEnum(null, command.enum, reply(command), null, true);
     if (command.power !== undefined) amtstack.RequestPowerStateChange(command.power, reply(command));
+    if (command.get !== undefined) amtstack.Get(command.get, reply(command), 0, 1);
+    if (command.put !== undefined) amtstack.Put(command.put[0], command.put[1], reply(command), 0, 1);
+    if (command.exec !== undefined) amtstack.Exec(...command.exec, reply(command));
+    if (command.role !== undefined) amtstack.SetBootConfigRole(command.role, reply(command));
+    if (command.bootorder !== undefined) {
+      // The Source argument as MeshCentral passes it: an EPR written out as XML text (or none).
+      const source = command.bootorder === null ? null :
+        '<Address xmlns="http://schemas.xmlsoap.org/ws/2004/08/addressing">' +
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing</Address>" +
+        '<ReferenceParameters xmlns="http://schemas.xmlsoap.org/ws/2004/08/addressing">' +
+        '<ResourceURI xmlns="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">' +
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_BootSourceSetting</ResourceURI>" +
+        '<SelectorSet xmlns="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">' +
+        `<Selector Name="InstanceID">${command.bootorder}</Selector></SelectorSet></ReferenceParameters>`;
+      amtstack.CIM_BootConfigSetting_ChangeBootOrder(source, reply(command));
+    }
   }, () => {
     emit({ event: "exit", stats: {} });
     process.stdout.write("", () => process.exit(0));

@@ -221,3 +221,16 @@ async def test_device_refuses_a_blob_that_is_no_certificate() -> None:
 def test_a_file_that_is_no_certificate_is_one_sentence() -> None:
     with pytest.raises(ConfigError, match=r"^The CA file is not an X.509 certificate \(PEM or DER\)\.$"):
         ocr.certificate_der(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
+
+
+async def test_support_as_json_says_what_stops_it() -> None:
+    link, _ = make("12.0.20")
+    data = (await ocr.ocr_support(link)).to_json()
+    assert data["amt_version"] == "12.0.20" and data["ocr_enabled"] is False
+    assert data["problem"] == (
+        "One Click Recovery (UEFI HTTPS boot) needs AMT 16 or later; this device runs AMT 12.0.20."
+    )
+    link, _ = make()
+    assert await ocr.enable_ocr(link) == 32769
+    assert (await ocr.ocr_support(link)).to_json()["ocr_enabled"] is True
+    assert await ocr.set_ocr(link, False) == 32768

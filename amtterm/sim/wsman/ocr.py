@@ -233,11 +233,13 @@ def store_put(state: DeviceState, checked: tuple[str, int] | None) -> None:
 def arm_host(state: DeviceState) -> None:
     """Before a boot: hand the host its HTTPS boot if the one-time settings ask for one."""
     boot = state.boot
-    if boot.role != BOOT_ROLE_NEXT_SINGLE_USE or boot.source != SOURCE_OCR_HTTPS:
+    if boot.role != BOOT_ROLE_NEXT_SINGLE_USE:
         return
     params = from_base64(state.ocr.parameters) if state.ocr.parameters else ()
+    state.ocr.parameters, state.ocr.parameter_count = "", 0  # consumed with the one-time settings
+    if boot.source != SOURCE_OCR_HTTPS:
+        return
     settings = read_https_boot(params)
-    state.ocr.parameters, state.ocr.parameter_count = "", 0  # consumed by this boot
     host = state.host
     if settings is None or not ocr_on(state) or not isinstance(host, UefiHost):
         return

@@ -20,6 +20,9 @@ Rules (wsman.md §6.2, §7.3, §8.1, §8.3, §11.6):
 * StartOptIn: 3 while blocked, 2 unless the flow is at 0 or consent is not required; the
   code appears on the host's screen (at power-on if the host is off). SendOptInCode: 2 for a
   wrong code; after ``max_wrong_codes`` the flow drops to 0 and StartOptIn is blocked.
+* One Click Recovery (``ocr.py``, AMT 16+) hooks in at three places: ChangeBootOrder to a source
+  that is not a classic one, a Put's UEFI boot parameters (checked before anything is stored),
+  and the boot, which hands a UEFI host its HTTPS boot after its classic target.
 """
 
 from __future__ import annotations
@@ -27,9 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amtterm.sim.wsman.state import BOOT_SOURCES, SOURCE_EXCLUSIVE, DeviceState, PowerEvent
-
-# One Click Recovery (sim/wsman/ocr.py) hooks in at three places below: ChangeBootOrder to an
-# OCR source, a Put of its UEFI boot parameters, and the boot that hands the host its HTTPS boot.
 from amtterm.wsman.resources import (
     BOOT_CONFIG_INSTANCE,
     BOOT_ROLE_NEXT_SINGLE_USE,
@@ -85,10 +85,11 @@ def _boot(state: DeviceState, now: float, kind: str) -> None:
     """Start POST on the host with the armed boot target, then consume the settings."""
     from amtterm.sim.wsman import ocr
 
-    ocr.arm_host(state)
     host = state.host
     if host is not None:
         host.set_next_boot(state.boot.next_target())
+    ocr.arm_host(state)  # after set_next_boot, so a UEFI host's HTTPS boot is the last word
+    if host is not None:
         if kind == "on" or not host.powered:
             host.power_on(now)
         elif kind == "cycle":
