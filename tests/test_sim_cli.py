@@ -94,3 +94,16 @@ async def test_repeated_wrong_passwords_are_answered_more_slowly() -> None:
         assert await asyncio.wait_for(_wrong_login(port), 5) < 0.8
     finally:
         await sim.close()
+
+
+def test_uefi_firmware_without_qemu_is_one_sentence(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [*amtterm_argv(), "sim", "--firmware", "uefi", "--redir-port", "0", "--redir-tls-port", "off"],
+        env=dict(env, AMT_PASSWORD="Sim-Pass-123!"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    assert "--firmware uefi needs --qemu: the synthetic PC only has a BIOS." in done.stderr
+    assert "Traceback" not in done.stderr

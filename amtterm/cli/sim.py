@@ -40,6 +40,7 @@ async def _sim(args: argparse.Namespace) -> int:
         flood_on_attach=args.flood_on_attach,
         qemu=args.qemu,
         qemu_memory=args.qemu_memory,
+        firmware=args.firmware,
         control_mode=args.control_mode,
         hosts=args.hosts,
         lms=args.lms,
@@ -100,6 +101,13 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the PC is a real QEMU machine (SeaBIOS; its serial port is the SOL console) instead of "
         "the synthetic one; needs qemu-system-x86_64",
+    )
+    sim.add_argument(
+        "--firmware",
+        choices=("bios", "uefi"),
+        default="bios",
+        help="with --qemu: the PC's firmware: bios = SeaBIOS on a pc machine (default), uefi = OVMF on a "
+        "q35 machine (Debian package ovmf), which can do One Click Recovery HTTPS boot",
     )
     sim.add_argument(
         "--qemu-memory",

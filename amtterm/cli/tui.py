@@ -115,6 +115,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the simulated PC is a real QEMU machine with SeaBIOS (needs qemu-system-x86_64)",
     )
+    parser.add_argument(
+        "--firmware",
+        choices=("bios", "uefi"),
+        default="bios",
+        help="with --qemu: bios = SeaBIOS (default), uefi = OVMF on a q35 machine (needs the ovmf package)",
+    )
     add_display_arguments(parser)
     add_recording_arguments(parser)
 
@@ -450,6 +456,7 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
         rows=display.screen[1],
         hosts=getattr(args, "hosts", 1) or 1,
         qemu=bool(getattr(args, "qemu", False)),
+        firmware=getattr(args, "firmware", "bios") or "bios",
     )
     quiet: list[str] = []  # the simulator's diagnostics would scribble over the screen
     sim = await start_sim(options, log=quiet.append)

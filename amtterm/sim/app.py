@@ -27,9 +27,10 @@ from amtterm import paths
 from amtterm.errors import ConfigError
 from amtterm.sim.device import Listener, SimDevice, bind_socket
 from amtterm.sim.ider_export import IderExport
-from amtterm.sim.qemu_host import QEMU_BINARY, QEMU_PACKAGE_HINT, QemuHost, find_qemu
+from amtterm.sim.qemu_host import QEMU_BINARY, QEMU_PACKAGE_HINT, QemuHost, find_qemu, make_qemu_host
 from amtterm.sim.synthetic import SyntheticHost
 from amtterm.sim.synthetic.settings import Hardware
+from amtterm.sim.uefi import OVMF_PACKAGE_HINT, find_ovmf
 from amtterm.sim.wsman.digest import DigestGate
 from amtterm.sim.wsman.server import WsmanServer
 from amtterm.sim.wsman.state import DeviceState
@@ -65,6 +66,8 @@ class SimOptions:
     wsman_delay: float = 0.0
     qemu: bool = False
     qemu_memory: int = 1024
+    #: The QEMU machine's firmware: "bios" (SeaBIOS) or "uefi" (OVMF).
+    firmware: str = "bios"
 
 
 def generate_password() -> str:
@@ -201,7 +204,9 @@ async def _start_host(
     hardware = Hardware(amt_version=f"{major}.{minor}.0", me_version=f"{major}.{minor}.0.1000")
     host: SyntheticHost | QemuHost
     if options.qemu:
-        host = QemuHost(memory_mb=options.qemu_memory, log=log)
+        host = make_qemu_host(
+            "uefi" if options.firmware == "uefi" else "bios", memory_mb=options.qemu_memory, log=log
+        )
     else:
         host = SyntheticHost(columns=options.columns, rows=options.rows, hardware=hardware)
     state = DeviceState(
@@ -273,6 +278,12 @@ async def start_sim(options: SimOptions, *, log: Callable[[str], None] | None = 
         raise ConfigError("--hosts needs at least 1 device.")
     if options.qemu and find_qemu() is None:
         raise ConfigError(f"--qemu needs {QEMU_BINARY}, which is not installed: {QEMU_PACKAGE_HINT}.")
+    if options.firmware == "uefi" and not options.qemu:
+        raise ConfigError("--firmware uefi needs --qemu: the synthetic PC only has a BIOS.")
+    if options.firmware == "uefi" and find_ovmf() is None:
+        raise ConfigError(
+            f"--firmware uefi needs the UEFI firmware OVMF, which is not installed: {OVMF_PACKAGE_HINT}."
+        )
     password = options.password or generate_password()
     ports: dict[str, int | None] = {
         "--redir-port": options.redir_port,

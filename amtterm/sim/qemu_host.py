@@ -1,4 +1,7 @@
-"""A simulated PC that is a real QEMU process: SeaBIOS (and whatever it boots) behind the device.
+"""A simulated PC that is a real QEMU process: SeaBIOS or OVMF (and whatever it boots) behind the device.
+
+:class:`QemuHost` is the SeaBIOS PC described below; :class:`UefiQemuHost` the UEFI one (Debian's OVMF
+on a q35 machine, with One Click Recovery HTTPS boot; see its docstring and :mod:`amtterm.sim.uefi`).
 
 QEMU's first serial port is the SOL stream. With ``-nographic`` SeaBIOS mirrors its text screen
 there as ANSI and reads keys from it, as an AMT PC's BIOS does over SOL. The serial port is a
@@ -38,10 +41,14 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
-from amtterm.sim.host import BootTarget
+from amtterm.sim import uefi
+from amtterm.sim.host import BootTarget, HttpsBoot
 
+#: The firmware a QEMU machine can run: SeaBIOS (``pc``) or OVMF, UEFI (``q35``).
+Firmware: TypeAlias = Literal["bios", "uefi"]
+FIRMWARES: tuple[Firmware, ...] = ("bios", "uefi")
 #: The QEMU binary this host runs.
 QEMU_BINARY = "qemu-system-x86_64"
 #: How to get it on Debian (for error messages).
@@ -88,6 +95,73 @@ def cd_drive_option(url: str | None) -> str:
     return drive
 
 
+#: The UEFI machine's NIC: fixed slot and MAC so that its device paths are the same on every start.
+UEFI_NIC = "virtio-net-pci,netdev=n0,romfile=,addr=0x2,mac=52:54:00:12:34:56"
+#: The UEFI boot overrides done with QEMU's ``bootindex`` (OVMF follows QEMU's boot order list).
+UEFI_BOOTINDEX: dict[BootTarget, str] = {"pxe": "nic", "cd": "cd", "ider-cd": "cd"}
+
+
+def uefi_argv(
+    binary: str,
+    serial_path: Path,
+    qmp_path: Path,
+    *,
+    memory_mb: int,
+    code: Path,
+    nvram: Path,
+    menu_ms: int,
+    first: str | None = None,
+    cd_url: str | None = None,
+    cacerts: Path | None = None,
+    open_network: bool = False,
+) -> list[str]:
+    """The QEMU command line of one power-on of the UEFI machine (q35, OVMF).
+
+    Args:
+        first: ``cd`` or ``nic``: the device OVMF boots first (QEMU's bootindex), None: OVMF's order.
+        cacerts: an EFI signature list OVMF trusts for HTTPS boot (fw_cfg etc/edk2/https/cacerts).
+        open_network: let the PC reach this machine's loopback as 10.0.2.2 (HTTPS boot); otherwise
+            its user network reaches nothing (restrict=on).
+    """
+    cd = f"if=none,id={CD_DRIVE_ID},media=cdrom"
+    if cd_url:
+        cd += f",file={cd_url},format=raw,readonly=on"
+    argv = [
+        binary,
+        "-machine",
+        "q35",
+        "-m",
+        str(memory_mb),
+        "-nographic",
+        "-monitor",
+        "none",
+        "-drive",
+        f"if=pflash,format=raw,readonly=on,file={code}",
+        "-drive",
+        f"if=pflash,format=raw,file={nvram}",
+        # OVMF takes the boot menu wait as its boot timeout: Esc (or F2) in it enters setup.
+        "-boot",
+        f"menu=on,splash-time={menu_ms}",
+        "-drive",
+        cd,
+        "-device",
+        f"ide-cd,drive={CD_DRIVE_ID},bus=ide.2" + (",bootindex=0" if first == "cd" else ""),
+        "-netdev",
+        f"user,id=n0,restrict={'off' if open_network else 'on'}",
+        "-device",
+        UEFI_NIC + (",bootindex=0" if first == "nic" else ""),
+        "-chardev",
+        f"socket,id=s0,path={serial_path},server=on,wait=on",
+        "-serial",
+        "chardev:s0",
+        "-qmp",
+        f"unix:{qmp_path},server=on,wait=off",
+    ]
+    if cacerts is not None:
+        argv += ["-fw_cfg", f"name=etc/edk2/https/cacerts,file={cacerts}"]
+    return argv
+
+
 def qemu_argv(
     binary: str,
     serial_path: Path,
@@ -98,7 +172,7 @@ def qemu_argv(
     menu_ms: int,
     cd_url: str | None = None,
 ) -> list[str]:
-    """The QEMU command line of one power-on."""
+    """The QEMU command line of one power-on of the SeaBIOS machine."""
     boot = f"menu=on,splash-time={menu_ms}"
     if boot_once:
         boot = f"once={boot_once},{boot}"
@@ -186,6 +260,12 @@ class _Machine:
         self.reader_task: asyncio.Task[None] | None = None
         #: The NBD export in its CD-ROM drive (None: empty).
         self.cd_url: str | None = None
+        #: Boot progress read from its serial output.
+        self.watcher = uefi.BootWatcher()
+        #: The HTTPS boot this start attempts: (the request, the URL given to the firmware).
+        self.https: tuple[HttpsBoot, str] | None = None
+        #: The size of the image the firmware's network boot announced last.
+        self.download_size: int | None = None
 
     @property
     def stderr_path(self) -> Path:
@@ -206,6 +286,8 @@ class QemuHost:
 
     columns = 80
     rows = 25
+    #: The firmware this machine runs.
+    firmware: Firmware = "bios"
 
     def __init__(
         self,
@@ -221,6 +303,11 @@ class QemuHost:
         self.memory_mb = memory_mb
         #: Called (no arguments) when serial bytes arrive or QEMU exits; set by the device.
         self.on_output: Callable[[], None] | None = None
+        #: Called with ``(kind, text)`` for what the firmware says about booting: ``loading``,
+        #: ``starting``, ``failed`` (OVMF's boot manager on a Boot#### option), ``download`` (its
+        #: network boot found an image: "File Size: N Bytes"), ``ipxe`` (iPXE's banner), ``https-boot``
+        #: (the outcome of a One Click Recovery HTTPS boot, text = its sentence). Runs in the event loop.
+        self.on_boot_event: Callable[[str, str], None] | None = None
         self._log = log or (lambda line: None)
         self._machine: _Machine | None = None
         self._output = bytearray()
@@ -250,15 +337,19 @@ class QemuHost:
         workdir = Path(tempfile.mkdtemp(prefix="amtterm-qemu-"))
         serial = workdir / "serial.sock"
         qmp = workdir / "qmp.sock"
-        argv = qemu_argv(
-            self.binary,
-            serial,
-            qmp,
-            memory_mb=self.memory_mb,
-            boot_once=BOOT_ORDER[target] if target else None,
-            menu_ms=BOOT_MENU_BIOS_MS if target in ("bios", "bios-pause") else BOOT_MENU_MS,
-            cd_url=self._cd_url,
-        )
+        https: tuple[HttpsBoot, str] | None = None
+        if self.firmware == "uefi":
+            argv, https = self._uefi_start(workdir, target)
+        else:
+            argv = qemu_argv(
+                self.binary,
+                serial,
+                qmp,
+                memory_mb=self.memory_mb,
+                boot_once=BOOT_ORDER[target] if target else None,
+                menu_ms=BOOT_MENU_BIOS_MS if target in ("bios", "bios-pause") else BOOT_MENU_MS,
+                cd_url=self._cd_url,
+            )
         with open(workdir / "qemu.log", "wb") as errors:
             proc = subprocess.Popen(
                 argv,
@@ -270,6 +361,7 @@ class QemuHost:
             )
         machine = _Machine(proc, workdir)
         machine.cd_url = self._cd_url
+        machine.https = https
         self._machine = machine
         self._output.clear()
         cd = ", IDE-R CD from " + self._cd_url if self._cd_url else ""
@@ -285,11 +377,15 @@ class QemuHost:
             self._retire(self._machine)
 
     def reset(self, now: float) -> None:
-        """QMP ``system_reset``; a fresh QEMU instead when a boot override or an IDE-R CD is
-        pending (both take effect at a reset); off: power on."""
+        """QMP ``system_reset``; a fresh QEMU instead when a boot override, an HTTPS boot or an
+        IDE-R CD is pending (they take effect at a reset); off: power on."""
         self._tick(now)
         machine = self._machine
-        pending = self._next_boot is not None or (machine is not None and machine.cd_url != self._cd_url)
+        pending = (
+            self._next_boot is not None
+            or self._start_pending()
+            or (machine is not None and machine.cd_url != self._cd_url)
+        )
         if machine is None or not machine.running() or pending:
             self.power_off(now)
             self.power_on(now)
@@ -364,6 +460,7 @@ class QemuHost:
             self._retire(self._machine)
         for task in list(self._background):
             task.cancel()
+        self._forget_nvram()
         for task in list(self._stopping):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -372,6 +469,28 @@ class QemuHost:
                 await task
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _start_pending(self) -> bool:
+        """Whether something only a fresh start of QEMU can do is waiting (UEFI: an HTTPS boot)."""
+        return False
+
+    def _uefi_start(
+        self, workdir: Path, target: BootTarget | None
+    ) -> tuple[list[str], tuple[HttpsBoot, str] | None]:
+        raise NotImplementedError  # UefiQemuHost
+
+    def _boot_event(self, kind: str, text: str) -> None:
+        self._log(f"QEMU boot: {kind}: {text}")
+        if self.on_boot_event is not None:
+            self.on_boot_event(kind, text)
+
+    def _serial_events(self, machine: _Machine, data: bytes) -> None:
+        for kind, option, text in machine.watcher.feed(data):
+            self._boot_event(kind, text)
+            self._https_progress(machine, kind, option)
+
+    def _https_progress(self, machine: _Machine, kind: str, option: str) -> None:
+        """A boot event of ``machine``, seen by the HTTPS boot it may be attempting (UefiQemuHost)."""
 
     def _tick(self, now: float) -> None:
         self._now = max(self._now, now)
@@ -460,12 +579,16 @@ class QemuHost:
                     break
                 if self._machine is machine:
                     self._output += data
+                    self._serial_events(machine, data)
                     self._wake()
         except (OSError, ConnectionError):
             pass
         # QEMU closed the serial port: it is exiting (guest power off or killed).
         await self._wait_exit(machine.proc, QUIT_TIMEOUT)
         self._wake()
+
+    def _forget_nvram(self) -> None:
+        """Remove the machine's NVRAM (UefiQemuHost)."""
 
     @staticmethod
     def _stderr_tail(machine: _Machine) -> str:
@@ -474,3 +597,139 @@ class QemuHost:
         except OSError:
             return "no messages"
         return text[-500:] or "no messages"
+
+
+class UefiQemuHost(QemuHost):
+    """The PC behind the device is a QEMU q35 machine with UEFI firmware (Debian's OVMF).
+
+    Its NVRAM is a copy of ``OVMF_VARS_4M.fd`` kept for the life of this host (setup changes survive
+    power cycles). Boot overrides: ``bios`` enters OVMF's setup (UEFI OsIndications), ``bios-pause``
+    lengthens the boot timeout so the console can press Esc; ``pxe`` boots the NIC first (OVMF's own
+    PXE and HTTP boot), ``cd`` / ``ider-cd`` the CD-ROM (QEMU bootindex); ``disk`` and ``ider-floppy``
+    do nothing (no disk, and OVMF cannot boot a floppy). One Click Recovery HTTPS boot: see
+    :meth:`set_https_boot` and :mod:`amtterm.sim.uefi`.
+
+    Raises:
+        FileNotFoundError: QEMU or OVMF is not installed (the message says which package to install).
+    """
+
+    firmware: Firmware = "uefi"
+
+    def __init__(
+        self,
+        *,
+        binary: str | None = None,
+        memory_mb: int = 1024,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(binary=binary, memory_mb=memory_mb, log=log)
+        found = uefi.find_ovmf()
+        if found is None:
+            raise FileNotFoundError(f"UEFI firmware (OVMF) is not installed: {uefi.OVMF_PACKAGE_HINT}.")
+        self.code, self.template = found
+        self._nvram_dir: Path | None = None
+        self._https_boot: HttpsBoot | None = None
+        #: What became of the last HTTPS boot (None before the first one has an outcome).
+        self.last_https_boot: uefi.HttpsBootOutcome | None = None
+
+    @property
+    def nvram(self) -> Path:
+        """This machine's NVRAM file (created from OVMF's template on first use)."""
+        if self._nvram_dir is None:
+            self._nvram_dir = Path(tempfile.mkdtemp(prefix="amtterm-ovmf-"))
+            uefi.new_nvram(self._nvram_dir / "OVMF_VARS.fd", self.template)
+        return self._nvram_dir / "OVMF_VARS.fd"
+
+    def set_https_boot(self, boot: HttpsBoot | None) -> None:
+        """Boot ``boot.url`` once at the next power on or reset (a reset restarts QEMU), or cancel.
+
+        The firmware gets the URL as the PC reaches it (:func:`amtterm.sim.uefi.firmware_url`) and
+        ``boot.trusted_roots`` as its TLS CA list; it judges the server's chain itself. The outcome
+        lands in :attr:`last_https_boot` and goes to ``on_boot_event`` as ``https-boot``. OVMF has no
+        setting for a request timeout: ``boot.timeout`` is not used.
+        """
+        self._https_boot = boot
+
+    def _start_pending(self) -> bool:
+        return self._https_boot is not None
+
+    def _forget_nvram(self) -> None:
+        if self._nvram_dir is not None:
+            shutil.rmtree(self._nvram_dir, ignore_errors=True)
+            self._nvram_dir = None
+
+    def _uefi_start(
+        self, workdir: Path, target: BootTarget | None
+    ) -> tuple[list[str], tuple[HttpsBoot, str] | None]:
+        nvram = self.nvram
+        boot, self._https_boot = self._https_boot, None
+        https: tuple[HttpsBoot, str] | None = None
+        cacerts: Path | None = None
+        if target == "bios":
+            try:
+                uefi.request_setup(nvram)
+            except (OSError, ValueError) as exc:
+                self._log(f"QEMU: cannot ask OVMF for its setup: {exc}")
+        elif target in ("disk", "ider-floppy"):
+            self._log(f"QEMU: boot override {target} does nothing on this UEFI machine")
+        if boot is not None:
+            url, why = uefi.firmware_url(boot.url)
+            if url is not None:
+                try:
+                    uefi.request_https_boot(nvram, url)
+                except (OSError, ValueError) as exc:
+                    url, why = None, f"the firmware's NVRAM could not take the boot option ({exc})"
+            if url is None:
+                self._https_outcome(uefi.HttpsBootOutcome(boot.url, False, f"HTTPS boot failed: {why}"))
+            else:
+                https = (boot, url)
+                if boot.trusted_roots:
+                    cacerts = workdir / "cacerts.esl"
+                    cacerts.write_bytes(uefi.signature_list(boot.trusted_roots))
+                self._log(f"QEMU: HTTPS boot of {url} ({len(boot.trusted_roots)} trusted roots)")
+        argv = uefi_argv(
+            self.binary,
+            workdir / "serial.sock",
+            workdir / "qmp.sock",
+            memory_mb=self.memory_mb,
+            code=self.code,
+            nvram=nvram,
+            menu_ms=BOOT_MENU_BIOS_MS if target == "bios-pause" else BOOT_MENU_MS,
+            first=UEFI_BOOTINDEX.get(target) if target else None,
+            cd_url=self._cd_url,
+            cacerts=cacerts,
+            open_network=https is not None,
+        )
+        return argv, https
+
+    def _https_progress(self, machine: _Machine, kind: str, option: str) -> None:
+        if kind == "download":
+            machine.download_size = int(option)
+        if machine.https is None or option != f"Boot{uefi.HTTPS_BOOT_OPTION:04X}":
+            return
+        boot, url = machine.https
+        if kind == "starting":
+            machine.https = None
+            sentence = f"HTTPS boot started: the firmware loaded {boot.url} and started it"
+            outcome = uefi.HttpsBootOutcome(boot.url, True, sentence, url, machine.download_size)
+            self._https_outcome(outcome)
+        elif kind == "failed":
+            machine.https = None
+            self._spawn(self._judge(boot, url))
+
+    async def _judge(self, boot: HttpsBoot, url: str) -> None:
+        sentence = await uefi.judge_failure(boot.url, url, boot.trusted_roots)
+        self._https_outcome(uefi.HttpsBootOutcome(boot.url, False, sentence, url))
+
+    def _https_outcome(self, outcome: uefi.HttpsBootOutcome) -> None:
+        self.last_https_boot = outcome
+        self._boot_event("https-boot", outcome.sentence)
+
+
+def make_qemu_host(
+    firmware: Firmware = "bios", *, memory_mb: int = 1024, log: Callable[[str], None] | None = None
+) -> QemuHost:
+    """A QEMU host with SeaBIOS (``bios``) or OVMF (``uefi``); FileNotFoundError names a missing package."""
+    if firmware == "uefi":
+        return UefiQemuHost(memory_mb=memory_mb, log=log)
+    return QemuHost(memory_mb=memory_mb, log=log)
