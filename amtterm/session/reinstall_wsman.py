@@ -44,7 +44,10 @@ def offer_of(support: ocr.OcrSupport) -> HttpsBootOffer:
         reason = f"AMT {short} has no One Click Recovery" if short else "this AMT has no One Click Recovery"
         return HttpsBootOffer(False, reason)
     clause = problem.rstrip(".")
-    return HttpsBootOffer(False, clause[:1].lower() + clause[1:])
+    first = clause.split(" ", 1)[0]
+    if first in ("This", "The"):  # not a name ("One Click Recovery", "UEFI"): lower case mid-sentence
+        clause = clause[:1].lower() + clause[1:]
+    return HttpsBootOffer(False, clause)
 
 
 class WsmanRecovery:
