@@ -323,3 +323,28 @@ async def test_on_a_terminal_ctrl_close_bracket_ends_the_job_and_cleans_up(moder
     assert b"HTTPS [waiting] 0.000 of 3.000 MB (0%)" in shown  # the firmware fetched nothing
     assert modern.firmware.fetched is None and len(modern.firmware.boots) == 1
     assert modern.host.state.ocr.trusted_roots == {} and modern.host.state.ocr.parameters == ""
+
+
+async def test_ctrl_c_cleans_up(modern: Modern, efi: Path) -> None:
+    never_fetches(modern)
+    proc = await asyncio.create_subprocess_exec(
+        *modern.argv(efi, "--no-sol"),
+        env=modern.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen = b""
+    while b"amtterm: Serving " not in seen:
+        line = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert line, seen
+        seen += line
+    assert len(modern.host.state.ocr.trusted_roots) == 1
+    proc.send_signal(signal.SIGINT)
+    rest = await asyncio.wait_for(proc.stderr.read(), 30)
+    assert await proc.wait() == 130
+    err = (seen + rest).decode()
+    assert "Cleared 127.0.0.1's HTTPS boot settings and removed amtterm's CA from its trusted roots." in err
+    assert err.endswith("amtterm: interrupted\n") and "Traceback" not in err
+    assert modern.host.state.ocr.trusted_roots == {} and modern.host.state.ocr.parameters == ""

@@ -292,6 +292,8 @@ class ReinstallJob:
         request = self.request
         request.check()
         if request.method == "ider":
+            if self._make_ider is None:
+                raise ConfigError("IDE-R is not available for this host.")
             return "ider"
         if self.recovery is None:
             offer = HttpsBootOffer(False, "WS-Management is not set up for this host")
@@ -312,9 +314,7 @@ class ReinstallJob:
         return "ider"
 
     async def _run_ider(self) -> None:
-        assert self._make_ider is not None
-        if not self.request.image.name.lower().endswith(".iso") and image_kind(self.request.image) != "iso":
-            raise ConfigError(self.request.not_for_ider)
+        assert self._make_ider is not None  # _choose chose IDE-R only with a factory and an ISO
         job = self._make_ider(IderRequest(cd=self.request.image, boot=True))
         self.ider_job = job
         if self._before_boot is not None:
