@@ -510,6 +510,8 @@ class HostController:
         """Stop everything for good (app exit)."""
         if self.closed:
             return
+        if self.reinstall is not None and self.reinstall.active:
+            await self.reinstall.stop()  # its clean-up (boot settings, the CA) before WS-Man closes
         if self.ider is not None:
             await self.ider.stop()
         await self.stop()

@@ -67,6 +67,8 @@ Method = Literal["auto", "https", "ider"]
 METHODS: tuple[Method, ...] = ("auto", "https", "ider")
 #: Seconds the server must be quiet after the whole image was sent before the job ends.
 SETTLE = 10.0
+#: Longest :meth:`ReinstallJob.stop` waits for the clean-up (seconds: WS-Man's reply timeouts).
+STOP_WAIT = 30.0
 #: How often the job looks at the server while waiting (seconds).
 POLL = 0.25
 #: Where an ISO 9660 image says so (the primary volume descriptor at sector 16).
@@ -239,6 +241,8 @@ class ReinstallJob:
         self.progress: ReinstallProgress | None = None
         self._stop = asyncio.Event()
         self._stopping = False
+        self._running = False
+        self._finished = asyncio.Event()
 
     @property
     def active(self) -> bool:
@@ -259,12 +263,19 @@ class ReinstallJob:
         if self._on_progress is not None:
             self._on_progress(progress)
 
-    async def stop(self) -> None:
-        """End the job: :meth:`run` cleans up and returns (without an error)."""
+    async def stop(self, *, wait: float = STOP_WAIT) -> None:
+        """End the job: :meth:`run` cleans up and returns (without an error).
+
+        Returns once the clean-up is done (at most ``wait`` seconds), so that a caller that closes
+        the connection next (the console at exit) does not cut it short.
+        """
         self._stopping = True
         self._stop.set()
         if self.ider_job is not None:
             await self.ider_job.stop()
+        if self._running and wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), wait)
 
     async def run(self) -> None:
         """Check, choose the method, serve and boot, wait, clean up.
@@ -273,6 +284,7 @@ class ReinstallJob:
             AmtError: one sentence for whatever failed (after the clean-up).
         """
         self._set_state("checking")
+        self._running = True
         try:
             method = await self._choose()
             if self._stopping:
@@ -287,6 +299,9 @@ class ReinstallJob:
             if self.state in ("checking", "serving"):
                 self._set_state("stopped" if self._stopping else "failed")
             raise
+        finally:
+            self._running = False
+            self._finished.set()
 
     async def _choose(self) -> str:
         request = self.request
@@ -404,26 +419,60 @@ class ReinstallJob:
             stop.cancel()
 
     async def _clean_up(self, server: ImageServer, root: str | None, boot_set: bool) -> None:
-        """Undo what was set up, last first; say what could not be undone."""
+        """Undo what was set up, last first; say what could not be undone.
+
+        Each step runs to its end even when the job is cancelled meanwhile (Ctrl-C, the app
+        closing): the cancellation is passed on once everything has been tried.
+        """
         recovery = self.recovery
         assert recovery is not None
-        problems: list[str] = []
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         if boot_set:
-            try:
-                await asyncio.shield(recovery.clear_https_boot())
-            except (AmtError, OSError, TimeoutError) as exc:
-                problems.append(f"the HTTPS boot settings were not cleared ({exc})")
+            steps.append(("the HTTPS boot settings were not cleared", recovery.clear_https_boot))
         if root is not None:
-            try:
-                await asyncio.shield(recovery.remove_trusted_root(root))
-            except (AmtError, OSError, TimeoutError) as exc:
-                problems.append(f"amtterm's CA is still in the trusted roots ({exc})")
+            steps.append(
+                ("amtterm's CA is still in the trusted roots", lambda: recovery.remove_trusted_root(root))
+            )
+        problems: list[str] = []
+        cancelled = False
+        for what, step in steps:
+            problem, was_cancelled = await _finish(step())
+            cancelled = cancelled or was_cancelled
+            if problem is not None:
+                problems.append(f"{what} ({problem})")
         await server.close()
         self.progress = server.progress()
         self.server = None
         if problems:
             self._say(f"Cleaning up {self.name}: {'; '.join(problems)}.")
-        elif boot_set or root is not None:
+        elif steps:
             self._say(
                 f"Cleared {self.name}'s HTTPS boot settings and removed amtterm's CA from its trusted roots."
             )
+        if cancelled:
+            raise asyncio.CancelledError
+
+
+async def _finish(step: Awaitable[None]) -> tuple[str | None, bool]:
+    """Run ``step`` to its end even if the caller is cancelled meanwhile.
+
+    Returns:
+        Its failure's sentence (None: it went through), and whether the caller was cancelled.
+    """
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True  # the step goes on (WS-Man's timeouts bound it); so do we
+        except (AmtError, OSError, TimeoutError):
+            break
+    if task.cancelled():
+        return "cancelled", cancelled
+    error = task.exception()
+    if error is None:
+        return None, cancelled
+    if isinstance(error, (AmtError, OSError, TimeoutError)):
+        return str(error), cancelled
+    raise error

@@ -355,3 +355,25 @@ async def test_https_boot_from_the_pane_serves_the_image_and_cleans_up(
         assert run.link.ider is None  # no IDE-R session was opened
         assert "Traceback" not in run.svg_text()
     assert fingerprint(image) == before
+
+
+async def test_quitting_during_an_https_boot_cleans_up_first(
+    sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMTTERM_STATE_DIR", str(tmp_path / "state"))
+    image = tmp_path / "boot.efi"
+    image.write_bytes(b"MZ" + os.urandom(100_000))
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        boots: list[object] = []
+        run.sim.hosts[0].device.host.set_https_boot = boots.append  # type: ignore[attr-defined]  # never fetches
+        state = run.sim.hosts[0].device.state
+        await fill(run, "#ider-cd", str(image))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
+        await run.pilot.press("y")
+        await run.wait_for(lambda: len(boots) == 1, "the reset into the HTTPS boot", timeout=30)
+        assert len(state.ocr.trusted_roots) == 1
+        assert "The firmware has fetched nothing yet" in pane_text(run)
+        await run.app.close_links()  # what quitting does, while the device is still there
+        assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""
