@@ -374,6 +374,6 @@ async def test_quitting_during_an_https_boot_cleans_up_first(
         await run.pilot.press("y")
         await run.wait_for(lambda: len(boots) == 1, "the reset into the HTTPS boot", timeout=30)
         assert len(state.ocr.trusted_roots) == 1
-        assert "The firmware has fetched nothing yet" in pane_text(run)
+        await run.wait_for(lambda: "The firmware has fetched nothing yet" in pane_text(run), "the hint")
         await run.app.close_links()  # what quitting does, while the device is still there
         assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""
