@@ -9,6 +9,7 @@ device hands it; iPXE's banner on the serial console shows that the fetched imag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from collections.abc import Callable
@@ -16,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from amtterm.redir.connection import ConsoleConfig
+from amtterm.session.sol import SolClient
+from amtterm.sim.app import SimOptions
+from amtterm.sim.app import start_sim as start_sim_inprocess
 from amtterm.sim.host import HttpsBoot
 from amtterm.sim.qemu_host import UefiQemuHost
-from amtterm.sim.uefi import CERT_REFUSED, find_ovmf
+from amtterm.sim.uefi import CERT_REFUSED, VariableStore, find_ovmf
+from amtterm.transport.tcp import open_stream
 from tests.support.https_boot import BootServer, make_ca
 from tests.support.ptyproc import PtyProcess
 from tests.support.simproc import amtterm_argv, start_sim
@@ -78,6 +84,7 @@ def test_ovmf_setup_over_sol(env: dict[str, str]) -> None:
 
 
 Events = list[tuple[str, str]]
+PASSWORD = "Uefi-Pass-123!"
 
 
 async def _boot(
@@ -86,45 +93,61 @@ async def _boot(
     done: Callable[[UefiQemuHost, bytes, Events], bool],
     timeout: float,
 ) -> tuple[UefiQemuHost, bytes, Events]:
-    """Power on a UEFI host with an HTTPS boot of the server's file; read its serial until ``done``."""
-    host = UefiQemuHost(memory_mb=512)
-    events: list[tuple[str, str]] = []
+    """A simulator with a UEFI PC, an HTTPS boot of the server's file set on its host, then a SOL
+    console (whose arrival powers the PC on) read until ``done``: (host, SOL text, boot events)."""
+    options = SimOptions(
+        redir_port=0, redir_tls_port=None, password=PASSWORD, qemu=True, firmware="uefi", qemu_memory=512
+    )
+    sim = await start_sim_inprocess(options, log=lambda _: None)
+    host = sim.device.host
+    assert isinstance(host, UefiQemuHost)
+    events: Events = []
     host.on_boot_event = lambda kind, text: events.append((kind, text))
     host.set_https_boot(HttpsBoot(server.url(), roots))
     output = bytearray()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    host.power_on(loop.time())
     try:
-        while loop.time() < deadline:
-            await asyncio.sleep(0.2)
-            output += host.read_output(loop.time())
-            if done(host, bytes(output), events):
-                break
+        stream = await open_stream("127.0.0.1", sim.listeners[0].port, tls=None)
+        client = SolClient(stream, ConsoleConfig(user="admin", password=PASSWORD), target="uefi-pc")
+        await client.start()
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while not done(host, bytes(output), events) and loop.time() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    output += await asyncio.wait_for(client.read(), 1.0)
+        finally:
+            await client.close()
     finally:
-        await host.aclose()
+        await sim.close()
     return host, bytes(output), events
 
 
 @pytest.mark.timeout(240)
 def test_https_boot_of_ipxe_with_the_right_ca() -> None:
-    """OVMF fetches ipxe.efi over TLS (trusting only the uploaded root) and iPXE's banner shows on SOL."""
+    """OVMF fetches ipxe.efi over TLS (trusting only the uploaded root) and iPXE's banner shows on SOL,
+    read through the simulator's redirection port."""
     _need_qemu_and_ovmf()
     server = BootServer(IPXE_EFI)
     try:
         host, output, events = asyncio.run(
-            _boot(server, (server.ca.der,), lambda host, out, _: b"iPXE initialising" in out, 200)
+            _boot(
+                server,
+                (server.ca.der,),
+                _ipxe_runs,
+                200,
+            )
         )
     finally:
         server.close()
     assert b"iPXE initialising devices" in output, output[-2000:]
+    assert b"Open Source Network Boot Firmware" in output
     outcome = host.last_https_boot
     assert outcome is not None and outcome.ok, outcome
     assert outcome.firmware_url == f"https://10.0.2.2:{server.port}/ipxe.efi"
     assert outcome.size == IPXE_EFI.stat().st_size
     assert server.requests[-1] == "GET /ipxe.efi"
     kinds = [kind for kind, _ in events]
-    assert "starting" in kinds and "https-boot" in kinds
+    assert "starting" in kinds and "https-boot" in kinds and "ipxe" in kinds
     assert any("Boot0100" in text and kind == "starting" for kind, text in events)
 
 
@@ -149,8 +172,65 @@ def test_https_boot_with_a_wrong_ca_is_refused_and_the_pc_boots_on() -> None:
     assert any(kind in ("loading", "failed") and "Boot0100" not in text for kind, text in events), events
 
 
+def _ipxe_runs(host: UefiQemuHost, output: bytes, events: Events) -> bool:
+    """iPXE's banner is on SOL and the host has reported it (once its line is complete)."""
+    return b"Open Source Network Boot Firmware" in output and any(kind == "ipxe" for kind, _ in events)
+
+
 def _went_on(host: UefiQemuHost, output: bytes, events: Events) -> bool:
     """The HTTPS boot has an outcome and OVMF has moved on to another boot option."""
     return host.last_https_boot is not None and any(
         kind in ("loading", "failed") and "Boot0100" not in text for kind, text in events
     )
+
+
+@pytest.mark.timeout(120)
+def test_boot_override_bios_opens_ovmf_setup_without_a_key() -> None:
+    """AMT's "enter BIOS setup" override: the next start goes straight to OVMF's front page."""
+    _need_qemu_and_ovmf()
+
+    async def run() -> tuple[bytes, Events]:
+        host = UefiQemuHost(memory_mb=512)
+        events: Events = []
+        host.on_boot_event = lambda kind, text: events.append((kind, text))
+        host.set_next_boot("bios")
+        loop = asyncio.get_running_loop()
+        host.power_on(loop.time())
+        output = bytearray()
+        try:
+            deadline = loop.time() + 90
+            while b"Boot Maintenance Manager" not in output and loop.time() < deadline:
+                await asyncio.sleep(0.2)
+                output += host.read_output(loop.time())
+        finally:
+            await host.aclose()
+        return bytes(output), events
+
+    output, events = asyncio.run(run())
+    assert b"Device Manager" in output and b"Boot Maintenance Manager" in output, output[-2000:]
+    assert any(kind == "starting" and '"UiApp"' in text for kind, text in events), events
+
+
+@pytest.mark.timeout(60)
+def test_https_boot_from_a_host_the_pc_cannot_reach_fails_at_once() -> None:
+    _need_qemu_and_ovmf()
+
+    async def run() -> tuple[UefiQemuHost, Events, bytes | None]:
+        host = UefiQemuHost(memory_mb=512)
+        events: Events = []
+        host.on_boot_event = lambda kind, text: events.append((kind, text))
+        host.set_https_boot(HttpsBoot("https://boot.example.invalid/ipxe.efi", (make_ca().der,)))
+        loop = asyncio.get_running_loop()
+        host.power_on(loop.time())
+        boot_next = VariableStore(host.nvram).get("BootNext")
+        await host.aclose()
+        return host, events, boot_next
+
+    host, events, boot_next = asyncio.run(run())
+    outcome = host.last_https_boot
+    assert outcome is not None and not outcome.ok and outcome.firmware_url is None
+    assert outcome.sentence.startswith(
+        "HTTPS boot failed: the simulated PC cannot reach boot.example.invalid"
+    )
+    assert events == [("https-boot", outcome.sentence)]
+    assert boot_next is None  # the firmware was not asked to try
