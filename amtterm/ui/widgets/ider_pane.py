@@ -51,8 +51,8 @@ from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 
 #: (label, method) of the "Boot over" choices (the methods of ReinstallRequest).
 METHOD_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto: HTTPS boot, else IDE-R", "auto"),
-    ("HTTPS boot (One Click Recovery)", "https"),
+    ("auto: HTTPS or IDE-R", "auto"),
+    ("HTTPS boot (OCR)", "https"),
     ("IDE-R", "ider"),
 )
 #: (label, timing) of the start-timing choices.
@@ -203,7 +203,7 @@ class IderPane(Pane):
 
     def compose(self) -> ComposeResult:
         """Image fields, timing, the actions, then the progress."""
-        yield Static("Image (.iso; .efi for HTTPS boot):")
+        yield Static("Image (.iso or .efi):")
         with Horizontal(classes="path-row"):
             yield OrderedInput(
                 placeholder="path; Right completes", id="ider-cd", suggester=PathSuggester(), compact=True
