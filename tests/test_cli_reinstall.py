@@ -212,6 +212,8 @@ async def test_the_timeout_cleans_up(modern: Modern, efi: Path) -> None:
         (["--serve-on", "localhost:80"], "--serve-on needs an IP address the device can reach"),
         (["--serve-on", "8443"], "--serve-on takes ADDRESS:PORT"),
         (["--method", "ider"], "boot.efi is a UEFI executable: IDE-R serves only an ISO as its CD-ROM."),
+        (["-J", "bastion.invalid"], "Through a jump host the PC cannot reach this machine by itself"),
+        (["--method", "bogus"], "The method must be one of auto, https, ider, not 'bogus'."),
     ],
 )
 def test_bad_options_are_one_sentence_before_any_connection(

@@ -236,11 +236,17 @@ async def reinstall_command(args: argparse.Namespace) -> int:
     request.check()
 
     target = _target(args, _hosts_file(args), args.host)
+    ask = cli.ask_on_terminal if cli.terminal_available() else None
+    route = target.endpoint.route(ssh_config=args.ssh_config, ask=ask)
+    if route is not None and serve_on is None and request.method != "ider":
+        # The PC fetches the image itself: it cannot come back through the SSH tunnel.
+        raise ConfigError(
+            "Through a jump host the PC cannot reach this machine by itself: give --serve-on (and "
+            "--url-host) with an address it reaches, or use --method ider."
+        )
     passwords = Passwords(args)
     password = passwords.for_entry(target.entry, target.user)
-    ask = cli.ask_on_terminal if cli.terminal_available() else None
     tls = target.endpoint.tls_options(accept_new=args.accept_new, ask=ask)
-    route = target.endpoint.route(ssh_config=args.ssh_config, ask=ask)
     printer = ReinstallPrinter(sys.stderr)
     interactive = os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())
     wsman_args = argparse.Namespace(**vars(args))
