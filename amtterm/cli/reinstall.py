@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from amtterm.cli.common import add_connection_options, port
-from amtterm.errors import ConfigError
+from amtterm.errors import AmtError, ConfigError
 
 if TYPE_CHECKING:
     from amtterm.session import ImageProgress, ReinstallProgress, SolClient
@@ -291,7 +291,14 @@ async def reinstall_command(args: argparse.Namespace) -> int:
                 sol_task = asyncio.ensure_future(run_raw(sol_client, linger=0))
             else:
                 sol_task = asyncio.ensure_future(_pump_output(sol_client))
-            sol_task.add_done_callback(lambda _: job is not None and asyncio.ensure_future(job.stop()))
+            sol_task.add_done_callback(sol_ended)
+
+        stopping: list[asyncio.Future[None]] = []
+
+        def sol_ended(_: object) -> None:
+            # Ctrl-] or the session's end ends the job too (it cleans up).
+            if job is not None:
+                stopping.append(asyncio.ensure_future(job.stop()))
 
         job = ReinstallJob(
             request,
@@ -315,11 +322,15 @@ async def reinstall_command(args: argparse.Namespace) -> int:
                 sol_task.cancel()
                 with contextlib.suppress(BaseException):
                     await sol_task
+            elif sol_task is not None and not sol_task.cancelled():
+                ended = sol_task.exception()
+                if isinstance(ended, AmtError):  # the device ended SOL: say so, it ended the job
+                    printer.message(str(ended))
             if sol_client is not None:
                 with contextlib.suppress(Exception):
                     await sol_client.close(timeout=1.0)
     if job.state == "timed out":
-        raise ConfigError(f"{target.name} did not finish within --timeout {args.timeout:g} s.")
+        raise AmtError(f"{target.name} did not finish within --timeout {args.timeout:g} s.")
     return 0
 
 
