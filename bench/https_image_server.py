@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from amtterm.session.image_server import CHUNK, BootAuthority, ImageServer  # noqa: E402
+from amtterm.session.boot_authority import BootAuthority  # noqa: E402
+from amtterm.session.image_server import CHUNK, ImageServer  # noqa: E402
 
 #: Longest any one transfer may take (seconds).
 STEP_TIMEOUT = 300.0

@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from amtterm.session.boot_authority import BootAuthority as BootAuthority
     from amtterm.session.console import (
         ConsoleHub as ConsoleHub,
     )
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
-    from amtterm.session.image_server import BootAuthority as BootAuthority
     from amtterm.session.image_server import ImageProgress as ImageProgress
     from amtterm.session.image_server import ImageServer as ImageServer
     from amtterm.session.image_server import parse_serve_on as parse_serve_on
@@ -127,7 +127,7 @@ _HOMES: dict[str, str] = {
     "Timing": "ider_job",
     "WsmanBoot": "ider_job",
     "IderProgress": "ider_progress",
-    "BootAuthority": "image_server",
+    "BootAuthority": "boot_authority",
     "ImageProgress": "image_server",
     "ImageServer": "image_server",
     "parse_serve_on": "image_server",

@@ -38,18 +38,20 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from amtterm.errors import AmtError, ConfigError
 from amtterm.session.ider import IderProgress
 from amtterm.session.ider_job import IderJob, IderRequest
 from amtterm.session.image_server import (
-    BootAuthority,
     ImageProgress,
     ImageServer,
     check_image,
     local_address_towards,
 )
+
+if TYPE_CHECKING:
+    from amtterm.session.boot_authority import BootAuthority
 
 __all__ = [
     "METHODS",
@@ -366,6 +368,8 @@ class ReinstallJob:
             address, port = request.serve_on
         else:
             address, port = local_address_towards(self.device), 0
+        from amtterm.session.boot_authority import BootAuthority  # cryptography.x509: only now
+
         authority = self._authority or BootAuthority.load()
         server = ImageServer(
             request.image,

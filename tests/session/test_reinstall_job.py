@@ -19,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from amtterm.errors import ConfigError, WsmanRefused
-from amtterm.session.image_server import BootAuthority, ImageProgress
+from amtterm.session.boot_authority import BootAuthority
+from amtterm.session.image_server import ImageProgress
 from amtterm.session.reinstall import HttpsBootOffer, ReinstallJob, ReinstallRequest, image_kind
 
 pytestmark = pytest.mark.timeout(60)

@@ -19,8 +19,8 @@ import pytest
 from cryptography import x509
 
 from amtterm.errors import ConfigError
+from amtterm.session.boot_authority import BootAuthority
 from amtterm.session.image_server import (
-    BootAuthority,
     ImageProgress,
     ImageServer,
     check_image,
