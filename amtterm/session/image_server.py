@@ -35,7 +35,6 @@ import contextlib
 import errno
 import ipaddress
 import os
-import socket
 import ssl
 import stat
 import time
@@ -55,7 +54,6 @@ __all__ = [
     "ImageProgress",
     "ImageServer",
     "check_image",
-    "local_address_towards",
     "parse_serve_on",
 ]
 
@@ -126,25 +124,6 @@ def parse_serve_on(text: str) -> tuple[str, int]:
             f"--serve-on needs an IP address the device can reach (e.g. 192.0.2.5:8443), not {host!r}."
         ) from None
     return host, int(port_text)
-
-
-def local_address_towards(device: str) -> str:
-    """The local address this machine would use to reach ``device`` (an IP address).
-
-    A UDP socket's ``connect()`` only picks the route; it sends nothing.
-
-    Raises:
-        ConfigError: no route to the device (one sentence).
-    """
-    family = socket.AF_INET6 if ":" in device else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((device, 9))
-        except OSError as exc:
-            raise ConfigError(
-                f"No local address reaches {device} ({exc.strerror or exc}): give one with --serve-on."
-            ) from None
-        return str(probe.getsockname()[0])
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from amtterm.session.image_server import (
     ImageProgress,
     ImageServer,
     check_image,
-    local_address_towards,
 )
+from amtterm.transport.local_address import local_address_towards
 
 if TYPE_CHECKING:
     from amtterm.session.boot_authority import BootAuthority

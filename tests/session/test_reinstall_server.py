@@ -24,9 +24,9 @@ from amtterm.session.image_server import (
     ImageProgress,
     ImageServer,
     check_image,
-    local_address_towards,
     parse_serve_on,
 )
+from amtterm.transport.local_address import local_address_towards
 
 pytestmark = pytest.mark.timeout(60)
 
