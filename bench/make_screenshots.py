@@ -12,7 +12,8 @@ Writes SVG (Textual's own screenshots) and, when ``rsvg-convert`` is installed (
 * ``light``       the light theme on the setup screen;
 * ``bios-blue``   the classic BIOS-blue theme;
 * ``help``        the command help behind the prefix key;
-* ``ider``        the IDE-R pane serving an ISO while the console shows the PC booting from it.
+* ``ider``        the boot-from-image pane serving an ISO over IDE-R while the console shows the PC
+                  booting from it.
 
 Nothing leaves the machine: loopback ports only, a temporary certificate pin file.
 """

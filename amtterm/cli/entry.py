@@ -16,11 +16,17 @@ from collections.abc import Sequence
 # The import names of every package in amtterm's dependency tree (see uv.lock).
 DEPENDENCY_MODULES = (
     "_cffi_backend",
+    "aiohappyeyeballs",
+    "aiohttp",
+    "aiosignal",
     "anyio",
     "asyncssh",
+    "attr",
+    "attrs",
     "certifi",
     "cffi",
     "cryptography",
+    "frozenlist",
     "h11",
     "httpcore",
     "httpx",
@@ -29,8 +35,10 @@ DEPENDENCY_MODULES = (
     "markdown_it",
     "mdit_py_plugins",
     "mdurl",
+    "multidict",
     "PIL",
     "platformdirs",
+    "propcache",
     "pycparser",
     "pygments",
     "pyte",
@@ -39,6 +47,7 @@ DEPENDENCY_MODULES = (
     "textual",
     "typing_extensions",
     "wcwidth",
+    "yarl",
 )
 
 

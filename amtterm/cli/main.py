@@ -7,6 +7,7 @@
     amtterm power|boot|redirection|consent|info|doctor HOST ...   WS-Management (wsman.py)
     amtterm ider HOST ...       serve an image over IDE-R (ider.py)
     amtterm kvm HOST --screenshot FILE.png   the remote screen over KVM as a picture (kvm.py)
+    amtterm reinstall HOST --image FILE   boot from an ISO / .efi: HTTPS boot or IDE-R (reinstall.py)
     amtterm known-hosts ...     list or forget pinned TLS certificates (pins.py)
     amtterm expect HOST STEP... wait for screen text and send keys (expect.py)
     amtterm share / attach      share a console over SSH, or watch one (share.py)
@@ -32,6 +33,7 @@ from amtterm.cli.expect import add_expect_command
 from amtterm.cli.ider import add_ider_command
 from amtterm.cli.kvm import add_kvm_command
 from amtterm.cli.pins import add_known_hosts_command
+from amtterm.cli.reinstall import add_reinstall_command
 from amtterm.cli.replay import add_replay_command
 from amtterm.cli.share import add_share_commands
 from amtterm.cli.sim import add_sim_command
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_wsman_commands(sub, common)
     add_ider_command(sub, common)
     add_kvm_command(sub, common)
+    add_reinstall_command(sub, common)
     add_replay_command(sub, common)
     add_expect_command(sub, common)
     add_share_commands(sub, common)

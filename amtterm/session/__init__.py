@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from amtterm.session.boot_authority import BootAuthority as BootAuthority
     from amtterm.session.console import (
         ConsoleHub as ConsoleHub,
     )
@@ -68,6 +69,9 @@ if TYPE_CHECKING:
         WsmanBoot as WsmanBoot,
     )
     from amtterm.session.ider_progress import IderProgress as IderProgress
+    from amtterm.session.image_server import ImageProgress as ImageProgress
+    from amtterm.session.image_server import ImageServer as ImageServer
+    from amtterm.session.image_server import parse_serve_on as parse_serve_on
     from amtterm.session.kvm import KvmClient as KvmClient
     from amtterm.session.kvm import open_kvm as open_kvm
     from amtterm.session.kvm import open_rfb as open_rfb
@@ -99,6 +103,13 @@ if TYPE_CHECKING:
         Recorder as Recorder,
     )
     from amtterm.session.redirection import RedirectionPump as RedirectionPump
+    from amtterm.session.reinstall import METHODS as METHODS
+    from amtterm.session.reinstall import HttpsBootOffer as HttpsBootOffer
+    from amtterm.session.reinstall import RecoveryService as RecoveryService
+    from amtterm.session.reinstall import ReinstallJob as ReinstallJob
+    from amtterm.session.reinstall import ReinstallProgress as ReinstallProgress
+    from amtterm.session.reinstall import ReinstallRequest as ReinstallRequest
+    from amtterm.session.reinstall_wsman import WsmanRecovery as WsmanRecovery
     from amtterm.session.sol import SolClient as SolClient
 
 #: Each exported name -> the module that defines it.
@@ -128,6 +139,10 @@ _HOMES: dict[str, str] = {
     "KvmLink": "kvm_link",
     "KvmState": "kvm_state",
     "KvmStats": "kvm_state",
+    "BootAuthority": "boot_authority",
+    "ImageProgress": "image_server",
+    "ImageServer": "image_server",
+    "parse_serve_on": "image_server",
     "Cast": "playback",
     "CastEvent": "playback",
     "Player": "playback",
@@ -137,12 +152,21 @@ _HOMES: dict[str, str] = {
     "PlainLogWriter": "recorder",
     "Recorder": "recorder",
     "RedirectionPump": "redirection",
+    "METHODS": "reinstall",
+    "HttpsBootOffer": "reinstall",
+    "RecoveryService": "reinstall",
+    "ReinstallJob": "reinstall",
+    "ReinstallProgress": "reinstall",
+    "ReinstallRequest": "reinstall",
+    "WsmanRecovery": "reinstall_wsman",
     "SolClient": "sol",
 }
 
 __all__ = [
+    "METHODS",
     "TUI",
     "AsciicastWriter",
+    "BootAuthority",
     "Cast",
     "CastEvent",
     "ConsoleHub",
@@ -150,9 +174,12 @@ __all__ = [
     "ConsoleSession",
     "HostController",
     "HostProfile",
+    "HttpsBootOffer",
     "IderJob",
     "IderProgress",
     "IderRequest",
+    "ImageProgress",
+    "ImageServer",
     "KvmClient",
     "KvmLink",
     "KvmState",
@@ -161,7 +188,11 @@ __all__ = [
     "Player",
     "Question",
     "Recorder",
+    "RecoveryService",
     "RedirectionPump",
+    "ReinstallJob",
+    "ReinstallProgress",
+    "ReinstallRequest",
     "SessionState",
     "SessionStatus",
     "SolClient",
@@ -170,11 +201,13 @@ __all__ = [
     "Timing",
     "TrustPrompt",
     "WsmanBoot",
+    "WsmanRecovery",
     "console_config",
     "load_cast",
     "open_kvm",
     "open_rfb",
     "open_sol",
+    "parse_serve_on",
     "resolve_sol",
 ]
 

@@ -47,6 +47,7 @@ from amtterm.session.console import ConsoleHub, ConsoleSession, SessionState, Se
 from amtterm.session.ider_job import Confirm, IderJob, IderRequest
 from amtterm.session.ider_progress import IderProgress
 from amtterm.session.recorder import Recorder, record_subscription
+from amtterm.session.reinstall import ReinstallJob, ReinstallProgress, ReinstallRequest
 from amtterm.session.sol import SolClient
 from amtterm.terminal.keymap import Backspace, Enter, KeyMode
 from amtterm.transport import tls as tlsmod
@@ -233,6 +234,8 @@ class HostController:
         self.ider: IderJob | None = None
         #: The KVM session of this host (its third redirection session), made when KVM is first shown.
         self._kvm: KvmLink | None = None
+        #: The boot-from-image job (HTTPS boot or IDE-R) once started, kept the same way.
+        self.reinstall: ReinstallJob | None = None
 
     # -- state ------------------------------------------------------------------------------
 
@@ -462,6 +465,64 @@ class HostController:
         """Whether this host's KVM session was ever started."""
         return self._kvm is not None and self._kvm.started
 
+    def reinstall_job(
+        self,
+        request: ReinstallRequest,
+        *,
+        ider: Callable[[IderRequest], IderJob] | None = None,
+        on_state: Callable[[str], None] | None = None,
+        on_progress: Callable[[ReinstallProgress], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> ReinstallJob:
+        """A new boot-from-image job for this host: HTTPS boot when offered, else IDE-R.
+
+        One Click Recovery goes over the host's WS-Man (:meth:`DeviceService.run`); IDE-R is
+        ``ider``'s job (made with :meth:`ider_job`, so it becomes :attr:`ider` as usual). Before
+        the boot the console is attached, so the boot is seen from POST on. It becomes
+        :attr:`reinstall` once it starts.
+
+        Raises:
+            ConfigError: the host is booting or serving already, or the request is wrong
+                (:meth:`ReinstallRequest.check`; one sentence).
+        """
+        from amtterm.session.reinstall_wsman import WsmanRecovery
+
+        if (self.reinstall is not None and self.reinstall.active) or (
+            self.ider is not None and not self.ider.finished
+        ):
+            raise ConfigError("Already serving an image to this host; stop it first.")
+        request.check()
+        profile = self.profile
+        service = profile.service
+        recovery = WsmanRecovery(service.run) if service is not None else None
+
+        def state_changed(state: str) -> None:
+            if state == "checking":
+                self.reinstall = job
+            elif state == "serving" and job.method == "https":
+                self.mark(f"HTTPS boot: serving {request.image.name} at {job.url}")
+            elif not job.active and job.method == "https":
+                self.mark(f"HTTPS boot: {state}")
+            if on_state is not None:
+                on_state(state)
+
+        async def before_boot() -> None:
+            if job.method == "https":  # an IDE-R job attaches the console itself, before its boot
+                self._before_ider_boot("https")
+
+        job = ReinstallJob(
+            request,
+            name=profile.name,
+            device=profile.address,
+            recovery=recovery,
+            ider=ider,
+            before_boot=before_boot,
+            on_state=state_changed,
+            on_progress=on_progress,
+            on_message=on_message,
+        )
+        return job
+
     def _before_ider_boot(self, device: str) -> None:
         if not self.running:
             self.start()  # SOL attached before the reset, so the boot is seen from POST on
@@ -471,6 +532,8 @@ class HostController:
         """Stop everything for good (app exit)."""
         if self.closed:
             return
+        if self.reinstall is not None and self.reinstall.active:
+            await self.reinstall.stop()  # its clean-up (boot settings, the CA) before WS-Man closes
         if self.ider is not None:
             await self.ider.stop()
         if self._kvm is not None:

@@ -30,9 +30,9 @@ class Command:
 COMMANDS: Final[tuple[Command, ...]] = (
     Command(("h", "question_mark", "f1"), "help", "Show this help", "help"),
     Command(("q",), "quit", "Quit amtterm (closes every console politely)", "quit"),
-    Command(("p",), "toggle_panes", "Show or hide the side panes (power, boot, info, IDE-R)", "panes"),
+    Command(("p",), "toggle_panes", "Show or hide the side panes (power, boot, info, image)", "panes"),
     Command(("f",), "focus_panes", "Move the keyboard to the side panes (Esc comes back)"),
-    Command(("i",), "focus_ider", "IDE-R pane: type the image to serve"),
+    Command(("i",), "focus_ider", "Image pane: type the image to boot from"),
     Command(("l",), "toggle_hosts", "Show or hide the host list"),
     Command(("n",), "next_host", "Next host (each console stays connected)", "next host"),
     Command(("N", "shift+n"), "previous_host", "Previous host"),

@@ -156,6 +156,17 @@ class DeviceService:
         finally:
             self.round_trip = time.monotonic() - started
 
+    async def run(self, operation: Callable[[WsmanClient], Awaitable[T]]) -> T:
+        """Run one WS-Man operation over this service's connection, its failure one sentence.
+
+        For flows that call :mod:`amtterm.wsman` functions themselves (the reinstall job's One
+        Click Recovery steps).
+
+        Raises:
+            ServiceError: the operation failed (the sentence names the host).
+        """
+        return await self._call(operation)
+
     async def power(self) -> PowerStatus:
         """The power state now."""
         status = await self._call(ops.power_status)

@@ -311,3 +311,69 @@ async def test_boot_refuses_a_disabled_listener_with_the_cli_sentence(
         assert run.sim.hosts[0].device.ider_owner is None  # no IDE-R session was opened
         assert any(sentence in note for note in run.notes())
         assert run.view.has_focus  # after the dialog the keyboard is back with the console
+
+
+# -- the same pane, booting over One Click Recovery HTTPS boot (`amtterm reinstall`'s flow) --------
+
+
+async def test_https_boot_from_the_pane_serves_the_image_and_cleans_up(
+    sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_cli_reinstall import StandInFirmware
+
+    monkeypatch.setenv("AMTTERM_STATE_DIR", str(tmp_path / "state"))  # amtterm's CA is made there
+    image = tmp_path / "boot.efi"
+    image.write_bytes(b"MZ" + os.urandom(1_500_000))
+    before = fingerprint(image)
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        firmware = StandInFirmware()
+        # The synthetic PC gets a UEFI firmware's one extra duty, so the device offers HTTPS boot.
+        run.sim.hosts[0].device.host.set_https_boot = firmware.set_https_boot  # type: ignore[attr-defined]
+        state = run.sim.hosts[0].device.state
+        await fill(run, "#ider-cd", str(image))
+        pane = pane_of(run)
+        assert pane.query_one("#ider-method").value == "auto"  # type: ignore[attr-defined]
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
+        await run.pilot.press("y")
+        await run.wait_for(
+            lambda: firmware.fetched is not None, "the firmware to fetch the image", timeout=30
+        )
+        assert firmware.fetched == image.read_bytes() and firmware.error is None
+        [boot] = firmware.boots
+        assert boot is not None and len(boot.trusted_roots) == 1  # amtterm's CA, synced with the boot
+        job = run.link.reinstall
+        assert job is not None and job.method == "https" and job.url == boot.url
+        await run.wait_for(lambda: "1.5 of 1.5 MB fetched" in pane_text(run), "the figures")
+        assert boot.url in pane_text(run) or job.state == "ended"
+        # The job ends once the firmware has gone quiet (settle): everything undone.
+        await run.wait_for(lambda: job.state == "ended", "the job to end", timeout=30)
+        await run.wait_for(lambda: "has fetched the image and boots it" in pane_text(run), "the sentence")
+        assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""
+        assert run.link.ider is None  # no IDE-R session was opened
+        assert "Traceback" not in run.svg_text()
+    assert fingerprint(image) == before
+
+
+async def test_quitting_during_an_https_boot_cleans_up_first(
+    sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMTTERM_STATE_DIR", str(tmp_path / "state"))
+    image = tmp_path / "boot.efi"
+    image.write_bytes(b"MZ" + os.urandom(100_000))
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        boots: list[object] = []
+        run.sim.hosts[0].device.host.set_https_boot = boots.append  # type: ignore[attr-defined]  # never fetches
+        state = run.sim.hosts[0].device.state
+        await fill(run, "#ider-cd", str(image))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
+        await run.pilot.press("y")
+        await run.wait_for(lambda: len(boots) == 1, "the reset into the HTTPS boot", timeout=30)
+        assert len(state.ocr.trusted_roots) == 1
+        await run.wait_for(lambda: "The firmware has fetched nothing yet" in pane_text(run), "the hint")
+        await run.app.close_links()  # what quitting does, while the device is still there
+        assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""

@@ -3,7 +3,8 @@
 Widgets post messages; the screen acts (``../shared/ARCHITECTURE.md``). A pane says what the user
 pressed and for which host (:class:`~amtterm.ui.widgets.device_panes.PowerPane.ActionRequested`,
 ``BootPane.BootRequested``, ``BootPane.ConsentRequested``, ``IderPane.ServeRequested``,
-``IderPane.StopRequested``, ``IderPane.BrowseRequested``); the console screen hands the message
+``IderPane.BootRequested``, ``IderPane.StopRequested``, ``IderPane.BrowseRequested``); the console
+screen hands the message
 here, and :class:`DeviceActions`
 
 * asks first where the action cannot be undone (:class:`~amtterm.ui.screens.confirm.ConfirmScreen`:
@@ -13,7 +14,8 @@ here, and :class:`DeviceActions`
   its message line while it shows that host, and a notification), a failure as one sentence.
 
 The IDE-R boot runs the one flow of :class:`~amtterm.session.ider_job.IderJob` (what
-``amtterm ider --boot`` runs too) with :meth:`DeviceActions.ask` as its question.
+``amtterm ider --boot`` runs too) with :meth:`DeviceActions.ask` as its question; the boot from an
+image runs :class:`~amtterm.session.reinstall.ReinstallJob` (``amtterm reinstall``'s) after it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from textual.screen import Screen
 
 from amtterm.errors import ConfigError
-from amtterm.session import HostController, IderRequest, Question
+from amtterm.session import HostController, IderJob, IderRequest, Question, ReinstallRequest
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.image_picker import ImagePickerScreen
 from amtterm.ui.widgets.device_panes import BOOT_CHOICES, BootPane, PowerPane
@@ -71,6 +73,8 @@ class DeviceActions:
             self.consent(request.pane, request.host, request.code)
         elif isinstance(request, IderPane.ServeRequested):
             self.ider(request.pane, request.host, request.request)
+        elif isinstance(request, IderPane.BootRequested):
+            self.reinstall(request.pane, request.host, request.request)
         elif isinstance(request, IderPane.StopRequested):
             self.ider_stop(request.pane, request.host)
         elif isinstance(request, IderPane.BrowseRequested):
@@ -200,6 +204,8 @@ class DeviceActions:
                 said(f"Connecting to {link.name} for IDE-R...")
             pane.show_link()
 
+        if link.reinstall is not None and not link.reinstall.active:
+            link.reinstall = None  # the pane paints this IDE-R job, not an earlier boot's
         try:
             job = link.ider_job(request, confirm=self.ask, on_state=state_changed, on_message=said)
         except ConfigError as exc:  # busy, no image, a bad image, no WS-Man: nothing was asked
@@ -215,12 +221,61 @@ class DeviceActions:
         self.run(pane, link, work, group=f"ider-{link.name}")
 
     def ider_stop(self, pane: IderPane, link: HostController) -> None:
-        """End ``link``'s IDE-R session politely."""
+        """End ``link``'s boot from an image (and its clean-up) or IDE-R session politely."""
+        boot = link.reinstall
+        if boot is not None and boot.active:
+            pane.report(link, "Stopping and cleaning up...", error=False, notify=False)
+            self.screen.run_worker(boot.stop(), group="ider-stop", exit_on_error=False)
+            return
         job = link.ider
         if job is None or job.finished:
             return
         pane.report(link, "Stopping...", error=False, notify=False)
         self.screen.run_worker(job.stop(), group="ider-stop", exit_on_error=False)
+
+    def reinstall(self, pane: IderPane, link: HostController, request: ReinstallRequest) -> None:
+        """Boot ``link`` from ``request``'s image after a yes: HTTPS boot when offered, else IDE-R."""
+
+        def said(text: str) -> None:
+            pane.report(link, text, error=False, notify=False)
+
+        def ider_state(state: str) -> None:
+            if state == "connecting":
+                said(f"Connecting to {link.name} for IDE-R...")
+            pane.show_link()
+
+        def make_ider(ider_request: IderRequest) -> IderJob:
+            return link.ider_job(ider_request, on_state=ider_state, on_message=said)
+
+        try:
+            job = link.reinstall_job(
+                request, ider=make_ider, on_state=lambda _: pane.show_link(), on_message=said
+            )
+        except ConfigError as exc:  # busy, a bad image: nothing was asked
+            pane.report(link, str(exc), error=True, notify=False)
+            return
+        question = Question(
+            f"Boot {link.name} from {request.image}?",
+            "The machine restarts at once (or powers on when off) and boots from the image, over "
+            "HTTPS boot when it offers it (else IDE-R), its screen on this console: unsaved work on "
+            "it is lost.",
+            "Reset",
+        )
+
+        async def work() -> str | None:
+            if not await self.ask(question):
+                return None
+            await job.run()
+            if job.method == "ider":
+                ider = job.ider_job
+                stopped = ider is not None and ider.state == "stopped"
+                return f"Stopped serving {request.image} to {link.name}." if stopped else None
+            return {
+                "ended": f"{link.name} has fetched the image and boots it; its boot settings are cleaned up.",
+                "stopped": f"Stopped the HTTPS boot of {link.name} and cleaned up.",
+            }.get(job.state)
+
+        self.run(pane, link, work, group=f"ider-{link.name}")
 
     def browse(self, pane: IderPane, link: HostController, drive: str, start: Path | None) -> None:
         """Pick the ``drive``'s image in a directory tree; the pane's field gets it."""

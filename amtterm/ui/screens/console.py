@@ -617,11 +617,20 @@ class ConsoleScreen(Screen[None]):
             panes.focus_first()  # the control asked for is disabled: the keyboard still leaves the PC
 
     def action_focus_ider(self) -> None:
-        """The keyboard to the IDE-R pane's CD image field: one step to "serve this ISO".
+        """The keyboard to the boot-from-image pane's image field: one step to "boot from this".
 
         While an image is being served the fields are locked: the keyboard goes to Stop instead,
         and the status line says why (never back to the PC without a word).
         """
+        boot = self.link.reinstall
+        if boot is not None and boot.active and boot.method != "ider":
+            self.action_focus_panes("#ider-stop")
+            self.app.notify(
+                f"{self.link.name} is booting from {boot.request.image}: the image cannot change until "
+                "Stop (the keyboard is on Stop; Esc goes back to the console).",
+                timeout=8,
+            )
+            return
         job = self.link.ider
         if job is not None and not job.finished:
             self.action_focus_panes("#ider-stop")

@@ -1,17 +1,24 @@
-"""The IDE-R pane: serve an ISO / floppy image to the host on screen, and boot from it.
+"""The "boot from image" pane: boot the host on screen from an image, over HTTPS boot or IDE-R.
 
-What ``amtterm ider HOST --cd ISO [--floppy IMG] [--boot] [--now|--on-reset]`` does, in the
-side column: two path fields (completed as you type, or picked in a directory tree with ``…``),
-when the drives appear (at the next reset, or now), "Boot from it (SOL)" (serve, set the
-one-time IDE-R boot with SOL over WS-Man, reset; after a confirmation), "Serve only" and Stop.
+What ``amtterm reinstall HOST --image FILE [--method auto|https|ider]`` and ``amtterm ider HOST
+--cd ISO [--floppy IMG] [--boot] [--now|--on-reset]`` do, in the side column: two path fields
+(completed as you type, or picked in a directory tree with ``…``), "Boot over" (auto: One Click
+Recovery HTTPS boot when the machine offers it, else IDE-R; HTTPS boot; IDE-R), when the IDE-R
+drives appear (at the next reset, or now), "Boot from it (SOL)" (after a confirmation: for IDE-R
+serve, set the one-time IDE-R boot with SOL over WS-Man and reset; for HTTPS boot the flow of
+:class:`~amtterm.session.reinstall.ReinstallJob`), "Serve only" (IDE-R) and Stop. While an
+HTTPS boot serves, the pane shows the URL, a bar of how much of the image the firmware has
+fetched, MB, MB/s and the ETA.
 While it serves, the pane shows the phase, a bar of how much of the image the PC has read,
 MB served, MB/s, sectors, the ETA of the read in flight and a stall warning; the console keeps
 showing the SOL screen, since IDE-R is a second redirection session beside it.
 
 The pane only presents: what the user asks for it posts as a message
-(:class:`IderPane.ServeRequested`, :class:`IderPane.StopRequested`, :class:`IderPane.BrowseRequested`),
-and the console screen runs the one IDE-R flow, :class:`~amtterm.session.ider_job.IderJob` (the
-same as ``amtterm ider``'s), with the pane's dialog as its question. The job is kept on the
+(:class:`IderPane.ServeRequested`, :class:`IderPane.BootRequested`, :class:`IderPane.StopRequested`,
+:class:`IderPane.BrowseRequested`), and the console screen runs the one IDE-R flow,
+:class:`~amtterm.session.ider_job.IderJob` (the same as ``amtterm ider``'s), or the one
+boot-from-image flow, :class:`~amtterm.session.reinstall.ReinstallJob` (``amtterm reinstall``'s),
+with the pane's dialog as its question. The job is kept on the
 host's :class:`~amtterm.session.host.HostController`, so it goes on while another host is shown, and
 the pane paints it. Every failure (a bad image, busy on another console, listener disabled, wrong
 password) is the flow's one sentence in the pane's message line, never a traceback.
@@ -28,11 +35,26 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from amtterm.errors import ConfigError
-from amtterm.session import HostController, IderJob, IderProgress, IderRequest, Timing
+from amtterm.session import (
+    HostController,
+    IderJob,
+    IderProgress,
+    IderRequest,
+    ImageProgress,
+    ReinstallJob,
+    ReinstallRequest,
+    Timing,
+)
 from amtterm.ui.screens.image_picker import PathSuggester
 from amtterm.ui.widgets.ordered_input import OrderedInput
 from amtterm.ui.widgets.pane_base import Pane, PaneRequest
 
+#: (label, method) of the "Boot over" choices (the methods of ReinstallRequest).
+METHOD_CHOICES: tuple[tuple[str, str], ...] = (
+    ("auto: HTTPS or IDE-R", "auto"),
+    ("HTTPS boot (OCR)", "https"),
+    ("IDE-R", "ider"),
+)
 #: (label, timing) of the start-timing choices.
 TIMING_CHOICES: tuple[tuple[str, Timing], ...] = (("at the next reset", "on-reset"), ("now", "now"))
 #: The image fields by drive (``cd``, ``floppy``) and their browse buttons.
@@ -49,6 +71,8 @@ PHASE_STYLE = {
     "ended": "dim",
     "stopped": "dim",
     "failed": "bold red",
+    "checking": "bold yellow",
+    "timed out": "bold red",
 }
 
 
@@ -97,10 +121,42 @@ def phase_line(job: IderJob) -> Text:
     return line
 
 
-class IderPane(Pane):
-    """Serve images over IDE-R to the bound host, with live progress."""
+def https_figures(progress: ImageProgress) -> list[str]:
+    """The lines under the bar of an HTTPS boot: fetched, rate, ETA."""
+    lines = [
+        f"{progress.covered / 1e6:.1f} of {progress.size / 1e6:.1f} MB fetched, {progress.mb_per_s:.2f} MB/s",
+        f"{progress.requests} request{'s' if progress.requests != 1 else ''}, "
+        f"{progress.bytes_sent / 1e6:.1f} MB sent",
+    ]
+    if progress.eta_seconds is not None:
+        lines.append(f"ETA {progress.eta_seconds:.0f} s")
+    return lines
 
-    BORDER_TITLE = "IDE-R"
+
+def https_phase_line(job: ReinstallJob) -> Text:
+    """``● HTTPS boot: serving boot.efi`` and the URL, or the job's state before / after."""
+    words = {
+        "checking": "checking what the machine offers",
+        "serving": "HTTPS boot: serving",
+        "ended": "HTTPS boot: the image was fetched",
+        "stopped": "HTTPS boot: stopped",
+        "timed out": "HTTPS boot: timed out",
+        "failed": "failed",
+    }
+    state = job.state
+    line = Text()
+    line.append("● ", PHASE_STYLE.get(state, "bold"))
+    line.append(words.get(state, state), PHASE_STYLE.get(state, "bold"))
+    line.append(f" {job.request.image.name}")
+    if job.url is not None and job.active:
+        line.append(f"\n{job.url}", "dim")
+    return line
+
+
+class IderPane(Pane):
+    """Boot the bound host from an image (HTTPS boot or IDE-R), or serve images over IDE-R."""
+
+    BORDER_TITLE = "Boot from image"
 
     class ServeRequested(PaneRequest["IderPane"]):
         """Serve ``request``'s images to ``host`` (and, with ``request.boot``, boot from them)."""
@@ -109,8 +165,15 @@ class IderPane(Pane):
             super().__init__(pane, host)
             self.request = request
 
+    class BootRequested(PaneRequest["IderPane"]):
+        """Boot ``host`` from ``request``'s image (HTTPS boot when offered, else IDE-R)."""
+
+        def __init__(self, pane: IderPane, host: HostController, request: ReinstallRequest) -> None:
+            super().__init__(pane, host)
+            self.request = request
+
     class StopRequested(PaneRequest["IderPane"]):
-        """End ``host``'s IDE-R session."""
+        """End ``host``'s IDE-R session or HTTPS boot."""
 
     class BrowseRequested(PaneRequest["IderPane"]):
         """Pick the ``drive``'s image (``cd`` or ``floppy``) in a directory tree from ``start``."""
@@ -125,6 +188,7 @@ class IderPane(Pane):
     IderPane .path-row Input { width: 1fr; }
     IderPane .path-row Button { margin: 0 0 0 1; min-width: 3; }
     IderPane #ider-timing { width: 1fr; }
+    IderPane #ider-method { width: 1fr; }
     IderPane #ider-boot { width: 1fr; margin-top: 1; }
     IderPane #ider-bar-row { height: 1; margin-top: 1; }
     IderPane #ider-bar-label { width: auto; color: $text-muted; }
@@ -139,7 +203,7 @@ class IderPane(Pane):
 
     def compose(self) -> ComposeResult:
         """Image fields, timing, the actions, then the progress."""
-        yield Static("CD image (.iso):")
+        yield Static("Image (.iso or .efi):")
         with Horizontal(classes="path-row"):
             yield OrderedInput(
                 placeholder="path; Right completes", id="ider-cd", suggester=PathSuggester(), compact=True
@@ -149,7 +213,15 @@ class IderPane(Pane):
         with Horizontal(classes="path-row"):
             yield OrderedInput(placeholder="path", id="ider-floppy", suggester=PathSuggester(), compact=True)
             yield Button("…", id="ider-browse-floppy", compact=True, tooltip="choose the floppy image")
-        yield Static("Drives appear:")
+        yield Static("Boot over:")
+        yield Select(
+            [(label, method) for label, method in METHOD_CHOICES],
+            value="auto",
+            allow_blank=False,
+            id="ider-method",
+            compact=True,
+        )
+        yield Static("IDE-R drives appear:")
         yield Select(
             [(label, timing) for label, timing in TIMING_CHOICES],
             value="on-reset",
@@ -186,19 +258,25 @@ class IderPane(Pane):
         self.query_one("#ider-boot", Button).disabled = busy or link is None or link.service is None
         self.query_one("#ider-serve", Button).disabled = busy or link is None
         self.query_one("#ider-stop", Button).disabled = not busy
-        for field in ("#ider-cd", "#ider-floppy", "#ider-browse-cd", "#ider-browse-floppy", "#ider-timing"):
+        fields = ("#ider-cd", "#ider-floppy", "#ider-browse-cd", "#ider-browse-floppy", "#ider-timing")
+        for field in (*fields, "#ider-method"):
             self.query_one(field).disabled = busy
 
     def show_progress(self) -> None:
         """Repaint phase, bar and figures when they changed."""
         if not self.is_mounted:
             return
+        boot = self.link.reinstall if self.link is not None else None
+        if boot is not None and boot.method != "ider":
+            self._show_https(boot)
+            return
         job = self.link.ider if self.link is not None else None
         key = (job, None if job is None else job.state, None if job is None else job.progress)
         if key == self._painted:
             return
         self._painted = key
-        self._enable(job is not None and not job.finished)
+        self._enable((job is not None and not job.finished) or (boot is not None and boot.active))
+        self.query_one("#ider-bar-label", Static).update("read ")
         bar = self.query_one("#ider-bar", ProgressBar)
         bar_row = self.query_one("#ider-bar-row")
         phase = self.query_one("#ider-phase", Static)
@@ -232,6 +310,36 @@ class IderPane(Pane):
         else:
             stall.update("")
 
+    def _show_https(self, job: ReinstallJob) -> None:
+        """Phase, bar and figures of a boot-from-image job before IDE-R or over HTTPS."""
+        key = (job, job.state, job.progress)
+        if key == self._painted:
+            return
+        self._painted = key
+        self._enable(job.active)
+        self.query_one("#ider-phase", Static).update(https_phase_line(job))
+        progress = job.progress
+        bar_row = self.query_one("#ider-bar-row")
+        self.query_one("#ider-bar-label", Static).update("fetched ")
+        stall = self.query_one("#ider-stall", Static)
+        figures_line = self.query_one("#ider-figures", Static)
+        if not isinstance(progress, ImageProgress):
+            bar_row.display = False
+            figures_line.update("")
+            stall.update("")
+            return
+        bar_row.display = True
+        share = progress.covered / progress.size if progress.size else 0.0
+        self.query_one("#ider-bar", ProgressBar).update(total=100, progress=round(share * 100, 1))
+        figures_line.update("\n".join(https_figures(progress)))
+        if job.active and progress.requests == 0:
+            stall.update(
+                "The firmware has fetched nothing yet: it may still be starting, or cannot reach or "
+                "trust the server (it then boots normally without an error)."
+            )
+        else:
+            stall.update("")
+
     # -- actions ----------------------------------------------------------------------------
 
     def request(self, *, boot: bool) -> IderRequest:
@@ -260,7 +368,7 @@ class IderPane(Pane):
         if button in BROWSE_BUTTONS:
             self.browse(BROWSE_BUTTONS[button])
         elif button == "ider-boot":
-            self.start(boot=True)
+            self.boot()
         elif button == "ider-serve":
             self.start(boot=False)
         elif button == "ider-stop":
@@ -293,6 +401,24 @@ class IderPane(Pane):
         field.cursor_position = len(field.value)
         self.check_image(drive, path)
 
+    def boot(self) -> None:
+        """Boot from the image: IDE-R's flow for "IDE-R" (or a floppy only), else the reinstall flow."""
+        link = self.link
+        if link is None:
+            return
+        method = self.query_one("#ider-method", Select).value
+        image = image_path(self.query_one("#ider-cd", Input).value)
+        if method == "ider" or image is None:
+            self.start(boot=True)
+            return
+        request = ReinstallRequest(image, method="https" if method == "https" else "auto")
+        try:
+            request.check()  # before the question: a bad image is one sentence, nothing asked
+        except ConfigError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.post_message(self.BootRequested(self, link, request))
+
     def start(self, *, boot: bool) -> None:
         """Ask for the fields' images to be served (and, with ``boot``, booted from)."""
         if self.link is not None:
@@ -301,5 +427,9 @@ class IderPane(Pane):
     def stop(self) -> None:
         """Ask for the bound host's IDE-R session to end."""
         link = self.link
-        if link is not None and link.ider is not None and not link.ider.finished:
+        if link is None:
+            return
+        if (link.ider is not None and not link.ider.finished) or (
+            link.reinstall is not None and link.reinstall.active
+        ):
             self.post_message(self.StopRequested(self, link))
