@@ -65,6 +65,10 @@ class SimOptions:
     wsman_delay: float = 0.0
     qemu: bool = False
     qemu_memory: int = 1024
+    #: Leave the gaps after "greedy" messages that Debian amtterm and 9front need (redirection.md
+    #: section 11). ``amtterm demo`` turns them off: its one console is amtterm's own, which reads
+    #: every message exactly, and the gaps would hold its first POST screen back by ~0.4 s.
+    paced: bool = True
 
 
 def generate_password() -> str:
@@ -221,6 +225,7 @@ async def _start_host(
         flood_on_attach=options.flood_on_attach,
         log=log,
         state=state,
+        paced=options.paced,
     )
     sim_host = SimHost(name, address, device)
     try:
