@@ -12,12 +12,14 @@ is free again at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import App
 from textual.binding import BindingType
+from textual.worker import NoActiveWorker, Worker, get_current_worker
 
 from amtterm.session import HostController, TrustPrompt
 from amtterm.terminal.tmux import tmux_escape_time_warning
@@ -25,6 +27,9 @@ from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
 from amtterm.ui.widgets.terminal import DEFAULT_PREFIX
+
+#: Seconds the workers (pane requests, console pumps) get to end when the app closes its hosts.
+CLOSE_WORKERS_TIMEOUT = 2.0
 
 
 class AmtApp(App[int], inherit_bindings=False):
@@ -173,6 +178,18 @@ class AmtApp(App[int], inherit_bindings=False):
         if self.console_screen is not None:
             await self.console_screen.sharing.close()
         await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
+        # What is still under way (a pane's WS-Man request) ends now, and is waited for: cut
+        # off later, when the app is gone, it would leave its connection to the garbage collector.
+        try:
+            current: Worker[object] | None = get_current_worker()
+        except NoActiveWorker:
+            current = None
+        workers = [worker for worker in self.workers if worker is not current]
+        for worker in workers:
+            worker.cancel()
+        ending = asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ending, CLOSE_WORKERS_TIMEOUT)
 
     async def action_quit(self) -> None:
         """Close every console, then exit."""

@@ -5,7 +5,8 @@ typed results of :mod:`amtterm.wsman.results` (``PowerStatus``, ``PowerActionRes
 ``BootResult``, ``DeviceInfo``, ``ConsentStatus``) or raises :class:`ServiceError`, whose text
 is the one sentence to show. Panes call these from Textual workers (async, on the app's loop).
 
-One WS-Man client per device is opened on first use and reused (its requests are serialised
+One WS-Man client per device is opened on first use and reused (httpx is loaded then, not with
+this module, so that a console shows its first screen without waiting for it) (its requests are serialised
 by the client); :meth:`DeviceService.aclose` closes it. The TLS certificate is checked by a
 :class:`~amtterm.wsman.target.CertificatePinner` (the one check,
 :func:`amtterm.transport.trust.check_certificate`) before any credentials are sent, exactly as
@@ -24,7 +25,6 @@ from amtterm.errors import AmtError, ConnectError, name_host
 from amtterm.transport.known_hosts import KnownHosts
 from amtterm.wsman import boot as wsboot
 from amtterm.wsman import operations as ops
-from amtterm.wsman.client import WsmanClient
 from amtterm.wsman.results import (
     BootResult,
     ConsentStatus,
@@ -37,6 +37,7 @@ from amtterm.wsman.target import CertificatePinner, Target, open_client
 if TYPE_CHECKING:
     from amtterm.transport.jump import JumpRoute
     from amtterm.transport.ssh import JumpChain
+    from amtterm.wsman.client import WsmanClient
 
 T = TypeVar("T")
 
