@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -28,7 +28,9 @@ from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
 from amtterm.ui.widgets.terminal import DEFAULT_PREFIX
 
-#: Seconds the workers (pane requests, console pumps) get to end when the app closes its hosts.
+#: Seconds a pane's WS-Man request under way gets to finish when the app closes its hosts.
+REQUEST_GRACE = 0.5
+#: Seconds the cancelled workers (pane requests, console pumps) get to end.
 CLOSE_WORKERS_TIMEOUT = 2.0
 
 
@@ -175,19 +177,32 @@ class AmtApp(App[int], inherit_bindings=False):
         if self._links_closed:
             return
         self._links_closed = True
+        # A pane's WS-Man request still under way ends first (a moment to finish, then cut off):
+        # left running while its client closes, or until the app is gone, it would leave its
+        # connection to the garbage collector. IDE-R jobs end politely with their hosts, below.
+        await self._end_workers(
+            lambda worker: not worker.group.startswith(("ider", "output")), grace=REQUEST_GRACE
+        )
         if self.console_screen is not None:
             await self.console_screen.sharing.close()
         await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
-        # What is still under way (a pane's WS-Man request) ends now, and is waited for: cut
-        # off later, when the app is gone, it would leave its connection to the garbage collector.
+        await self._end_workers(lambda worker: True)
+
+    async def _end_workers(self, which: Callable[[Worker[object]], bool], *, grace: float = 0.0) -> None:
+        """End the workers ``which`` picks (not the one calling): ``grace`` seconds to finish on
+        their own, then cancelled and waited for."""
         try:
             current: Worker[object] | None = get_current_worker()
         except NoActiveWorker:
             current = None
-        workers = [worker for worker in self.workers if worker is not current]
+        workers = [worker for worker in self.workers if worker is not current and which(worker)]
+        if not workers:
+            return
+        ending = asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(ending), grace)
         for worker in workers:
             worker.cancel()
-        ending = asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ending, CLOSE_WORKERS_TIMEOUT)
 

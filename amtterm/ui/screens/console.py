@@ -384,7 +384,7 @@ class ConsoleScreen(Screen[None]):
         if len(self.links) < 2:
             return
         for index, link in enumerate(self.links):
-            if link is self.link or link.service is None:
+            if link is self.link or link.service is None or link.closed:
                 continue
             self.run_worker(self._poll_one(link), group=f"poll-{index}", exclusive=True, exit_on_error=False)
 
