@@ -86,7 +86,11 @@ async def make(out: Path, size: tuple[int, int]) -> list[Path]:
                     written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
 
                 await wait_until(pilot, lambda: shows("Press F2 for Setup"), "POST")
-                await wait_until(pilot, lambda: screen.info_pane().knows(links[0].name), "the Info pane")
+
+                def info_known() -> bool:
+                    return screen.panes_built and screen.info_pane().knows(links[0].name)
+
+                await wait_until(pilot, info_known, "the Info pane")
                 await pilot.pause(0.2)
                 await save("post")
 

@@ -457,6 +457,7 @@ async def run_demo_tui(args: argparse.Namespace) -> int:
         hosts=getattr(args, "hosts", 1) or 1,
         qemu=bool(getattr(args, "qemu", False)),
         firmware=getattr(args, "firmware", "bios") or "bios",
+        paced=False,  # amtterm's own console reads exactly: no gaps before the first POST screen
     )
     quiet: list[str] = []  # the simulator's diagnostics would scribble over the screen
     sim = await start_sim(options, log=quiet.append)

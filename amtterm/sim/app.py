@@ -71,6 +71,10 @@ class SimOptions:
     sku: str = "amt"
     #: The QEMU machine's firmware: "bios" (SeaBIOS) or "uefi" (OVMF).
     firmware: str = "bios"
+    #: Leave the gaps after "greedy" messages that Debian amtterm and 9front need (redirection.md
+    #: section 11). ``amtterm demo`` turns them off: its one console is amtterm's own, which reads
+    #: every message exactly, and the gaps would hold its first POST screen back by ~0.4 s.
+    paced: bool = True
 
 
 def generate_password() -> str:
@@ -230,6 +234,7 @@ async def _start_host(
         flood_on_attach=options.flood_on_attach,
         log=log,
         state=state,
+        paced=options.paced,
     )
     sim_host = SimHost(name, address, device)
     try:

@@ -94,6 +94,9 @@ class SimDevice:
         log: where one-line diagnostics go.
         state: the device state shared with its WS-Man server; by default a new one
             with ``host`` behind it.
+        paced: leave the gaps after "greedy" messages that clients which drop coalesced
+            bytes need (Debian amtterm, 9front; redirection.md section 11). Off only where the
+            console is known to read every message exactly (``amtterm demo``).
     """
 
     def __init__(
@@ -107,8 +110,10 @@ class SimDevice:
         flood_on_attach: int = 0,
         log: Callable[[str], None] | None = None,
         state: DeviceState | None = None,
+        paced: bool = True,
     ) -> None:
         self.host = host
+        self.paced = paced
         self.user = user
         self.password = password
         self.amt_version = amt_version

@@ -20,7 +20,8 @@ Rules of real AMT this follows (redirection.md sections 3, 4, 5, 11, 12):
   that follows (KvmData, ``send_kvm_data``) is served by :class:`amtterm.sim.kvm.viewer.KvmViewer`;
 - the auth methods offered follow the AMT version: 11 and older also accept plain
   (type 1), 12 and later digest only;
-- writes are paced (see session/redirection.py) so that Debian amtterm loses nothing.
+- writes are paced (see session/redirection.py) so that Debian amtterm loses nothing, unless
+  the device was made unpaced for a console known to read exactly (``amtterm demo``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class RedirectionHandler:
             powered_on=self.initial_powered,
         )
         self.conn = RedirectionConnection(config)
-        self.pump = RedirectionPump(self.conn, reader, writer, self._on_event, paced=True)
+        self.pump = RedirectionPump(self.conn, reader, writer, self._on_event, paced=device.paced)
         self.writer = writer
         self.holds_sol = False
         self.holds_ider = False

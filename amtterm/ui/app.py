@@ -12,12 +12,14 @@ is free again at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import App
 from textual.binding import BindingType
+from textual.worker import NoActiveWorker, Worker, get_current_worker
 
 from amtterm.session import HostController, TrustPrompt
 from amtterm.terminal.tmux import tmux_escape_time_warning
@@ -25,6 +27,11 @@ from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
 from amtterm.ui.widgets.terminal import DEFAULT_PREFIX
+
+#: Seconds a pane's WS-Man request under way gets to finish when the app closes its hosts.
+REQUEST_GRACE = 0.5
+#: Seconds the cancelled workers (pane requests, console pumps) get to end.
+CLOSE_WORKERS_TIMEOUT = 2.0
 
 
 class AmtApp(App[int], inherit_bindings=False):
@@ -170,9 +177,34 @@ class AmtApp(App[int], inherit_bindings=False):
         if self._links_closed:
             return
         self._links_closed = True
+        # A pane's WS-Man request still under way ends first (a moment to finish, then cut off):
+        # left running while its client closes, or until the app is gone, it would leave its
+        # connection to the garbage collector. IDE-R jobs end politely with their hosts, below.
+        await self._end_workers(
+            lambda worker: not worker.group.startswith(("ider", "output")), grace=REQUEST_GRACE
+        )
         if self.console_screen is not None:
             await self.console_screen.sharing.close()
         await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
+        await self._end_workers(lambda worker: True)
+
+    async def _end_workers(self, which: Callable[[Worker[object]], bool], *, grace: float = 0.0) -> None:
+        """End the workers ``which`` picks (not the one calling): ``grace`` seconds to finish on
+        their own, then cancelled and waited for."""
+        try:
+            current: Worker[object] | None = get_current_worker()
+        except NoActiveWorker:
+            current = None
+        workers = [worker for worker in self.workers if worker is not current and which(worker)]
+        if not workers:
+            return
+        ending = asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(ending), grace)
+        for worker in workers:
+            worker.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ending, CLOSE_WORKERS_TIMEOUT)
 
     async def action_quit(self) -> None:
         """Close every console, then exit."""

@@ -7,7 +7,8 @@ typed results of :mod:`amtterm.wsman.results` (``PowerStatus``, ``PowerActionRes
 ``BootOutcome``) or raises :class:`ServiceError`, whose text
 is the one sentence to show. Panes call these from Textual workers (async, on the app's loop).
 
-One WS-Man client per device is opened on first use and reused (its requests are serialised
+One WS-Man client per device is opened on first use and reused (httpx is loaded then, not with
+this module, so that a console shows its first screen without waiting for it) (its requests are serialised
 by the client); :meth:`DeviceService.aclose` closes it. The TLS certificate is checked by a
 :class:`~amtterm.wsman.target.CertificatePinner` (the one check,
 :func:`amtterm.transport.trust.check_certificate`) before any credentials are sent, exactly as
@@ -28,7 +29,6 @@ from amtterm.wsman import boot as wsboot
 from amtterm.wsman import bootwatch, eventlog, inventory
 from amtterm.wsman import operations as ops
 from amtterm.wsman.bootwatch import BootOutcome
-from amtterm.wsman.client import WsmanClient
 from amtterm.wsman.eventlog import Event
 from amtterm.wsman.inventory import MachineInfo
 from amtterm.wsman.results import (
@@ -43,6 +43,7 @@ from amtterm.wsman.target import CertificatePinner, Target, open_client
 if TYPE_CHECKING:
     from amtterm.transport.jump import JumpRoute
     from amtterm.transport.ssh import JumpChain
+    from amtterm.wsman.client import WsmanClient
 
 T = TypeVar("T")
 

@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amtterm.config import HostEntry
 from amtterm.transport import tls as tlsmod
@@ -25,7 +26,9 @@ from amtterm.transport.jump import JumpHost
 from amtterm.transport.known_hosts import KnownHosts
 from amtterm.transport.resolver import Endpoint, resolve_endpoint
 from amtterm.transport.trust import check_certificate
-from amtterm.wsman.client import DEFAULT_TIMEOUT, WsmanClient
+
+if TYPE_CHECKING:  # httpx (in the client) loads when a client is opened, not with this module
+    from amtterm.wsman.client import WsmanClient
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def open_client(
     pinner: CertificatePinner | None,
     context: ssl.SSLContext | None = None,
     legacy: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     uds: str | None = None,
 ) -> WsmanClient:
     """A WS-Man client for ``target`` (use it with ``async with``).
@@ -201,9 +204,11 @@ def open_client(
         pinner: checks the certificate (None only for plain HTTP).
         context: a TLS context to reuse; built from the target's CA file when None.
         legacy: allow TLS 1.0/1.1 (also when the target's own TLS choice does not say so).
-        timeout: seconds for connecting and for each reply.
+        timeout: seconds for connecting and for each reply (None: the client's default, 10).
         uds: the Unix socket of an SSH forward to the device (see :func:`amtterm.transport.ssh.unix_forward`).
     """
+    from amtterm.wsman.client import DEFAULT_TIMEOUT, WsmanClient
+
     verify: ssl.SSLContext | bool = False
     if target.tls:
         verify = context or client_tls_context(target.cafile, legacy=legacy or target.legacy)
@@ -215,6 +220,6 @@ def open_client(
         port=target.wsman_port,
         verify=verify,
         on_peer_certificate=pinner if target.tls else None,
-        timeout=timeout,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
         uds=uds,
     )

@@ -70,6 +70,11 @@ class Running:
                 raise AssertionError(f"timed out waiting for {what}; screen:\n{self.view.text()}")
             await self.pilot.pause(0.05)
 
+    async def panes(self) -> None:
+        """Wait until the side panes are built (once the remote's first screen is drawn, or a
+        moment after the console opened when none comes)."""
+        await self.wait_for(lambda: self.screen.panes_built, "the side panes")
+
     async def wait_text(self, text: str, timeout: float = 10.0) -> None:
         """Wait until the console on screen shows ``text``."""
         await self.wait_for(lambda: text in self.view.text(), repr(text), timeout)

@@ -62,6 +62,7 @@ async def test_power_reset_from_the_pane_asks_then_brings_post_back(sim_state: P
 async def test_cancelled_reset_sends_nothing(sim_state: Path, tmp_path: Path) -> None:
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
+        await run.panes()
         boots = run.sim.hosts[0].device.host.boot_count  # type: ignore[attr-defined]
         await run.pilot.click("#power-reset")
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
@@ -75,6 +76,7 @@ async def test_cancelled_reset_sends_nothing(sim_state: Path, tmp_path: Path) ->
 async def test_power_off_closes_sol_for_the_change_and_reconnects(sim_state: Path, tmp_path: Path) -> None:
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
+        await run.panes()
         await run.pilot.click("#power-off")
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
         await run.pilot.press("y")
@@ -91,6 +93,7 @@ async def test_power_off_closes_sol_for_the_change_and_reconnects(sim_state: Pat
 async def test_reset_into_bios_setup_in_one_action(sim_state: Path, tmp_path: Path) -> None:
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
+        await run.panes()
         await run.pilot.click("#boot-bios-now")
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the confirmation")
         await run.pilot.press("y")

@@ -136,6 +136,7 @@ async def test_client_control_mode_consent_code_is_read_off_the_console(
 ) -> None:
     async with running_app(sim_state, tmp_path, control_mode="client") as run:
         await run.wait_text("DemoTech BIOS Version")
+        await run.panes()
         consent = run.screen.query_one("#boot-consent")
         await run.wait_for(lambda: consent.has_class("needed"), "the consent row")
         await run.pilot.click("#consent-request")

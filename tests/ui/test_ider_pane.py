@@ -72,6 +72,7 @@ async def type_into(run: Running, selector: str, text: str) -> None:
 
 async def on_screen(run: Running, selector: str) -> None:
     """Scroll the side column until the pane's ``selector`` is on screen."""
+    await run.panes()
     widget = pane_of(run).query_one(selector)
     pane_of(run).scroll_visible(animate=False)
     await run.pilot.pause(0.1)
@@ -82,6 +83,7 @@ async def on_screen(run: Running, selector: str) -> None:
 
 async def fill(run: Running, selector: str, text: str) -> None:
     """Put ``text`` into a field of the pane and give it the keyboard (typing it is slow)."""
+    await run.panes()
     field = pane_of(run).query_one(selector, Input)
     field.value = text
     field.focus()

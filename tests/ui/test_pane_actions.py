@@ -79,6 +79,7 @@ async def test_a_clicked_power_action_asks_and_the_console_keeps_the_keyboard(
 ) -> None:
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
+        await run.panes()
         boots = boot_count(run)
         await run.pilot.click("#power-reset")
         await dialog_says(run, "Reset sim?")

@@ -47,6 +47,7 @@ async def test_first_trust_is_asked_once_per_device_and_the_panes_do_not_say_ref
 
     async with running_app(sim_state, tmp_path, accept_new=False, trust=trust, prepare=wsman_asks_too) as run:
         await run.wait_for(lambda: isinstance(run.app.screen, ConfirmScreen), "the question")
+        await run.panes()  # built under the question, a moment after the console opened
         run.screen.query_one(PowerPane).refresh_power()  # WS-Man (16993) meets the same certificate
         await run.pilot.pause(1.0)
         assert len(asked) == 1, asked  # 16995 and 16993: one device, one certificate, one question

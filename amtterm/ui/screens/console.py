@@ -24,6 +24,11 @@ connected the first time it is shown. Beside it each host has a KVM view (the PC
 half-blocks), shown instead of the SOL view by the prefix command ``v``
 (:class:`~amtterm.ui.screens.kvm_control.KvmControl`); its KVM session connects when first shown.
 
+The remote's first screen comes first: the side panes (and their WS-Man requests) are built only
+once it is drawn, or once none is coming (the session failed, the PC is off), or after
+:data:`PANES_AT_LATEST` seconds, or at once when the user asks for them
+(:meth:`ConsoleScreen.ensure_panes`).
+
 Which host a view shows is a map made with the views (:meth:`ConsoleScreen.host_of`); no widget id
 is read for meaning. Widgets post messages and this screen acts: a view's key goes to its host, a
 pane's request to :class:`~amtterm.ui.screens.actions.DeviceActions` (asks, runs, reports back).
@@ -68,6 +73,16 @@ ENCODINGS = ("auto", "cp437", "utf-8")
 SIDE_WIDTH = 36
 #: Rows around the remote screen: key bar, status line, footer.
 CHROME_ROWS = 3
+#: Seconds after the console opens by which the side panes are built even if the remote has
+#: shown nothing yet (a certificate question, a slow device, a PC whose OS is silent on serial).
+PANES_AT_LATEST = 1.5
+
+
+def screen_coming(status: SessionStatus) -> bool:
+    """Whether the remote's first screen may still be on its way (the side panes wait for it)."""
+    if status.state in (SessionState.IDLE, SessionState.CONNECTING):
+        return True
+    return status.state is SessionState.CONNECTED and status.power_on is not False
 
 
 def stale_reason(link: HostController, view: TerminalView) -> str | None:
@@ -155,6 +170,8 @@ class ConsoleScreen(Screen[None]):
         self.actions = DeviceActions(self)
         #: The KVM views, one per host, and what they do.
         self.kvm = KvmControl(self)
+        #: The side panes were asked to be built (first remote screen drawn, or their time came).
+        self._panes_due = False
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -207,7 +224,33 @@ class ConsoleScreen(Screen[None]):
         self.kvm.on_mount()
         if self.power_poll > 0:
             self.set_interval(self.power_poll, self.poll_power)
-        self.call_after_refresh(self.poll_power)
+        self.set_timer(PANES_AT_LATEST, self._build_panes_soon)
+
+    # -- the side panes, built after the first remote screen ---------------------------------
+
+    @property
+    def panes_built(self) -> bool:
+        """Whether the side panes (Power, Boot, Info, IDE-R) exist yet."""
+        return self.query_one(SidePanes).built
+
+    def _build_panes_soon(self) -> None:
+        """The remote's first screen is on its way to the terminal, or none is coming: the
+        side panes are built once it is drawn."""
+        if not self._panes_due:
+            self._panes_due = True
+            self.call_after_refresh(self.ensure_panes)
+
+    async def ensure_panes(self) -> SidePanes:
+        """The side panes, built now if they are not yet (showing the host on screen, power asked)."""
+        panes = self.query_one(SidePanes)
+        self._panes_due = True
+        if await panes.build(self.link):
+            self.poll_power()
+        return panes
+
+    def _power_pane(self) -> PowerPane | None:
+        panes = self.query_one(SidePanes)
+        return self.query_one(PowerPane) if panes.built else None
 
     # -- fitting the side column ------------------------------------------------------------
 
@@ -279,7 +322,9 @@ class ConsoleScreen(Screen[None]):
         keybar.backspace = view.backspace
         keybar.encoding = view.active_encoding
         self.query_one(SidePanes).bind(link)
-        self.query_one(PowerPane).refresh_power()
+        power = self._power_pane()
+        if power is not None:
+            power.refresh_power()
         hosts = self.query_one(HostList)
         hosts.highlighted = index
         hosts.refresh_hosts()
@@ -297,6 +342,8 @@ class ConsoleScreen(Screen[None]):
     async def _pump(self, link: HostController, view: TerminalView) -> None:
         async for chunk in link.output():
             view.feed(chunk)
+            if not self._panes_due:
+                self._build_panes_soon()
 
     def _status_changed(self, link: HostController, status: SessionStatus) -> None:
         if not self.is_attached:
@@ -305,7 +352,11 @@ class ConsoleScreen(Screen[None]):
         self._view_of[link].stale = stale_reason(link, self._view_of[link])
         if link is self.link:
             self.update_status()
-            self.query_one(PowerPane).show_link()
+            power = self._power_pane()
+            if power is not None:
+                power.show_link()
+            if not self._panes_due and not screen_coming(status):
+                self._build_panes_soon()
             if status.state is SessionState.FAILED and status.message != self._told_failure.get(link):
                 self._told_failure[link] = status.message  # the whole sentence, once
                 self.app.notify(f"{link.name}: {status.message}", severity="error", timeout=20)
@@ -357,11 +408,13 @@ class ConsoleScreen(Screen[None]):
         """Ask every host with WS-Man for its power state (the list and the Power pane show it)."""
         if not self.is_attached:
             return
-        self.query_one(PowerPane).refresh_power()
+        power = self._power_pane()
+        if power is not None:
+            power.refresh_power()
         if len(self.links) < 2:
             return
         for index, link in enumerate(self.links):
-            if link is self.link or link.service is None:
+            if link is self.link or link.service is None or link.closed:
                 continue
             self.run_worker(self._poll_one(link), group=f"poll-{index}", exclusive=True, exit_on_error=False)
 
@@ -596,18 +649,19 @@ class ConsoleScreen(Screen[None]):
             self.close_search()
         self.shown().focus()
 
-    def action_toggle_panes(self) -> None:
+    async def action_toggle_panes(self) -> None:
         """Show or hide the side panes."""
         panes = self.query_one(SidePanes)
         self._panes_choice = not panes.display
         self._fit()
         if panes.display:
+            await self.ensure_panes()
             panes.bind(self.link)
         self.shown().focus()
 
-    def action_focus_panes(self, selector: str | None = None) -> None:
+    async def action_focus_panes(self, selector: str | None = None) -> None:
         """Move the keyboard to the side panes (to ``selector``'s widget, else the first control)."""
-        panes = self.query_one(SidePanes)
+        panes = await self.ensure_panes()
         if not panes.display:
             self._panes_choice = True
             self._fit()
@@ -616,7 +670,7 @@ class ConsoleScreen(Screen[None]):
         if not panes.focus_first(selector) and selector is not None:
             panes.focus_first()  # the control asked for is disabled: the keyboard still leaves the PC
 
-    def action_focus_ider(self) -> None:
+    async def action_focus_ider(self) -> None:
         """The keyboard to the boot-from-image pane's image field: one step to "boot from this".
 
         While an image is being served the fields are locked: the keyboard goes to Stop instead,
@@ -624,7 +678,7 @@ class ConsoleScreen(Screen[None]):
         """
         boot = self.link.reinstall
         if boot is not None and boot.active and boot.method != "ider":
-            self.action_focus_panes("#ider-stop")
+            await self.action_focus_panes("#ider-stop")
             self.app.notify(
                 f"{self.link.name} is booting from {boot.request.image}: the image cannot change until "
                 "Stop (the keyboard is on Stop; Esc goes back to the console).",
@@ -633,7 +687,7 @@ class ConsoleScreen(Screen[None]):
             return
         job = self.link.ider
         if job is not None and not job.finished:
-            self.action_focus_panes("#ider-stop")
+            await self.action_focus_panes("#ider-stop")
             served = job.request.served
             self.app.notify(
                 f"IDE-R is serving {served} to {self.link.name}: the image cannot change until Stop "
@@ -641,7 +695,7 @@ class ConsoleScreen(Screen[None]):
                 timeout=8,
             )
             return
-        self.action_focus_panes("#ider-cd")
+        await self.action_focus_panes("#ider-cd")
 
     def action_toggle_hosts(self) -> None:
         """Show or hide the host list; shown, it takes the keyboard."""
@@ -817,7 +871,7 @@ class ConsoleScreen(Screen[None]):
         await self.link.reconnect_now()
         self.update_status()
 
-    def action_reset_to_bios(self) -> None:
+    async def action_reset_to_bios(self) -> None:
         """Reset into BIOS setup with SOL (the Boot pane asks first)."""
         if self.link.service is None:
             self.app.notify(
@@ -825,6 +879,7 @@ class ConsoleScreen(Screen[None]):
                 severity="error",
             )
             return
+        await self.ensure_panes()
         self.actions.boot(self.query_one(BootPane), self.link, "bios", sol=True, then="reset")
 
     def action_cycle_theme(self) -> None:
@@ -862,5 +917,5 @@ class ConsoleScreen(Screen[None]):
             view.palette = palette
 
     def info_pane(self) -> InfoPane:
-        """The Info pane (tests, screenshots)."""
+        """The Info pane (tests, screenshots; once :attr:`panes_built`)."""
         return self.query_one(InfoPane)

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import AwaitMount
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from amtterm.session import HostController, SessionState
@@ -445,7 +446,11 @@ def _consent_text(consent: ConsentStatus) -> str:
 
 
 class SidePanes(VerticalScroll):
-    """The column of panes on the right; Esc gives the keyboard back to the console."""
+    """The column of panes on the right; Esc gives the keyboard back to the console.
+
+    It starts empty: the panes are made by :meth:`build` (the console screen calls it once the
+    remote's first screen is drawn, so that the console comes first).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "back to the console", show=False),
@@ -456,12 +461,23 @@ class SidePanes(VerticalScroll):
     class Leave(Message):
         """Esc in the panes: the console should take the keyboard back."""
 
-    def compose(self) -> ComposeResult:
-        """Power, Boot, Info, IDE-R."""
-        yield PowerPane(id="power-pane")
-        yield BootPane(id="boot-pane")
-        yield InfoPane(id="info-pane")
-        yield IderPane(id="ider-pane")
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._mounting: AwaitMount | None = None
+        #: Whether the panes have been mounted (:meth:`build` done).
+        self.built = False
+
+    async def build(self, link: HostController | None) -> bool:
+        """Mount Power, Boot, Info and IDE-R (once), showing ``link``; True when this call made them."""
+        if self._mounting is not None:
+            await self._mounting
+            return False
+        panes = [PowerPane(id="power-pane"), BootPane(id="boot-pane"), InfoPane(id="info-pane")]
+        self._mounting = self.mount(*panes, IderPane(id="ider-pane"))
+        await self._mounting
+        self.built = True
+        self.bind(link)
+        return True
 
     def bind(self, link: HostController | None) -> None:
         """Show ``link`` in every pane."""

@@ -98,7 +98,13 @@ class Pane(Vertical):
         exclusive: bool = False,
         notify: bool = True,
     ) -> None:
-        """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane."""
+        """Run a WS-Man request in a worker: its sentence, or its failure's, goes to the pane.
+
+        Nothing is asked of a host that was closed for good (the app is ending): its client would
+        open a connection that nothing closes.
+        """
+        if self.link is not None and self.link.closed:
+            return
         self.run_worker(
             reported(self, self.link, work, notify=notify),
             group=group,
