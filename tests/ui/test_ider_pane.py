@@ -64,8 +64,13 @@ def pane_text(run: Running) -> str:
 
 async def type_into(run: Running, selector: str, text: str) -> None:
     """Click a field of the pane and type ``text`` key by key."""
-    await on_screen(run, selector)
-    await run.pilot.click(selector)
+    for _ in range(3):  # the panes can still move as their facts arrive: click again if it missed
+        await on_screen(run, selector)
+        await run.pilot.click(selector)
+        await run.pilot.pause()
+        if pane_of(run).query_one(selector).has_focus:
+            break
+    assert pane_of(run).query_one(selector).has_focus, f"a click on {selector} gave it the keyboard"
     await run.pilot.press(*["space" if char == " " else char for char in text])
     await run.pilot.pause()
 
