@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 
 #: At most this many redraws a second, however fast frames arrive.
 MAX_FPS = 15
+#: Seconds between repaints of a Sixel picture: text drawn over it (a notification coming or going
+#: over the view) erases its pixels, which Textual does not know, so it is written again this often.
+SIXEL_REPAINT = 1.0
 #: The upper half block: foreground = top pixel, background = bottom pixel.
 UPPER_HALF = "\u2580"
 #: How the reason of a screen that is not live is drawn over the top row.
@@ -391,6 +394,7 @@ class KvmView(Widget, can_focus=True):
         return image.resize((width, height), Image.Resampling.BOX) if scale > 1 else image
 
     def _redraw_sixel(self, columns: int, rows: int) -> None:
+        rows = max(1, rows - 1)  # the last line carries the picture (render_lines)
         image = self._pixels_image(columns, rows)
         if image is None:
             if self.sixel:
@@ -411,7 +415,12 @@ class KvmView(Widget, can_focus=True):
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """With Sixel: blank lines, and the picture written after the last one at its top-left."""
+        """With Sixel: blank lines, and the picture written on the last one, at its top-left.
+
+        The picture leaves the widget's last line free, so it is written at the start of that line
+        (an overlay such as a notification over the line's right part does not cut it off); a crop
+        ending higher, over the picture, writes it after its last line's blanks too.
+        """
         if not self.pixels:
             return super().render_lines(crop)
         style = self.rich_style
@@ -423,18 +432,17 @@ class KvmView(Widget, can_focus=True):
         except Exception:  # not on a screen (yet): nothing to place
             return lines
         left, top = self._offset
-        move_to = Control.move_to(where.x + left, where.y + top).segment.text
-        back = Control.move_to(where.x + crop.right, where.y + crop.bottom - 1).segment.text
         no_cursor = ((ControlType.CURSOR_FORWARD, 0),)
-        lines[-1] = Strip(
-            [
-                *lines[-1],
-                Segment(move_to, control=no_cursor),
-                Segment(self.sixel, control=no_cursor),
-                Segment(back, control=no_cursor),
-            ],
-            crop.width,
-        )
+        picture = [
+            Segment(Control.move_to(where.x + left, where.y + top).segment.text, control=no_cursor),
+            Segment(self.sixel, control=no_cursor),
+        ]
+        last = crop.bottom - 1
+        start = Segment(Control.move_to(where.x + crop.x, where.y + last).segment.text, control=no_cursor)
+        end = Segment(Control.move_to(where.x + crop.right, where.y + last).segment.text, control=no_cursor)
+        over_picture = last < top + self._sixel_cells[1]
+        segments = [*picture, start, *lines[-1], *([*picture, end] if over_picture else [])]
+        lines[-1] = Strip(segments, crop.width)
         return lines
 
     def render_line(self, y: int) -> Strip:
@@ -459,6 +467,15 @@ class KvmView(Widget, can_focus=True):
         strip = self._rows[row]
         right = max(0, width - left - strip.cell_length)
         return Strip.join([Strip.blank(left, style), strip, Strip.blank(right, style)]).crop(0, width)
+
+    def on_mount(self) -> None:
+        """Repaint a Sixel picture now and then (:data:`SIXEL_REPAINT`)."""
+        if self.graphics.mode == "sixel":
+            self.set_interval(SIXEL_REPAINT, self._repaint_sixel)
+
+    def _repaint_sixel(self) -> None:
+        if self.display and self.pixels and self.sixel:
+            self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         """A new size: fit again."""
