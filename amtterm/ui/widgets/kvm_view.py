@@ -22,8 +22,10 @@ buttons 8 / 16 while the screen is fitted).
 
 With Sixel (:mod:`amtterm.ui.kvm_graphics`, ``--kvm-graphics``) the picture is real pixels: fitted
 to the widget's size in the terminal's pixels (or 1:2 / 1:1 screen pixels per terminal pixel when
-zoomed), encoded as one Sixel image and written after the widget's blank lines, at its top-left
-cell. A screen that is not live is drawn in half-blocks (dimmed, under its reason).
+zoomed, the widget's last line left free), encoded as one Sixel image (:func:`encode_sixel`) and
+written with the widget's last line, at the picture's top-left cell; written again every
+:data:`SIXEL_REPAINT` seconds, as text drawn over it erases it. A screen that is not live is drawn
+in half-blocks (dimmed, under its reason).
 
 Whatever is not a live screen (connecting, refused, closed) is said in one sentence over the top
 row (:attr:`KvmView.reason`), and the last screen below it is dimmed.
