@@ -2,8 +2,8 @@
 
 :func:`choose` is called before the app starts (``--kvm-graphics auto|sixel|halfblock``): once
 Textual runs, its input thread reads the terminal's replies, so the questions are asked first.
-``auto`` asks the terminal for its device attributes (Sixel is attribute 4, as xterm ``-ti vt340``,
-mlterm, foot, WezTerm and Konsole answer) and its cell size in pixels; a terminal that does not
+``auto`` asks the terminal for its device attributes (Sixel is attribute 4, as xterm ``-ti vt340``
+answers) and its cell size in pixels; a terminal that does not
 say Sixel, a pipe, or tmux unconfigured (no Sixel in tmux 3.3) gets half-blocks, which every
 terminal with 24-bit colour shows. The questions are textual-image's; the encoder is
 :func:`encode_sixel`.
