@@ -10,7 +10,9 @@ every cell at most two colours.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -122,6 +124,10 @@ def busy_cells(image: Image.Image) -> int:
     return best
 
 
+#: Runs the demo in xterm: its pid (the terminal session's leader) and its exit status beside the log.
+WRAPPER = 'echo $$ >"$0.pid"; "$@"; echo "amtterm exit status $?" >>"$0"; sleep 60'
+
+
 def run_kvm_setup(display: str, env: dict[str, str], graphics: str, log: Path) -> Image.Image:
     """`amtterm demo` in xterm -ti vt340, KVM shown, reset into BIOS setup; the KVM area's pixels."""
     env = dict(env, DISPLAY=display, PYTHONPATH=str(ROOT), LANG="C.UTF-8", LC_ALL="C.UTF-8")
@@ -137,7 +143,7 @@ def _run_xterm(display: str, env: dict[str, str], graphics: str, log: Path, erro
             "-xrm", "XTerm*numColorRegisters: 256",
             "-xrm", "XTerm*maxGraphicSize: 1280x800",
             "-geometry", "120x40+0+0",
-            "-e", "sh", "-c", '"$@"; echo "amtterm exit status $?" >>"$0"; sleep 60', str(log),
+            "-e", "sh", "-c", WRAPPER, str(log),
             sys.executable, "-m", "amtterm", "demo", "--kvm-graphics", graphics,
         ],
         env=env,
@@ -174,6 +180,10 @@ def _run_xterm(display: str, env: dict[str, str], graphics: str, log: Path, erro
         image.save(log.with_suffix(".png"))  # for a look when an assertion fails
         return image
     finally:
+        # The demo runs in the terminal's own session, led by the sh that wrote its pid: end it
+        # there (xterm's SIGHUP alone leaves the demo running).
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.killpg(int(Path(f"{log}.pid").read_text()), signal.SIGKILL)
         xterm.terminate()
         try:
             xterm.wait(10)
