@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -34,36 +35,30 @@ CELL = (6, 13)
 KVM_AREA = (0, 0, 84 * CELL[0], 36 * CELL[1])
 
 
-def free_display() -> int:
-    for number in range(91, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    raise AssertionError("no free X display number")
-
-
 @pytest.fixture
 def display() -> Iterator[str]:
-    """A private Xvfb, 1280x800 at 24 bits."""
-    number = free_display()
+    """A private Xvfb, 1280x800 at 24 bits, on a display number it picks itself once it listens."""
+    ready, tell = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(tell), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(tell,),
     )
+    os.close(tell)
     try:
-        deadline = time.monotonic() + 15
-        env = dict(os.environ, DISPLAY=f":{number}")
-        while (
-            subprocess.run(
-                ["xdotool", "getmouselocation"], env=env, capture_output=True, timeout=10
-            ).returncode
-            != 0
-        ):  # the server answers a client
-            assert server.poll() is None, "Xvfb exited"
+        number = b""
+        deadline = time.monotonic() + 30
+        while not number.endswith(b"\n"):
             assert time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.1)
-        yield f":{number}"
+            if not select.select([ready], [], [], 1)[0]:
+                continue
+            chunk = os.read(ready, 16)
+            assert chunk, "Xvfb exited before it listened"
+            number += chunk
+        yield f":{int(number)}"
     finally:
+        os.close(ready)
         server.terminate()
         try:
             server.wait(5)
