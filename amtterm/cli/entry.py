@@ -45,6 +45,7 @@ DEPENDENCY_MODULES = (
     "rich",
     "sniffio",
     "textual",
+    "textual_image",
     "typing_extensions",
     "wcwidth",
     "yarl",

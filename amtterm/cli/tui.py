@@ -80,6 +80,14 @@ def add_display_arguments(parser: argparse.ArgumentParser) -> None:
         help="the key before the console's own commands (default ctrl+], like telnet; e.g. ctrl+a)",
     )
     group.add_argument("--no-panes", action="store_true", help="start with the side panes hidden")
+    group.add_argument(
+        "--kvm-graphics",
+        choices=("auto", "sixel", "halfblock"),
+        default="halfblock",
+        help="how the KVM view draws the PC's screen: halfblock (the default: any terminal, tmux "
+        "included), sixel (pixels), or auto (sixel when the terminal says it has it; asking it costs "
+        "about 0.3 s at start)",
+    )
 
 
 def add_tui_arguments(parser: argparse.ArgumentParser) -> None:
@@ -390,6 +398,7 @@ def _need_terminal() -> None:
 
 def _app(args: argparse.Namespace, links: list[HostController], trust: TrustPrompt | None) -> AmtApp:
     from amtterm.ui.app import AmtApp
+    from amtterm.ui.kvm_graphics import choose
     from amtterm.ui.themes import load_themes, pick_theme
 
     themes, problems = load_themes()
@@ -402,6 +411,7 @@ def _app(args: argparse.Namespace, links: list[HostController], trust: TrustProm
         show_panes=not args.no_panes,
         trust=trust,
         warnings=problems,
+        kvm_graphics=choose(getattr(args, "kvm_graphics", "auto") or "auto"),
     )
 
 

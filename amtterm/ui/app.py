@@ -23,6 +23,7 @@ from textual.worker import NoActiveWorker, Worker, get_current_worker
 
 from amtterm.session import HostController, TrustPrompt
 from amtterm.terminal.tmux import tmux_escape_time_warning
+from amtterm.ui.kvm_graphics import HALF_BLOCKS, KvmGraphics
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.themes import AmtTheme, load_themes, next_theme, pick_theme
@@ -81,9 +82,12 @@ class AmtApp(App[int], inherit_bindings=False):
         trust: TrustPrompt | None = None,
         warnings: Sequence[str] = (),
         check_tmux: bool = True,
+        kvm_graphics: KvmGraphics = HALF_BLOCKS,
     ) -> None:
         super().__init__()
         self.links = list(links)
+        #: How KVM views draw the PC's screen (chosen before the app starts: ``--kvm-graphics``).
+        self.kvm_graphics = kvm_graphics
         problems: list[str] = []
         if themes is None:
             themes, problems = load_themes()

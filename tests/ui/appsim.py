@@ -17,6 +17,7 @@ from amtterm.cli.tui import Display, demo_links
 from amtterm.session.host import HostController, TrustPrompt
 from amtterm.sim.app import RunningSim, SimOptions, start_sim
 from amtterm.ui.app import AmtApp
+from amtterm.ui.kvm_graphics import HALF_BLOCKS, KvmGraphics
 from amtterm.ui.screens.console import ConsoleScreen
 from amtterm.ui.widgets.terminal import TerminalView
 
@@ -110,6 +111,7 @@ async def running_app(
     size: tuple[int, int] = SIZE,
     theme: str | None = None,
     prepare: Callable[[list[HostController]], None] | None = None,
+    kvm_graphics: KvmGraphics = HALF_BLOCKS,
     **sim_changes: Any,
 ) -> AsyncIterator[Running]:
     """Start the simulator and the app on it; stop both afterwards.
@@ -124,7 +126,9 @@ async def running_app(
             links = [_relink(link, password, accept_new) for link in links]
         if prepare is not None:
             prepare(links)
-        app = AmtApp(links, trust=trust, check_tmux=False, power_poll=0, theme=theme)
+        app = AmtApp(
+            links, trust=trust, check_tmux=False, power_poll=0, theme=theme, kvm_graphics=kvm_graphics
+        )
         async with app.run_test(size=size, notifications=True) as pilot:
             try:
                 yield Running(sim, app, pilot, known_hosts)

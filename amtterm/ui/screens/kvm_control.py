@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from amtterm.session import HostController, KvmState
 from amtterm.terminal.keynames import describe_key
+from amtterm.ui.kvm_graphics import HALF_BLOCKS
 from amtterm.ui.widgets.device_panes import BootPane
 from amtterm.ui.widgets.keybar import KeyBar
 from amtterm.ui.widgets.kvm_keys import key_keysyms, text_keysyms
@@ -51,7 +52,8 @@ class KvmControl:
 
     def make_view(self, link: HostController, index: int) -> KvmView:
         """The KVM view of ``link`` (made in compose, hidden until asked for)."""
-        view = KvmView(prefix_key=self.screen.prefix, id=f"kvm-{index}")
+        graphics = getattr(self.screen.app, "kvm_graphics", HALF_BLOCKS)
+        view = KvmView(prefix_key=self.screen.prefix, graphics=graphics, id=f"kvm-{index}")
         self.views[link] = view
         self._host_of[view] = link
         return view

@@ -20,6 +20,13 @@ Keys: while the view has focus every key goes to the PC as X keysyms (:class:`Kv
 posted as :class:`KvmView.Pointer` in framebuffer pixels (left 1, middle 2, right 4; the wheel is
 buttons 8 / 16 while the screen is fitted).
 
+With Sixel (:mod:`amtterm.ui.kvm_graphics`, ``--kvm-graphics``) the picture is real pixels: fitted
+to the widget's size in the terminal's pixels (or 1:2 / 1:1 screen pixels per terminal pixel when
+zoomed, the widget's last line left free), encoded as one Sixel image (:func:`encode_sixel`) and
+written with the widget's last line, at the picture's top-left cell; written again every
+:data:`SIXEL_REPAINT` seconds, as text drawn over it erases it. A screen that is not live is drawn
+in half-blocks (dimmed, under its reason).
+
 Whatever is not a live screen (connecting, refused, closed) is said in one sentence over the top
 row (:attr:`KvmView.reason`), and the last screen below it is dimmed.
 """
@@ -30,7 +37,8 @@ import time
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from rich.color import Color
-from rich.segment import Segment
+from rich.control import Control
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual import events
 from textual.geometry import Region
@@ -39,13 +47,19 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from amtterm.ui.kvm_graphics import HALF_BLOCKS, KvmGraphics, encode_sixel
 from amtterm.ui.widgets.kvm_keys import Keysyms, key_keysyms
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from amtterm.rfb import Framebuffer
 
 #: At most this many redraws a second, however fast frames arrive.
 MAX_FPS = 15
+#: Seconds between repaints of a Sixel picture: text drawn over it (a notification coming or going
+#: over the view) erases its pixels, which Textual does not know, so it is written again this often.
+SIXEL_REPAINT = 1.0
 #: The upper half block: foreground = top pixel, background = bottom pixel.
 UPPER_HALF = "\u2580"
 #: How the reason of a screen that is not live is drawn over the top row.
@@ -138,6 +152,7 @@ class KvmView(Widget, can_focus=True):
 
     Args:
         prefix_key: the key before an app command.
+        graphics: half-blocks (the default) or Sixel, with the terminal's cell size.
         id: widget id.
     """
 
@@ -180,9 +195,16 @@ class KvmView(Widget, can_focus=True):
 
     ZOOMS: ClassVar[tuple[Zoom, ...]] = ("fit", "1:2", "1:1")
 
-    def __init__(self, *, prefix_key: str | None, id: str | None = None) -> None:
+    def __init__(
+        self, *, prefix_key: str | None, graphics: KvmGraphics = HALF_BLOCKS, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.prefix_key = prefix_key
+        self.graphics = graphics
+        #: The Sixel picture drawn (empty: none), its size in cells, and the pixels it was made of.
+        self.sixel = ""
+        self._sixel_cells = (0, 0)
+        self._sixel_key = b""
         self.framebuffer: Framebuffer | None = None
         self._zoom: Zoom = "fit"
         #: A zoomed view's top-left framebuffer pixel.
@@ -224,6 +246,16 @@ class KvmView(Widget, can_focus=True):
         return SCALES.get(self._zoom, 0)
 
     @property
+    def pixels(self) -> bool:
+        """Whether the picture is drawn as Sixel pixels now (a live screen with Sixel graphics)."""
+        return self.graphics.mode == "sixel" and self._reason is None
+
+    @property
+    def unit(self) -> tuple[int, int]:
+        """Picture pixels per cell (width, height): two stacked for half-blocks, else the cell's."""
+        return self.graphics.cell if self.pixels else (1, 2)
+
+    @property
     def reason(self) -> str | None:
         """Why the screen is not live (drawn over the top row), or None."""
         return self._reason
@@ -231,8 +263,11 @@ class KvmView(Widget, can_focus=True):
     @reason.setter
     def reason(self, value: str | None) -> None:
         if value != self._reason:
+            pixels = self.pixels
             self._reason = value
             self.set_class(value is not None and self._picture != (0, 0), "-stale")
+            if pixels != self.pixels:  # Sixel while live, half-blocks under a reason
+                self.redraw()
             self.refresh()
 
     def show(self, framebuffer: Framebuffer) -> None:
@@ -309,6 +344,11 @@ class KvmView(Widget, can_focus=True):
         columns, rows = self.size.width, self.size.height
         if self.scale:
             self._clamp_pan()  # the screen may have shrunk
+        if self.pixels:
+            self._redraw_sixel(columns, rows)
+            return
+        if self.sixel:
+            self.sixel, self._sixel_key, self._picture = "", b"", (0, 0)
         rgb, width, height = self._image(columns, rows)
         offset = (max(0, (columns - width) // 2), max(0, (rows - height // 2) // 2))
         moved = (width, height) != self._picture or offset != self._offset
@@ -330,6 +370,82 @@ class KvmView(Widget, can_focus=True):
         self._row_keys = keys
         for y in changed:
             self.refresh(Region(0, y + offset[1], self.size.width, 1))
+
+    def _pixels_image(self, columns: int, rows: int) -> Image.Image | None:
+        """The picture for Sixel: fitted to the widget's pixels, or a zoomed crop at the pan."""
+        fb = self.framebuffer
+        if fb is None or not fb.width or not fb.height or not columns or not rows:
+            return None
+        from PIL import Image
+
+        cell_w, cell_h = self.unit
+        room_w, room_h = columns * cell_w, rows * cell_h
+        image = Image.frombuffer("RGB", (fb.width, fb.height), fb.rgb, "raw", "RGB", 0, 1)
+        scale = self.scale
+        if not scale:
+            ratio = min(room_w / fb.width, room_h / fb.height)
+            width = max(1, min(room_w, round(fb.width * ratio)))
+            height = max(1, min(room_h, round(fb.height * ratio)))
+            if (width, height) == (fb.width, fb.height):
+                return image.copy()
+            return image.resize((width, height), Image.Resampling.BOX)
+        x, y = self.pan
+        width = max(1, min(room_w, (fb.width - x) // scale))
+        height = max(1, min(room_h, (fb.height - y) // scale))
+        image = image.crop((x, y, x + width * scale, y + height * scale))
+        return image.resize((width, height), Image.Resampling.BOX) if scale > 1 else image
+
+    def _redraw_sixel(self, columns: int, rows: int) -> None:
+        rows = max(1, rows - 1)  # the last line carries the picture (render_lines)
+        image = self._pixels_image(columns, rows)
+        if image is None:
+            if self.sixel:
+                self.sixel, self._sixel_key, self._picture = "", b"", (0, 0)
+                self.refresh()
+            return
+        cell_w, cell_h = self.unit
+        width, height = image.size
+        cells = (-(-width // cell_w), -(-height // cell_h))
+        offset = (max(0, (columns - cells[0]) // 2), max(0, (rows - cells[1]) // 2))
+        key = image.tobytes()
+        if key == self._sixel_key and offset == self._offset and (width, height) == self._picture:
+            return
+        self._rows, self._row_keys = [], []
+        self._picture, self._offset, self._sixel_cells = (width, height), offset, cells
+        self._sixel_key = key
+        self.sixel = encode_sixel(image)
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """With Sixel: blank lines, and the picture written on the last one, at its top-left.
+
+        The picture leaves the widget's last line free, so it is written at the start of that line
+        (an overlay such as a notification over the line's right part does not cut it off); a crop
+        ending higher, over the picture, writes it after its last line's blanks too.
+        """
+        if not self.pixels:
+            return super().render_lines(crop)
+        style = self.rich_style
+        lines = [Strip.blank(crop.width, style) for _ in range(crop.height)]
+        if not self.sixel or not crop.height:
+            return lines
+        try:
+            where = self.screen.find_widget(self).region
+        except Exception:  # not on a screen (yet): nothing to place
+            return lines
+        left, top = self._offset
+        no_cursor = ((ControlType.CURSOR_FORWARD, 0),)
+        picture = [
+            Segment(Control.move_to(where.x + left, where.y + top).segment.text, control=no_cursor),
+            Segment(self.sixel, control=no_cursor),
+        ]
+        last = crop.bottom - 1
+        start = Segment(Control.move_to(where.x + crop.x, where.y + last).segment.text, control=no_cursor)
+        end = Segment(Control.move_to(where.x + crop.right, where.y + last).segment.text, control=no_cursor)
+        over_picture = last < top + self._sixel_cells[1]
+        segments = [*picture, start, *lines[-1], *([*picture, end] if over_picture else [])]
+        lines[-1] = Strip(segments, crop.width)
+        return lines
 
     def render_line(self, y: int) -> Strip:
         """One line of the widget: a row of the picture (centred), or blank; the reason on top."""
@@ -354,6 +470,15 @@ class KvmView(Widget, can_focus=True):
         right = max(0, width - left - strip.cell_length)
         return Strip.join([Strip.blank(left, style), strip, Strip.blank(right, style)]).crop(0, width)
 
+    def on_mount(self) -> None:
+        """Repaint a Sixel picture now and then (:data:`SIXEL_REPAINT`)."""
+        if self.graphics.mode == "sixel":
+            self.set_interval(SIXEL_REPAINT, self._repaint_sixel)
+
+    def _repaint_sixel(self) -> None:
+        if self.display and self.pixels and self.sixel:
+            self.refresh()
+
     def on_resize(self, event: events.Resize) -> None:
         """A new size: fit again."""
         self._clamp_pan()
@@ -367,9 +492,10 @@ class KvmView(Widget, can_focus=True):
             self.pan = (0, 0)
             return
         scale = self.scale or 1
+        unit_w, unit_h = self.unit
         x, y = self.pan
-        x = max(0, min(x, fb.width - scale * self.size.width))
-        y = max(0, min(y, fb.height - 2 * scale * self.size.height))
+        x = max(0, min(x, fb.width - scale * unit_w * self.size.width))
+        y = max(0, min(y, fb.height - scale * unit_h * self.size.height))
         self.pan = (x, y)
 
     def pan_by(self, dx: int, dy: int) -> None:
@@ -437,9 +563,17 @@ class KvmView(Widget, can_focus=True):
         if fb is None or not width or not height:
             return None
         column, row = x - self._offset[0], y - self._offset[1]
+        scale = self.scale
+        if self.pixels:  # the middle of the cell, in picture pixels
+            cell_w, cell_h = self.unit
+            px, py = column * cell_w + cell_w // 2, row * cell_h + cell_h // 2
+            if not (0 <= px < width and 0 <= py < height and column >= 0 and row >= 0):
+                return None
+            if scale:
+                return self.pan[0] + scale * px, self.pan[1] + scale * py
+            return px * fb.width // width, py * fb.height // height
         if not (0 <= column < width and 0 <= row < height // 2):
             return None
-        scale = self.scale
         if scale:
             return self.pan[0] + scale * column + scale // 2, self.pan[1] + scale * (2 * row + 1)
         return (column * fb.width + fb.width // 2) // width, (2 * row + 1) * fb.height // height

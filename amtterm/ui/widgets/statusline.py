@@ -129,9 +129,12 @@ class StatusLine(Static):
             tail.append(f"  {note}", "italic")
         stats = kvm.stats()
         size = f"{stats.width}x{stats.height}" if stats.width else "no screen yet"
-        right = f" │ {size} │ {stats.encoding} │ {stats.fps:.1f} fps │ {stats.kbps:.1f} kB/s │ {view.zoom}"
+        rate = f"{stats.fps:.1f} fps │ {stats.kbps:.1f} kB/s"
+        right = f" │ {size} │ {stats.encoding} │ {rate} │ {view.zoom} │ {view.graphics.label}"
         if self.size.width and self.size.width < 120:
             right = f" │ {size} │ {stats.fps:.1f} fps │ {stats.kbps:.0f} kB/s"  # the sentence first
+            if self.size.width >= 100:
+                right += f" │ {view.graphics.label}"
         where = f" │ keys: {keys}"
         width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
         self.full_text = text.plain + tail.plain
