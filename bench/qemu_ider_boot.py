@@ -62,6 +62,31 @@ def wait_for(read_fd: int, marker: bytes, deadline: float) -> tuple[float, bytes
     raise RuntimeError(f"{marker!r} did not appear; last output: {seen[-400:]!r}")
 
 
+def time_to_marker(argv: list[str], serial: Path, marker: bytes, timeout: float = RUN_TIMEOUT) -> float:
+    """Start QEMU with ``argv`` and time it to ``marker`` on its serial socket ``serial``."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        sock = socket.socket(socket.AF_UNIX)
+        deadline = start + timeout
+        while True:
+            try:
+                sock.connect(str(serial))
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("QEMU's serial socket never appeared") from None
+                time.sleep(0.02)
+        seen_at, _ = wait_for(sock.fileno(), marker, deadline)
+        sock.close()
+        return seen_at - start
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def boot_local(iso: Path, marker: bytes) -> float:
     """Seconds from QEMU's start to ``marker`` on its serial port, the ISO as a local file."""
     binary = find_qemu()
@@ -70,27 +95,7 @@ def boot_local(iso: Path, marker: bytes) -> float:
         serial, qmp = Path(tmp) / "serial.sock", Path(tmp) / "qmp.sock"
         argv = qemu_argv(binary, serial, qmp, memory_mb=MEMORY_MB, boot_once="d", menu_ms=BOOT_MENU_MS,
                          cd_url=str(iso))  # fmt: skip
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            sock = socket.socket(socket.AF_UNIX)
-            deadline = start + RUN_TIMEOUT
-            while True:
-                try:
-                    sock.connect(str(serial))
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("QEMU's serial socket never appeared") from None
-                    time.sleep(0.02)
-            seen_at, _ = wait_for(sock.fileno(), marker, deadline)
-            sock.close()
-            return seen_at - start
-        finally:
-            proc.kill()
-            proc.wait(10)
+        return time_to_marker(argv, serial, marker)
 
 
 def boot_over_ider(iso: Path, marker: bytes) -> tuple[float, int]:

@@ -26,7 +26,6 @@ bounded (``RUN_TIMEOUT``) and stops its processes.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from qemu_ider_boot import boot_local, boot_over_ider, wait_for  # noqa: E402
+from qemu_ider_boot import boot_local, boot_over_ider, time_to_marker, wait_for  # noqa: E402
 
 from amtterm.sim import uefi  # noqa: E402
 from amtterm.sim.qemu_host import BOOT_MENU_MS, find_qemu, uefi_argv  # noqa: E402
@@ -61,27 +60,7 @@ def boot_local_uefi(iso: Path) -> float:
         uefi.new_nvram(nvram, template)
         argv = uefi_argv(binary, serial, qmp, memory_mb=MEMORY_MB, code=code, nvram=nvram,
                          menu_ms=BOOT_MENU_MS, first="cd", cd_url=str(iso))  # fmt: skip
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            sock = socket.socket(socket.AF_UNIX)
-            deadline = start + RUN_TIMEOUT
-            while True:
-                try:
-                    sock.connect(str(serial))
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("QEMU's serial socket never appeared") from None
-                    time.sleep(0.02)
-            seen_at, _ = wait_for(sock.fileno(), MARKER, deadline)
-            sock.close()
-            return seen_at - start
-        finally:
-            proc.kill()
-            proc.wait(10)
+        return time_to_marker(argv, serial, MARKER, RUN_TIMEOUT)
 
 
 def boot_over_ocr(iso: Path) -> float:
