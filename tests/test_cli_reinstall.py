@@ -21,7 +21,7 @@ import ssl
 import subprocess
 import threading
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,18 +43,21 @@ REINSTALL = [*amtterm_argv(), "reinstall"]
 
 @dataclass
 class StandInFirmware:
-    """What a UEFI firmware does with an HTTPS boot: fetch the URL trusting the synced roots."""
+    """What a UEFI firmware does with an HTTPS boot: fetch the URL trusting the synced roots, and
+    tell the device's event log how it went (through ``report``, the host's boot-event hook)."""
 
     boots: list[HttpsBoot | None] = field(default_factory=list)
     fetched: bytes | None = None
     error: str | None = None
+    report: Callable[[str, str], None] | None = None
 
     def set_https_boot(self, boot: HttpsBoot | None) -> None:
         self.boots.append(boot)
         if boot is not None:
-            threading.Thread(target=self._fetch, args=(boot,), daemon=True).start()
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=self._fetch, args=(boot, loop), daemon=True).start()
 
-    def _fetch(self, boot: HttpsBoot) -> None:
+    def _fetch(self, boot: HttpsBoot, loop: asyncio.AbstractEventLoop) -> None:
         pem = "".join(
             x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
             for der in boot.trusted_roots
@@ -65,6 +68,11 @@ class StandInFirmware:
                 self.fetched = response.read()
         except (OSError, ssl.SSLError, ValueError) as exc:
             self.error = str(exc)
+            event = ("https-boot-failed", f"HTTPS boot failed: {exc}")
+        else:
+            event = ("https-boot-ok", f"HTTPS boot of {boot.url}")
+        if self.report is not None:
+            loop.call_soon_threadsafe(self.report, *event)
 
 
 @dataclass
@@ -103,7 +111,7 @@ async def modern(tmp_path: Path) -> AsyncIterator[Modern]:
         )
     )
     host = sim.hosts[0]
-    firmware = StandInFirmware()
+    firmware = StandInFirmware(report=host.device.host.on_boot_event)  # type: ignore[attr-defined]
     # The synthetic PC gets a UEFI firmware's one extra duty (UefiHost), nothing else changes.
     host.device.host.set_https_boot = firmware.set_https_boot  # type: ignore[attr-defined]
     assert isinstance(host.device.host, UefiHost)

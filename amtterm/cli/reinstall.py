@@ -300,11 +300,13 @@ async def reinstall_command(args: argparse.Namespace) -> int:
             if job is not None:
                 stopping.append(asyncio.ensure_future(job.stop()))
 
+        recovery = WsmanRecovery.over(connection.client, label=connection.label)
         job = ReinstallJob(
             request,
             name=target.name,
             device=target.address,
-            recovery=WsmanRecovery.over(connection.client, label=connection.label),
+            recovery=recovery,
+            boot_log=recovery,
             ider=make_ider,
             before_boot=attach_sol,
             on_progress=printer.update,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from amtterm.cli.common import port_or_off, positive, screen_size, warn
 from amtterm.config import PASSWORD_ENV
+from amtterm.errors import ConfigError
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -23,6 +25,10 @@ def _version(text: str) -> tuple[int, int]:
 async def _sim(args: argparse.Namespace) -> int:
     from amtterm.sim.app import SimOptions, serve
 
+    if args.firmware_roots is not None and not (args.qemu and args.firmware == "uefi"):
+        raise ConfigError(
+            "--firmware-roots goes with --qemu --firmware uefi (the firmware that does HTTPS boot)."
+        )
     if args.password:
         warn("--password puts the password where other users can read it (ps); prefer AMT_PASSWORD.")
     options = SimOptions(
@@ -43,6 +49,7 @@ async def _sim(args: argparse.Namespace) -> int:
         qemu_memory=args.qemu_memory,
         sku=args.sku,
         firmware=args.firmware,
+        firmware_roots=args.firmware_roots,
         control_mode=args.control_mode,
         hosts=args.hosts,
         lms=args.lms,
@@ -56,6 +63,24 @@ async def _sim(args: argparse.Namespace) -> int:
             print(f"amtterm sim: {line}", file=sys.stderr, flush=True)
 
     return await serve(options, log=log)
+
+
+def _certificates(text: str) -> tuple[bytes, ...]:
+    """The certificates (DER) of a PEM file, for ``--firmware-roots``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        data = Path(text).read_bytes()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {text} ({exc.strerror or exc})") from None
+    try:
+        with warnings.catch_warnings():  # cryptography's notes on odd certificates: not ours to show
+            warnings.simplefilter("ignore")
+            found = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} holds no PEM certificate") from None
+    return tuple(certificate.public_bytes(Encoding.DER) for certificate in found)
 
 
 def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -134,6 +159,14 @@ def add_sim_command(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=("admin", "client"),
         default="admin",
         help="client: boot options need user consent, with the code shown on the host's screen",
+    )
+    sim.add_argument(
+        "--firmware-roots",
+        type=_certificates,
+        metavar="PEM",
+        help="with --firmware uefi: the firmware trusts only the CA certificates in this PEM file for "
+        "HTTPS boot, not the roots AMT hands it (a BIOS that keeps its own list): to see how a "
+        "refused server certificate looks",
     )
     sim.add_argument(
         "--sku",

@@ -515,6 +515,7 @@ class HostController:
             name=profile.name,
             device=profile.address,
             recovery=recovery,
+            boot_log=recovery,
             ider=ider,
             before_boot=before_boot,
             on_state=state_changed,

@@ -20,8 +20,11 @@ step starts, so that nothing is started in vain:
    the CA goes into AMT's trusted roots, ``before_boot`` runs (the console attaches SOL), the
    HTTPS boot of the server's URL is set and the PC reset;
 4. the job waits for the first of: every byte of the image sent and the server quiet for
-   ``settle`` seconds (the firmware has it and boots it), :meth:`ReinstallJob.stop` (Ctrl-C, the
-   SOL session ending), or ``timeout``;
+   ``settle`` seconds (the firmware has it and boots it), the device's event log telling that the
+   boot failed (``boot_log``: "HTTPS boot failed: the firmware refused the server certificate"
+   at once; that the machine booted another way, once no request has come for ``DOUBT_GRACE``
+   seconds after; the job then fails with that sentence),
+   :meth:`ReinstallJob.stop` (Ctrl-C, the SOL session ending), or ``timeout``;
 5. whatever was set up is undone, last first: the HTTPS boot settings cleared, the CA removed
    from the trusted roots, the server stopped. A failure there is said, and does not hide the
    failure that ended the job.
@@ -52,9 +55,11 @@ from amtterm.transport.local_address import local_address_towards
 
 if TYPE_CHECKING:
     from amtterm.session.boot_authority import BootAuthority
+    from amtterm.wsman.bootwatch import BootOutcome
 
 __all__ = [
     "METHODS",
+    "BootLog",
     "HttpsBootOffer",
     "Method",
     "RecoveryService",
@@ -73,6 +78,12 @@ SETTLE = 10.0
 STOP_WAIT = 30.0
 #: How often the job looks at the server while waiting (seconds).
 POLL = 0.25
+#: How often the job reads the device's event log while waiting (seconds).
+LOG_POLL = 2.0
+#: When the event log says the machine booted another way, how long the job still waits for the
+#: firmware's first request before it fails with that sentence (seconds): a firmware may log the
+#: network as its boot device for an HTTPS boot, so the log alone does not end the job.
+DOUBT_GRACE = 30.0
 #: Where an ISO 9660 image says so (the primary volume descriptor at sector 16).
 ISO_MAGIC_AT, ISO_MAGIC = 0x8001, b"CD001"
 
@@ -131,6 +142,18 @@ class RecoveryService(Protocol):
 
     async def clear_https_boot(self) -> None:
         """Undo :meth:`set_https_boot`'s boot settings (and OCR, when it switched it on)."""
+        ...
+
+
+class BootLog(Protocol):
+    """The device's event log, followed while the image is served (what it says of the boot)."""
+
+    async def read_boot_log(self) -> object:
+        """The log as it is before the boot: what :meth:`boot_outcome` compares with."""
+        ...
+
+    async def boot_outcome(self, before: object) -> BootOutcome | None:
+        """What the events since ``before`` tell of the HTTPS boot (None: nothing yet)."""
         ...
 
 
@@ -200,6 +223,8 @@ class ReinstallJob:
         recovery: One Click Recovery over WS-Man (None: only IDE-R is possible).
         ider: makes the IDE-R job for a request (None: no IDE-R fallback).
         authority: the CA (None: :meth:`BootAuthority.load` from the state directory).
+        boot_log: the device's event log, followed while serving (None: the job judges the boot
+            by the bytes served only).
         before_boot: awaited right before the boot is set (the console attaches SOL).
         on_state: called with every new :attr:`state`.
         on_progress: called with every progress snapshot.
@@ -215,6 +240,7 @@ class ReinstallJob:
         recovery: RecoveryService | None,
         ider: Callable[[IderRequest], IderJob] | None = None,
         authority: BootAuthority | None = None,
+        boot_log: BootLog | None = None,
         before_boot: Callable[[], Awaitable[None]] | None = None,
         on_state: Callable[[str], None] | None = None,
         on_progress: Callable[[ReinstallProgress], None] | None = None,
@@ -226,6 +252,7 @@ class ReinstallJob:
         self.recovery = recovery
         self._make_ider = ider
         self._authority = authority
+        self._boot_log = boot_log
         self._before_boot = before_boot
         self._on_state = on_state
         self._on_progress = on_progress
@@ -241,6 +268,8 @@ class ReinstallJob:
         #: The URL set for the HTTPS boot.
         self.url: str | None = None
         self.progress: ReinstallProgress | None = None
+        #: What the device's event log told of the boot, once it told something.
+        self.outcome: BootOutcome | None = None
         self._stop = asyncio.Event()
         self._stopping = False
         self._running = False
@@ -389,20 +418,50 @@ class ReinstallJob:
             if self._before_boot is not None:
                 await self._before_boot()
             self.url = server.url
+            before = await self._read_log()
             self._set_state("serving")
             boot_set = True
             self._say(await recovery.set_https_boot(server.url))
             self._say(f"Serving {request.image} at {server.url}.")
             self._progress(server.progress())  # "waiting", 0 requests: until the firmware asks
-            outcome = await self._wait(server)
+            outcome = await self._wait(server, before)
             self._set_state(outcome)
         finally:
             await self._clean_up(server, root, boot_set)
+        if self.state == "failed" and self.outcome is not None:
+            raise AmtError(f"{self.name}: {self.outcome.message}.")
 
-    async def _wait(self, server: ImageServer) -> str:
-        """Wait for the image to be fetched and the server to settle, a stop, or the timeout."""
+    async def _read_log(self) -> object | None:
+        """The event log before the boot (None: no log to follow, said in one sentence)."""
+        if self._boot_log is None:
+            return None
+        try:
+            return await self._boot_log.read_boot_log()
+        except (AmtError, OSError, TimeoutError) as exc:
+            why = str(exc).rstrip(".")
+            if why[1:2].islower():  # "The device refused ..." mid-sentence; not "AMT ..."
+                why = why[:1].lower() + why[1:]
+            self._say(
+                f"Not following {self.name}'s event log ({why}): the job judges the boot by the bytes "
+                "served only."
+            )
+            return None
+
+    async def _log_outcome(self, before: object) -> BootOutcome | None:
+        """What the event log tells now (None: nothing yet, or it could not be read this time)."""
+        assert self._boot_log is not None
+        try:
+            return await self._boot_log.boot_outcome(before)
+        except (AmtError, OSError, TimeoutError):
+            return None  # read again at the next poll; the bytes served still end the job
+
+    async def _wait(self, server: ImageServer, before: object | None) -> str:
+        """Wait for the image to be fetched and the server to settle, the event log telling that
+        the boot failed, a stop, or the timeout."""
         loop = asyncio.get_running_loop()
         deadline = None if self.request.timeout is None else loop.time() + self.request.timeout
+        next_read = loop.time() + LOG_POLL
+        doubt: tuple[BootOutcome, float, int] | None = None  # a "booted another way", its time, requests
         stop = asyncio.ensure_future(self._stop.wait())
         try:
             while not stop.done():
@@ -410,6 +469,24 @@ class ReinstallJob:
                 if left is not None and left <= 0:
                     self._say(f"Gave up after {self.request.timeout:g} s (--timeout).")
                     return "timed out"
+                if before is not None and self.outcome is None and loop.time() >= next_read:
+                    outcome = await self._log_outcome(before)
+                    next_read = loop.time() + LOG_POLL
+                    if outcome is not None and outcome.happened:
+                        self.outcome = outcome
+                        self._say(f"{self.name}'s event log: {outcome.message}.")
+                    elif outcome is not None and any(e.kind == "https-boot-failed" for e in outcome.events):
+                        self.outcome = outcome
+                        return "failed"  # run() raises the sentence after the clean-up
+                    elif outcome is not None and doubt is None:
+                        doubt = outcome, loop.time(), server.progress().requests
+                if doubt is not None:
+                    outcome, since, requests = doubt
+                    if server.progress().requests > requests:
+                        doubt, next_read = None, float("inf")  # the firmware fetches: the log misled
+                    elif loop.time() - since >= DOUBT_GRACE:
+                        self.outcome = outcome
+                        return "failed"
                 progress = server.progress()
                 if progress.complete and not progress.active and server.quiet_for() >= self.request.settle:
                     self._say(

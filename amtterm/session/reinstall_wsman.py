@@ -5,16 +5,18 @@ A thin wrapper of :mod:`amtterm.wsman.ocr` (the One Click Recovery client) for
 into the job's yes-or-why (one clause, "AMT 11.8 has no One Click Recovery"), remembers whether it
 switched OCR on so that the clean-up switches it off again, and removes from the trusted roots
 the CA whatever put it there (it is amtterm's own, so one already there is a left-over of an
-earlier run that was killed).
+earlier run that was killed). It is also the job's :class:`~amtterm.session.reinstall.BootLog`:
+the device's event log, judged as ``boot https ... --wait`` judges it
+(:mod:`amtterm.wsman.bootwatch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from amtterm.session.reinstall import HttpsBootOffer
-from amtterm.wsman import ocr
+from amtterm.wsman import bootwatch, eventlog, ocr
 from amtterm.wsman.operations import Transport
 
 __all__ = ["Caller", "WsmanRecovery", "offer_of"]
@@ -106,3 +108,20 @@ class WsmanRecovery:
         if self._switched_on:
             await self._run(lambda transport: ocr.set_ocr(transport, False))
             self._switched_on = False
+
+    async def read_boot_log(self) -> Sequence[eventlog.Event]:
+        """The event log before the boot (its failure is one sentence: the job then does without)."""
+        return await self._run(eventlog.read_events)
+
+    async def boot_outcome(self, before: object) -> bootwatch.BootOutcome | None:
+        """What the events since ``before`` tell of the HTTPS boot (None: nothing decisive yet).
+
+        A boot that went another way is explained with AMT_BootSettingData, as ``--wait`` does.
+        """
+        assert isinstance(before, Sequence)
+        fresh = eventlog.new_events(before, await self._run(eventlog.read_events))
+        outcome = bootwatch.judge("https", fresh)
+        if outcome is None or outcome.happened:
+            return outcome
+        judged = outcome
+        return await self._run(lambda transport: bootwatch.explain_normal_boot(transport, judged))

@@ -71,6 +71,8 @@ class SimOptions:
     sku: str = "amt"
     #: The QEMU machine's firmware: "bios" (SeaBIOS) or "uefi" (OVMF).
     firmware: str = "bios"
+    #: The UEFI firmware's own trusted roots for HTTPS boot (DER), instead of AMT's (None: AMT's).
+    firmware_roots: tuple[bytes, ...] | None = None
     #: Leave the gaps after "greedy" messages that Debian amtterm and 9front need (redirection.md
     #: section 11). ``amtterm demo`` turns them off: its one console is amtterm's own, which reads
     #: every message exactly, and the gaps would hold its first POST screen back by ~0.4 s.
@@ -225,6 +227,7 @@ async def _start_host(
         lms_present=options.lms,
         kvm=KvmSettings() if options.sku == "amt" else None,
     )
+    state.ocr.firmware_roots = options.firmware_roots
     device = SimDevice(
         host,
         user=options.user,

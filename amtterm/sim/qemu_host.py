@@ -101,7 +101,7 @@ def cd_drive_option(url: str | None) -> str:
 
 
 #: The UEFI machine's NIC: fixed slot and MAC so that its device paths are the same on every start.
-UEFI_NIC = "virtio-net-pci,netdev=n0,romfile=,addr=0x2,mac=52:54:00:12:34:56"
+UEFI_NIC = f"virtio-net-pci,netdev=n0,romfile=,addr={uefi.NIC_SLOT:#x},mac={uefi.NIC_MAC.hex(':')}"
 #: The UEFI boot overrides done with QEMU's ``bootindex`` (OVMF follows QEMU's boot order list).
 UEFI_BOOTINDEX: dict[BootTarget, str] = {"pxe": "nic", "cd": "cd", "ider-cd": "cd"}
 
@@ -154,7 +154,7 @@ def uefi_argv(
         "-device",
         f"ide-cd,drive={CD_DRIVE_ID},bus=ide.2" + (",bootindex=0" if first == "cd" else ""),
         "-netdev",
-        f"user,id=n0,restrict={'off' if open_network else 'on'}",
+        f"user,id=n0,ipv6=off,restrict={'off' if open_network else 'on'}",
         "-device",
         UEFI_NIC + (",bootindex=0" if first == "nic" else ""),
         "-chardev",

@@ -4,17 +4,18 @@ Debian's ``ovmf`` package is the firmware: ``OVMF_CODE_4M.fd`` read-only and a c
 ``OVMF_VARS_4M.fd`` per machine (its NVRAM). Before QEMU starts, this module writes UEFI variables
 into that copy, the way an OS or a BMC hands the firmware a one-time request:
 
-* an HTTPS boot: ``Boot0100``, a load option whose device path is the short-form ``Uri(https://...)``
-  node, and ``BootNext`` = 0x0100 (boot it once); the trusted roots go to OVMF through QEMU's fw_cfg
-  file ``etc/edk2/https/cacerts`` (an EFI signature list of X.509 certificates), which OVMF turns
-  into the TLS CA list its HTTP stack verifies the server with;
+* an HTTPS boot: ``Boot0100``, a load option whose device path is the network card's, an IPv4
+  node and a ``Uri(https://...)`` node (as OVMF's HTTP Boot Configuration writes one), and
+  ``BootNext`` = 0x0100 (boot it once); the trusted roots go to OVMF through QEMU's fw_cfg file
+  ``etc/edk2/https/cacerts`` (an EFI signature list of X.509 certificates), which OVMF turns into
+  the TLS CA list its HTTP stack verifies the server with;
 * entering setup: ``OsIndications`` with EFI_OS_INDICATIONS_BOOT_TO_FW_UI.
 
 Why not the DHCP route (``bootfile=https://...`` on QEMU's user network): libslirp only adds the
 vendor class "HTTPClient" (DHCP option 60) to its offer when the boot file starts with ``http://``,
 and OVMF's HttpBootDxe only takes a boot URI from an offer that carries that class; with an
-``https://`` boot file OVMF waits for a usable offer forever. The short-form URI boot option needs no
-boot file in DHCP at all.
+``https://`` boot file OVMF waits for a usable offer forever. A boot option with a URI needs no boot
+file in DHCP at all.
 
 The PC's network is QEMU's user network, where 10.0.2.2 is this machine's loopback (127.0.0.1).
 :func:`firmware_url` maps an admin's URL to what the PC can reach: a host of ``localhost``,
@@ -51,6 +52,9 @@ LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 #: The load option number used for a one-time HTTPS boot.
 HTTPS_BOOT_OPTION = 0x0100
 HTTPS_BOOT_DESCRIPTION = "AMT One Click Recovery HTTPS boot"
+#: The UEFI machine's network card: a fixed PCI slot and MAC, so that its device path is known.
+NIC_SLOT = 2
+NIC_MAC = bytes.fromhex("525400123456")
 
 _GLOBAL_VARIABLE = uuid.UUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
 _CERT_X509 = uuid.UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
@@ -87,10 +91,29 @@ def signature_list(certificates: Sequence[bytes]) -> bytes:
     return bytes(out)
 
 
-def uri_device_path(url: str) -> bytes:
-    """A short-form device path: one ``Uri(url)`` messaging node and the end node."""
+def uri_device_path(url: str, nic: bytes | None = None) -> bytes:
+    """A device path ending in a ``Uri(url)`` messaging node and the end node.
+
+    Without ``nic``, the short form: the ``Uri`` node alone, which OVMF tries on every network
+    card over IPv4, then IPv6. With ``nic`` (the network card's device path, as
+    :func:`nic_device_path` makes it), the form OVMF's own HTTP Boot Configuration writes:
+    ``nic/IPv4(0.0.0.0,0x0,DHCP,...)/Uri(url)``, IPv4 over that card only, so that a failure is
+    not followed by a DHCPv6 wait of about a minute for an address the URL does not use.
+    """
     raw = url.encode("ascii")
-    return struct.pack("<BBH", 3, 24, 4 + len(raw)) + raw + b"\x7f\xff\x04\x00"
+    prefix = b""
+    if nic is not None:
+        # IPv4 node (type 3, subtype 12, 27 bytes): all zero = any local address from DHCP.
+        prefix = nic + struct.pack("<BBH", 3, 12, 27) + bytes(23)
+    return prefix + struct.pack("<BBH", 3, 24, 4 + len(raw)) + raw + b"\x7f\xff\x04\x00"
+
+
+def nic_device_path(slot: int, mac: bytes) -> bytes:
+    """``PciRoot(0x0)/Pci(slot,0x0)/MAC(mac,0x1)``: a PCI Ethernet card on the root bridge."""
+    root = struct.pack("<BBHII", 2, 1, 12, 0x0A0341D0, 0)  # ACPI PNP0A03, UID 0
+    pci = struct.pack("<BBHBB", 1, 1, 6, 0, slot)
+    mac_node = struct.pack("<BBH", 3, 11, 37) + mac.ljust(32, b"\0") + b"\x01"
+    return root + pci + mac_node
 
 
 def load_option(description: str, device_path: bytes) -> bytes:
@@ -199,7 +222,8 @@ def new_nvram(path: Path, template: Path = OVMF_VARS) -> None:
 def request_https_boot(nvram: Path, url: str) -> None:
     """Boot ``url`` once at the next start: ``Boot0100`` with ``Uri(url)`` and ``BootNext``."""
     store = VariableStore(nvram)
-    store.set(f"Boot{HTTPS_BOOT_OPTION:04X}", load_option(HTTPS_BOOT_DESCRIPTION, uri_device_path(url)))
+    path = uri_device_path(url, nic_device_path(NIC_SLOT, NIC_MAC))
+    store.set(f"Boot{HTTPS_BOOT_OPTION:04X}", load_option(HTTPS_BOOT_DESCRIPTION, path))
     store.set("BootNext", struct.pack("<H", HTTPS_BOOT_OPTION))
     store.save()
 

@@ -107,10 +107,12 @@ def judge(target: str, events: Sequence[Event], *, settled: bool = True) -> Boot
             if event.kind in ("os-boot", "boot-device"):
                 return BootOutcome(target, False, "the BIOS did not pause: the machine went on booting", seen)
         elif wanted is not None:
+            if (event.kind == "boot-device" and event.device == wanted == "https") or (
+                event.kind == "https-boot-ok" and wanted == "https"
+            ):
+                return BootOutcome(target, True, "booted over UEFI HTTPS", seen)
             if event.kind == "boot-device" and event.device == wanted:
                 return BootOutcome(target, True, f"booted the {_device_name(wanted)}", seen)
-            if event.kind == "https-boot-ok" and wanted == "https":
-                return BootOutcome(target, True, "booted over UEFI HTTPS", seen)
             if event.kind == "boot-failed" and event.device == wanted:
                 why = event.text.rsplit(": ", 1)[-1]
                 return BootOutcome(target, False, f"the {_device_name(wanted)} did not boot: {why}", seen)

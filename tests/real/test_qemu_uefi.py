@@ -122,7 +122,7 @@ async def _boot(
     return host, bytes(output), events
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(180)
 def test_https_boot_of_ipxe_with_the_right_ca() -> None:
     """OVMF fetches ipxe.efi over TLS (trusting only the uploaded root) and iPXE's banner shows on SOL,
     read through the simulator's redirection port."""
@@ -134,7 +134,7 @@ def test_https_boot_of_ipxe_with_the_right_ca() -> None:
                 server,
                 (server.ca.der,),
                 _ipxe_runs,
-                200,
+                120,
             )
         )
     finally:
@@ -151,14 +151,14 @@ def test_https_boot_of_ipxe_with_the_right_ca() -> None:
     assert any("Boot0100" in text and kind == "os-boot" for kind, text in events), events
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(180)
 def test_https_boot_with_a_wrong_ca_is_refused_and_the_pc_boots_on() -> None:
     """A chain no trusted root signs: no GET, the sentence, and OVMF goes on to its next boot option."""
     _need_qemu_and_ovmf()
     server = BootServer(IPXE_EFI)
     wrong = make_ca("someone else's CA")
     try:
-        host, output, events = asyncio.run(_boot(server, (wrong.der,), _went_on, 260))
+        host, output, events = asyncio.run(_boot(server, (wrong.der,), _went_on, 120))
     finally:
         server.close()
     outcome = host.last_https_boot
@@ -175,14 +175,18 @@ def test_https_boot_with_a_wrong_ca_is_refused_and_the_pc_boots_on() -> None:
 
 
 def _ipxe_runs(host: UefiQemuHost, output: bytes, events: Events) -> bool:
-    """iPXE's banner is on SOL and the host has reported it (once its line is complete)."""
-    return b"Open Source Network Boot Firmware" in output and any(kind == "ipxe" for kind, _ in events)
+    """iPXE's banner is on SOL, and the host has judged the HTTPS boot and reported the OS boot."""
+    return (
+        b"Open Source Network Boot Firmware" in output
+        and host.last_https_boot is not None
+        and any(kind == "os-boot" and "Boot0100" in text for kind, text in events)
+    )
 
 
 def _went_on(host: UefiQemuHost, output: bytes, events: Events) -> bool:
     """The HTTPS boot has an outcome and OVMF has moved on to another boot option."""
     return host.last_https_boot is not None and any(
-        kind in ("loading", "failed") and "Boot0100" not in text for kind, text in events
+        kind in ("boot-device", "boot-failed") and "Boot0100" not in text for kind, text in events
     )
 
 

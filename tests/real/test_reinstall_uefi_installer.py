@@ -120,7 +120,7 @@ def test_ovmf_https_boots_the_debian_installer_iso_served_by_amtterm_reinstall(
     assert "at https://10.0.2.2:" in err and "/installer.iso." in err
     assert f"HTTPS [fetched] {size / 1e6:.3f} of {size / 1e6:.3f} MB (100%)" in err
     assert "Cleared 127.0.0.1's HTTPS boot settings and removed amtterm's CA from its trusted roots." in err
-    started = 'starting Boot0100 "AMT One Click Recovery HTTPS boot" from Uri(https://10.0.2.2:'
+    started = 'starting Boot0100 "AMT One Click Recovery HTTPS boot" from PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv4(0.0.0.0,0x0,DHCP,0.0.0.0,0.0.0.0,0.0.0.0)/Uri(https://10.0.2.2:'
     assert started in out, out[-3000:]
     # The installer's kernel ran from the ISO and its first dialog is on the serial console.
     assert "Select a language" in out, out[-3000:]

@@ -62,7 +62,13 @@ def test_https_boot_request_in_a_copy_of_ovmfs_nvram(tmp_path: Path) -> None:
     store = uefi.VariableStore(nvram)
     option = store.get("Boot0100")
     assert option is not None and option.endswith(b"https://10.0.2.2:2/b.efi\x7f\xff\x04\x00")
-    assert struct.unpack_from("<IH", option) == (1, 4 + len("https://10.0.2.2:2/b.efi") + 4)
+    # The path: PciRoot(0x0)/Pci(0x2,0x0)/MAC(525400123456,0x1)/IPv4(DHCP)/Uri(...): IPv4 only.
+    nic = 12 + 6 + 37
+    assert struct.unpack_from("<IH", option) == (1, nic + 27 + 4 + len("https://10.0.2.2:2/b.efi") + 4)
+    description = (uefi.HTTPS_BOOT_DESCRIPTION + "\0").encode("utf-16-le")
+    path = option[6 + len(description) :]
+    assert bytes.fromhex("525400123456") in path[:nic]  # the card QEMU has (its MAC)
+    assert path[nic : nic + 4] == bytes([3, 12, 27, 0])  # the IPv4 node, before the Uri node
     assert store.get("BootNext") == b"\x00\x01"
     assert store.get("OsIndications") == struct.pack("<Q", 1)
     assert uefi.OVMF_VARS.read_bytes() != nvram.read_bytes()  # the template is never written

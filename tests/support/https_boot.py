@@ -36,6 +36,10 @@ class Ca:
     def der(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.DER)
 
+    @property
+    def pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
 
 def _validity(builder: x509.CertificateBuilder) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)

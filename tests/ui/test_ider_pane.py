@@ -334,7 +334,7 @@ async def test_https_boot_from_the_pane_serves_the_image_and_cleans_up(
     before = fingerprint(image)
     async with running_app(sim_state, tmp_path) as run:
         await run.wait_text("DemoTech BIOS Version")
-        firmware = StandInFirmware()
+        firmware = StandInFirmware(report=run.sim.hosts[0].device.host.on_boot_event)  # type: ignore[attr-defined]
         # The synthetic PC gets a UEFI firmware's one extra duty, so the device offers HTTPS boot.
         run.sim.hosts[0].device.host.set_https_boot = firmware.set_https_boot  # type: ignore[attr-defined]
         state = run.sim.hosts[0].device.state

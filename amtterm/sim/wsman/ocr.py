@@ -243,7 +243,10 @@ def arm_host(state: DeviceState) -> None:
     host = state.host
     if settings is None or not ocr_on(state) or not isinstance(host, UefiHost):
         return
-    roots = tuple(state.ocr.trusted_roots.values()) if settings.sync_root_ca else ()
+    if state.ocr.firmware_roots is not None:
+        roots = state.ocr.firmware_roots  # a BIOS that keeps its own list
+    else:
+        roots = tuple(state.ocr.trusted_roots.values()) if settings.sync_root_ca else ()
     https = HttpsBoot(settings.url, roots, settings.timeout or None)
     state.ocr.boots.append(https)
     host.set_https_boot(https)

@@ -26,6 +26,9 @@ class OcrState:
         next_handle: the number of the next certificate handle.
         max_trusted_roots: how many roots the store takes.
         boots: the HTTPS boots handed to the host so far (for tests and the log).
+        firmware_roots: the firmware's own trusted roots (DER), used for HTTPS boot instead of
+            AMT's (``amtterm sim --firmware-roots``: a BIOS that does not take AMT's roots); None:
+            the firmware takes AMT's, as the sync-root-CA parameter asks.
     """
 
     boot_service_state: int = OCR_RPE_OFF
@@ -36,3 +39,4 @@ class OcrState:
     next_handle: int = 1
     max_trusted_roots: int = MAX_TRUSTED_ROOTS
     boots: list[object] = field(default_factory=list)
+    firmware_roots: tuple[bytes, ...] | None = None
