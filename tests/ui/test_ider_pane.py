@@ -22,6 +22,7 @@ from amtterm.session.ider_job import IderRequest
 from amtterm.sim.ider_firmware import IderFirmware
 from amtterm.ui.screens.confirm import ConfirmScreen
 from amtterm.ui.screens.image_picker import ImagePickerScreen, complete_path
+from amtterm.ui.widgets.device_panes import BootPane
 from amtterm.ui.widgets.ider_pane import IderPane
 from tests.redir.eltorito import build_iso
 from tests.session.test_ider_job import IDER_DISABLED, missing
@@ -360,6 +361,38 @@ async def test_https_boot_from_the_pane_serves_the_image_and_cleans_up(
         await run.wait_for(lambda: "has fetched the image and boots it" in pane_text(run), "the sentence")
         assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""
         assert run.link.ider is None  # no IDE-R session was opened
+        assert "Traceback" not in run.svg_text()
+    assert fingerprint(image) == before
+
+
+async def test_a_refused_certificate_is_the_panes_sentence_and_the_boot_panes_last_boot(
+    sim_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.https_boot import make_ca
+    from tests.test_cli_reinstall import StandInFirmware
+
+    monkeypatch.setenv("AMTTERM_STATE_DIR", str(tmp_path / "state"))
+    image = tmp_path / "boot.efi"
+    image.write_bytes(b"MZ" + os.urandom(100_000))
+    before = fingerprint(image)
+    async with running_app(sim_state, tmp_path) as run:
+        await run.wait_text("DemoTech BIOS Version")
+        host = run.sim.hosts[0].device.host
+        firmware = StandInFirmware(report=host.on_boot_event, trust=make_ca().pem.decode())  # type: ignore[attr-defined]
+        host.set_https_boot = firmware.set_https_boot  # type: ignore[attr-defined]
+        state = run.sim.hosts[0].device.state
+        await fill(run, "#ider-cd", str(image))
+        await press_button(run, "#ider-boot")
+        await run.wait_for(lambda: "Boot sim from" in run.svg_text(), "the question drawn")
+        await run.pilot.press("y")
+        sentence = "sim: HTTPS boot failed: the firmware refused the server certificate."
+        await run.wait_for(lambda: message_line(run) == sentence, "the sentence", timeout=30)
+        assert firmware.fetched is None and "CERTIFICATE_VERIFY_FAILED" in (firmware.error or "")
+        assert state.ocr.trusted_roots == {} and state.ocr.parameters == ""  # cleaned up first
+        boot = run.screen.query_one(BootPane)
+        assert boot.outcome_text().plain.endswith(
+            "HTTPS boot failed: the firmware refused the server certificate"
+        ), boot.outcome_text().plain
         assert "Traceback" not in run.svg_text()
     assert fingerprint(image) == before
 

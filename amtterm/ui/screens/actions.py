@@ -25,6 +25,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from amtterm.errors import ConfigError
@@ -265,7 +266,12 @@ class DeviceActions:
         async def work() -> str | None:
             if not await self.ask(question):
                 return None
-            await job.run()
+            try:
+                await job.run()
+            finally:
+                if job.outcome is not None:  # what the event log told: the Boot pane keeps it
+                    with contextlib.suppress(NoMatches):
+                        self.screen.query_one(BootPane).show_outcome(link, job.outcome)
             if job.method == "ider":
                 ider = job.ider_job
                 stopped = ider is not None and ider.state == "stopped"
