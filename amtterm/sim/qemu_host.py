@@ -273,6 +273,9 @@ class _Machine:
         self.reader_task: asyncio.Task[None] | None = None
         #: The NBD export in its CD-ROM drive (None: empty).
         self.cd_url: str | None = None
+        #: Started with a boot order that outlives a reset (QEMU bootindex, UEFI): the next reset
+        #: starts a fresh QEMU so that a one-time override stays one-time.
+        self.sticky_order = False
         #: Boot progress read from its serial output.
         self.watcher = uefi.BootWatcher()
         #: The boot events of the device's event log (SeaBIOS and OVMF lines; the CD is IDE-R's).
@@ -379,6 +382,7 @@ class QemuHost:
             )
         machine = _Machine(proc, workdir)
         machine.cd_url = self._cd_url
+        machine.sticky_order = self.firmware == "uefi" and target in UEFI_BOOTINDEX
         machine.https = https
         self._machine = machine
         self._output.clear()
@@ -396,13 +400,14 @@ class QemuHost:
 
     def reset(self, now: float) -> None:
         """QMP ``system_reset``; a fresh QEMU instead when a boot override, an HTTPS boot or an
-        IDE-R CD is pending (they take effect at a reset); off: power on."""
+        IDE-R CD is pending (they take effect at a reset), or when this start's override would
+        outlive the reset; off: power on."""
         self._tick(now)
         machine = self._machine
         pending = (
             self._next_boot is not None
             or self._start_pending()
-            or (machine is not None and machine.cd_url != self._cd_url)
+            or (machine is not None and (machine.cd_url != self._cd_url or machine.sticky_order))
         )
         if machine is None or not machine.running() or pending:
             self.power_off(now)
@@ -655,6 +660,8 @@ class UefiQemuHost(QemuHost):
         self.code, self.template = found
         self._nvram_dir: Path | None = None
         self._https_boot: HttpsBoot | None = None
+        #: OVMF's BootOrder before a one-time ``bootindex`` override, to restore at the next start.
+        self._saved_order: tuple[bytes | None] | None = None
         #: What became of the last HTTPS boot (None before the first one has an outcome).
         self.last_https_boot: uefi.HttpsBootOutcome | None = None
 
@@ -699,6 +706,14 @@ class UefiQemuHost(QemuHost):
                 self._log(f"QEMU: cannot ask OVMF for its setup: {exc}")
         elif target in ("disk", "ider-floppy"):
             self._log(f"QEMU: boot override {target} does nothing on this UEFI machine")
+        try:
+            if self._saved_order is not None:  # the start after a bootindex override: the order before it
+                uefi.restore_boot_order(nvram, self._saved_order[0])
+                self._saved_order = None
+            if target in UEFI_BOOTINDEX:
+                self._saved_order = (uefi.boot_order(nvram),)
+        except (OSError, ValueError) as exc:
+            self._log(f"QEMU: cannot keep OVMF's boot order around the {target or 'normal'} boot: {exc}")
         if boot is not None:
             url, why = uefi.firmware_url(boot.url)
             if url is not None:

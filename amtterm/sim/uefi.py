@@ -199,6 +199,12 @@ class VariableStore:
             raise ValueError(f"the UEFI variable store in {self.path} is full")
         self.data[free : free + len(record)] = record
 
+    def delete(self, name: str, guid: uuid.UUID = _GLOBAL_VARIABLE) -> None:
+        """Mark the live variable ``name`` deleted (nothing when there is none)."""
+        for offset, other, other_guid, state in self._walk()[:-1]:
+            if state == _VAR_ADDED and other == name and other_guid == guid:
+                self.data[offset + 2] = state & _VAR_DELETED
+
     def get(self, name: str, guid: uuid.UUID = _GLOBAL_VARIABLE) -> bytes | None:
         """The data of the live variable ``name``, or None."""
         header = self._HEADER if self._auth else self._PLAIN_HEADER
@@ -225,6 +231,25 @@ def request_https_boot(nvram: Path, url: str) -> None:
     path = uri_device_path(url, nic_device_path(NIC_SLOT, NIC_MAC))
     store.set(f"Boot{HTTPS_BOOT_OPTION:04X}", load_option(HTTPS_BOOT_DESCRIPTION, path))
     store.set("BootNext", struct.pack("<H", HTTPS_BOOT_OPTION))
+    store.save()
+
+
+def boot_order(nvram: Path) -> bytes | None:
+    """The NVRAM's ``BootOrder`` (None: OVMF has not written one yet)."""
+    return VariableStore(nvram).get("BootOrder")
+
+
+def restore_boot_order(nvram: Path, order: bytes | None) -> None:
+    """Put ``BootOrder`` back as :func:`boot_order` read it (None: remove it, OVMF makes it anew).
+
+    OVMF stores the order QEMU's ``bootindex`` asked for in ``BootOrder``; a one-time override
+    done with ``bootindex`` would otherwise stay for every later boot.
+    """
+    store = VariableStore(nvram)
+    if order is None:
+        store.delete("BootOrder")
+    else:
+        store.set("BootOrder", order)
     store.save()
 
 

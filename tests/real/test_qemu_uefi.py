@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from amtterm.sim.host import HttpsBoot
 from amtterm.sim.qemu_host import UefiQemuHost
 from amtterm.sim.uefi import CERT_REFUSED, VariableStore, find_ovmf
 from amtterm.transport.tcp import open_stream
+from tests.real.test_qemu_ider import plain_text
 from tests.support.https_boot import BootServer, make_ca
 from tests.support.ptyproc import PtyProcess
 from tests.support.simproc import amtterm_argv, start_sim
@@ -240,3 +242,92 @@ def test_https_boot_from_a_host_the_pc_cannot_reach_fails_at_once() -> None:
     )
     assert events == [("https-boot-failed", outcome.sentence)]
     assert boot_next is None  # the firmware was not asked to try
+
+
+@pytest.mark.timeout(240)
+def test_ider_cd_boot_on_ovmf_starts_the_isos_uefi_image(env: dict[str, str]) -> None:
+    """``amtterm ider --cd ipxe.iso --boot`` on the UEFI PC: OVMF boots the CD-ROM, starts the
+    ISO's El Torito UEFI image read over IDE-R, and iPXE runs; the console and the event log
+    (``amtterm events``) both tell."""
+    from tests.real.test_qemu_ider import IPXE_ISO, Ider, fingerprint, ider_argv
+
+    _need_qemu_and_ovmf()
+    before = fingerprint(IPXE_ISO)
+    sim = start_sim(env, "--qemu", "--firmware", "uefi", "--power-on", "off", tls=False, wsman=True)
+    run_env = dict(env, AMT_PASSWORD=sim.password)
+    sol = ider = None
+    try:
+        assert sim.plain_port and sim.wsman_port
+        sol = PtyProcess(
+            [*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port), "--timeout", "90"], env=run_env
+        )
+        sol.expect(b"powered off", timeout=30)  # attached before the PC starts: nothing is missed
+        ider = Ider(ider_argv(sim, "127.0.0.1", "--cd", str(IPXE_ISO), "--boot"), run_env)
+        seen = plain_text(sol.expect(b"Open Source Network Boot Firmware", timeout=150))
+        assert 'BdsDxe: starting Boot0001 "UEFI QEMU DVD-ROM' in seen, seen[-2000:]
+        assert "Boot0100" not in seen and "Start PXE" not in seen  # the CD came first, nothing else tried
+        progress = ider.drain()
+        assert "boots into the IDE-R CD image" in progress, progress
+        events = subprocess.run(
+            [*amtterm_argv(), "events", "-P", "127.0.0.1", "--wsman-port", str(sim.wsman_port)],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert events.returncode == 0, events.stderr
+        assert "boot device selected: IDE-R CD" in events.stdout, events.stdout
+        sol.send(b"\x1d")
+        assert sol.wait(10) == 0
+    finally:
+        if sol is not None:
+            sol.close()
+        if ider is not None:
+            ider.stop()
+        sim.stop()
+    assert fingerprint(IPXE_ISO) == before
+
+
+@pytest.mark.timeout(180)
+def test_boot_pxe_on_ovmf_tries_the_network_before_the_cd(env: dict[str, str]) -> None:
+    """``amtterm boot HOST pxe --then on``: OVMF's own order has the DVD-ROM first; AMT's PXE
+    override puts the NIC first for that one boot, and the next boot is back to the usual order."""
+    _need_qemu_and_ovmf()
+    sim = start_sim(env, "--qemu", "--firmware", "uefi", "--power-on", "off", tls=False, wsman=True)
+    run_env = dict(env, AMT_PASSWORD=sim.password)
+    sol = None
+    try:
+        assert sim.plain_port and sim.wsman_port
+        sol = PtyProcess([*amtterm_argv(), "sol", "-P", "127.0.0.1", str(sim.plain_port)], env=run_env)
+        sol.expect(b"powered off", timeout=30)
+
+        def boot(*args: str) -> None:
+            wsman = ["-P", "127.0.0.1", "--wsman-port", str(sim.wsman_port)]
+            done = subprocess.run(
+                [*amtterm_argv(), "boot", *wsman, *args],
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert done.returncode == 0, done.stderr
+
+        boot("pxe", "--then", "on")
+        seen = plain_text(sol.expect(b">>Start PXE over IPv4", timeout=90))
+        assert "DVD-ROM" not in seen, seen[-2000:]  # the network first
+        mark = len(sol.output)
+        subprocess.run(
+            [*amtterm_argv(), "power", "-P", "127.0.0.1", "--wsman-port", str(sim.wsman_port), "reset"],
+            env=run_env,
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+        again = plain_text(sol.expect(b"DVD-ROM", timeout=90, since=mark)[mark:])
+        assert "Start PXE" not in again, again[-2000:]  # one time only: the usual order again
+        sol.send(b"\x1d")
+        assert sol.wait(10) == 0
+    finally:
+        if sol is not None:
+            sol.close()
+        sim.stop()

@@ -102,3 +102,19 @@ def test_boot_watcher_reads_ovmf_and_ipxe_lines_split_anywhere() -> None:
         ("failed", "Boot0001"),
     ]
     assert events[3][2] == "iPXE 1.0.0+git-20190125.36a4c85-5.1 -- Open Source Network Boot Firmware"
+
+
+def test_the_boot_order_is_put_back_as_it_was(tmp_path: Path) -> None:
+    """What a one-time bootindex override leaves in OVMF's NVRAM is undone at the next start."""
+    if uefi.find_ovmf() is None:
+        pytest.fail("OVMF is missing: install the Debian package ovmf (.ci/run does)")
+    nvram = tmp_path / "vars.fd"
+    uefi.new_nvram(nvram)
+    assert uefi.boot_order(nvram) is None  # a fresh store: OVMF makes the order at its first start
+    store = uefi.VariableStore(nvram)
+    store.set("BootOrder", b"\x02\x00\x01\x00")  # what OVMF stored for "the NIC first"
+    store.save()
+    uefi.restore_boot_order(nvram, None)
+    assert uefi.boot_order(nvram) is None
+    uefi.restore_boot_order(nvram, b"\x01\x00\x02\x00")
+    assert uefi.boot_order(nvram) == b"\x01\x00\x02\x00"

@@ -34,6 +34,8 @@ class PtyProcess:
         import termios
 
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        # The size is the pty's: no COLUMNS/LINES (pytest-xdist's workers export 80x24) to override it.
+        env = {k: v for k, v in (os.environ if env is None else env).items() if k not in ("COLUMNS", "LINES")}
         self.proc = subprocess.Popen(
             list(argv),
             stdin=slave,

@@ -148,6 +148,10 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     env["AMTTERM_CONFIG_DIR"] = str(tmp / "config")
     env["AMTTERM_STATE_DIR"] = str(tmp / "state")
     env.pop("AMT_PASSWORD", None)
+    # A terminal's size comes from its pty (tmux, PtyProcess); pytest-xdist's workers export
+    # COLUMNS=80 LINES=24, which Textual and Python would take over the pty's real size.
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
