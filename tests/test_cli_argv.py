@@ -56,12 +56,28 @@ def test_options_before_the_host_stay_options(argv: list[str], expected: list[st
         ["-J", "bastion", "sol", "pc42"],
         ["tui", "-J", "bastion", "pc42"],
         ["--version"],
-        ["-J", "bastion"],
+        ["--debug"],
         [],
     ],
 )
 def test_sub_commands_and_no_host_are_left_alone(argv: list[str]) -> None:
     assert tui_argv(argv, commands()) == argv
+
+
+@pytest.mark.parametrize("argv", [["-J", "bastion"], ["--prefix", "x"], ["--debug", "--prefix", "C-a"]])
+def test_console_options_without_a_host_are_the_consoles(argv: list[str]) -> None:
+    """No host, but the console's options: the console's parser reads them (and says what is wrong)."""
+    assert tui_argv(argv, commands()) == ["tui", *argv]
+
+
+def test_a_bad_prefix_without_a_host_is_the_prefix_sentence(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [*amtterm_argv(), "--prefix", "x"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith(
+        "argument --prefix: the prefix 'x' would take a plain key from the remote; add ctrl+ or alt+"
+    ), done.stderr
 
 
 def test_which_options_take_a_value_comes_from_the_tui_parser() -> None:

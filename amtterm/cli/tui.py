@@ -181,7 +181,12 @@ def tui_argv(
     words = list(argv)
     tui = commands.get("tui") if isinstance(commands, Mapping) else None
     first = first_word(words, value_options(tui) if tui is not None else ())
-    if first is None or words[first] in commands:
+    if first is None:
+        # Options alone (amtterm --prefix C-a): the console's, unless only the program's own.
+        own = ("-h", "--help", "--debug", "--version")
+        console = any(w.startswith("-") and w.split("=", 1)[0] not in own for w in words)
+        return ["tui", *words] if console and tui is not None else words
+    if words[first] in commands:
         return words
     # Options before HOST (amtterm --debug pc42) stay in front of "tui".
     return [*words[:first], "tui", *words[first:]]
