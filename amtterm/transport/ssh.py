@@ -110,6 +110,8 @@ class JumpChain:
         self._listeners: list[asyncssh.SSHListener] = []
         self._directories: list[Path] = []
         self._closing: asyncio.Task[None] | None = None
+        #: The direct-tcpip channels of :meth:`open_socket`, for an orderly close.
+        self._channels: list[asyncssh.SSHTCPChannel[bytes]] = []
 
     @classmethod
     async def open(cls, route: JumpRoute) -> JumpChain:
@@ -203,7 +205,8 @@ class JumpChain:
     async def _channel(self, factory: Any, host: str, port: int) -> None:
         try:
             opening = self.connections[-1].create_connection(factory, host, port)
-            await asyncio.wait_for(opening, self.route.timeout)
+            channel, _ = await asyncio.wait_for(opening, self.route.timeout)
+            self._channels.append(channel)
         except asyncssh.ChannelOpenError as exc:
             raise JumpForwardError(describe_channel_error(exc, self.last, host, port, "AMT device")) from None
         except TimeoutError:
@@ -286,6 +289,15 @@ class JumpChain:
         self._closing = loop.create_task(self._close_in_order(), name="jump-chain-close")
 
     async def _close_in_order(self) -> None:
+        # First the channels' own close (the bridge closes each once its socket's last bytes are
+        # in it): a disconnect sent while the jump host's channel-close reply is still on its way
+        # would leave that reply unread, and the kernel would answer with a reset instead.
+        channels, self._channels = self._channels, []
+        if channels:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*(c.wait_closed() for c in channels)), CLOSE_WAIT)
+            for channel in channels:
+                channel.close()
         pending = list(reversed(self.connections))
         try:
             while pending:
