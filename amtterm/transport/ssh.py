@@ -289,15 +289,6 @@ class JumpChain:
         self._closing = loop.create_task(self._close_in_order(), name="jump-chain-close")
 
     async def _close_in_order(self) -> None:
-        # First the channels' own close (the bridge closes each once its socket's last bytes are
-        # in it): a disconnect sent while the jump host's channel-close reply is still on its way
-        # would leave that reply unread, and the kernel would answer with a reset instead.
-        channels, self._channels = self._channels, []
-        if channels:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.gather(*(c.wait_closed() for c in channels)), CLOSE_WAIT)
-            for channel in channels:
-                channel.close()
         pending = list(reversed(self.connections))
         try:
             while pending:
@@ -310,9 +301,22 @@ class JumpChain:
                 connection.close()
 
     async def aclose(self) -> None:
-        """Close everything and wait until the SSH connections are down."""
+        """Close everything and wait until the SSH connections are down.
+
+        The channels of :meth:`open_socket` are given up to ``CLOSE_WAIT`` to finish their own
+        close first (the bridge closes each once its socket's last bytes are in it): a disconnect
+        sent while a jump host's channel-close reply is still on its way leaves that reply unread,
+        and the kernel then answers with a reset, which loses the disconnect.
+        """
         listeners = list(self._listeners)
-        self.close()
+        channels, self._channels = self._channels, []
+        try:
+            if channels and self._closing is None:
+                waits = asyncio.gather(*(c.wait_closed() for c in channels), return_exceptions=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waits, CLOSE_WAIT)
+        finally:
+            self.close()
         for listener in listeners:
             with contextlib.suppress(Exception):
                 await listener.wait_closed()
