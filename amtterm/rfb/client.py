@@ -54,6 +54,7 @@ from amtterm.rfb.events import (
     ServerInit,
 )
 from amtterm.rfb.framebuffer import Framebuffer, Rect
+from amtterm.rfb.peer import RfbPeer
 from amtterm.rfb.pixels import RGB565, PixelFormat, ToRgb
 from amtterm.rfb.zrle import ZrleStream, decode_tiles, inflate_limit
 
@@ -82,7 +83,7 @@ def split_cut_text(text: bytes) -> RfbEvent:
     return CutText(text)
 
 
-class RfbClient:
+class RfbClient(RfbPeer):
     """Sans-IO RFB client: bytes in, events and bytes out. See the module docstring.
 
     Args:
@@ -103,6 +104,7 @@ class RfbClient:
         problem = pixel_format.problem()
         if problem:
             raise LocalProtocolError(f"amtterm cannot ask for a pixel format with {problem}")
+        super().__init__("VNC server")
         self.pixel_format = pixel_format
         self.amt = amt
         self.auto_update = auto_update
@@ -119,8 +121,6 @@ class RfbClient:
             *((msg.Encoding.INTEL_AMT,) if amt else ()),
             msg.Encoding.DESKTOP_SIZE,
         )
-        self._buffer = bytearray()
-        self._out: list[bytes] = []
         self._raw = ToRgb(pixel_format, pixel_format.pixel_weights())
         self._cpixel = ToRgb(pixel_format, pixel_format.cpixel_weights())
         self._zrle = ZrleStream()
@@ -133,11 +133,6 @@ class RfbClient:
         self.rects_by_encoding: dict[int, int] = {}
 
     # --- owner actions ---------------------------------------------------------------------------
-
-    def data_to_send(self) -> bytes:
-        """Bytes queued since the last call."""
-        out, self._out = b"".join(self._out), []
-        return out
 
     @property
     def closed(self) -> bool:
@@ -222,33 +217,11 @@ class RfbClient:
                 raise RemoteProtocolError("the VNC server closed the connection in the middle of a message")
             return []
         self._buffer += data
-        events: list[RfbEvent] = []
-        try:
-            while not self.closed:
-                step = self._step(now)
-                if step is None:
-                    break
-                events += step
-        except RemoteProtocolError:
-            self._close()
-            raise
-        except (ValueError, IndexError, struct.error, MemoryError) as error:
-            self._close()
-            raise RemoteProtocolError(
-                f"the VNC server sent a message amtterm cannot read ({error})"
-            ) from None
-        return events
+        return self._parse(lambda: self._step(now))
 
     def _close(self) -> None:
         self.state = ClientState.CLOSED
         self._buffer.clear()
-
-    def _take(self, count: int) -> bytes | None:
-        if len(self._buffer) < count:
-            return None
-        chunk = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return chunk
 
     def _peek(self, count: int) -> bytes | None:
         return bytes(self._buffer[:count]) if len(self._buffer) >= count else None

@@ -50,6 +50,7 @@ from amtterm.rfb.events import (
     UpdateRequested,
 )
 from amtterm.rfb.framebuffer import Framebuffer, Rect
+from amtterm.rfb.peer import RfbPeer
 from amtterm.rfb.pixels import RGB565, FromRgb, PixelFormat
 from amtterm.rfb.zrle import TILE, ZrleEncoder
 
@@ -100,7 +101,7 @@ _FIXED = {
 }
 
 
-class RfbServer:
+class RfbServer(RfbPeer):
     """Sans-IO RFB server: console bytes in, requests out; framebuffer updates encoded on demand.
 
     Args:
@@ -109,6 +110,7 @@ class RfbServer:
     """
 
     def __init__(self, width: int, height: int, *, variant: ServerVariant = AMT_16) -> None:
+        super().__init__("VNC client")
         self.width = width
         self.height = height
         self.variant = variant
@@ -118,17 +120,11 @@ class RfbServer:
         self.encodings: tuple[int, ...] = (msg.Encoding.RAW,)
         #: The latest FramebufferUpdateRequest not yet answered by :meth:`send_update`.
         self.pending_request: UpdateRequested | None = None
-        self._buffer = bytearray()
-        self._out: list[bytes] = [msg.version_line(variant.version)]
+        self._out.append(msg.version_line(variant.version))
         self._zrle = ZrleEncoder()
         self._set_format(self.pixel_format)
 
     # --- owner actions ---------------------------------------------------------------------------
-
-    def data_to_send(self) -> bytes:
-        """Bytes queued since the last call."""
-        out, self._out = b"".join(self._out), []
-        return out
 
     @property
     def closed(self) -> bool:
@@ -243,33 +239,11 @@ class RfbServer:
                 raise RemoteProtocolError("the VNC client closed the connection in the middle of a message")
             return []
         self._buffer += data
-        events: list[RfbEvent] = []
-        try:
-            while not self.closed:
-                step = self._step()
-                if step is None:
-                    break
-                events += step
-        except RemoteProtocolError:
-            self._close()
-            raise
-        except (ValueError, IndexError, struct.error) as error:
-            self._close()
-            raise RemoteProtocolError(
-                f"the VNC client sent a message amtterm cannot read ({error})"
-            ) from None
-        return events
+        return self._parse(self._step)
 
     def _close(self) -> None:
         self.state = ServerState.CLOSED
         self._buffer.clear()
-
-    def _take(self, count: int) -> bytes | None:
-        if len(self._buffer) < count:
-            return None
-        chunk = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return chunk
 
     def _step(self) -> list[RfbEvent] | None:
         if self.state is ServerState.VERSION:
