@@ -87,11 +87,17 @@ class StatusLine(Static):
         )
         if self.size.width and self.size.width < 120:
             right = f" │ {encoding_label(view)} │ {columns}x{rows}"  # room for the sentence first
+        self._lay_out(text, tail, right, keys=keys, more=more)
+
+    def _lay_out(self, text: Text, tail: Text, right: str, *, keys: str, more: str) -> None:
+        """Paint ``text`` (host, state, share), ``tail`` (the sentence), where keys go, ``right``.
+
+        The host, its state and the share stay whole; the sentence gives way, and says how to read
+        it whole (``more``).
+        """
         where = f" │ keys: {keys}"
         width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
         self.full_text = text.plain + tail.plain
-        # The host, its state and the share stay whole; the sentence gives way, and says how to
-        # read it whole.
         room = width - text.cell_len
         self.cut = bool(width) and tail.cell_len > room
         if self.cut and more and room > len(more) + 10:
@@ -135,20 +141,7 @@ class StatusLine(Static):
             right = f" │ {size} │ {stats.fps:.1f} fps │ {stats.kbps:.0f} kB/s"  # the sentence first
             if self.size.width >= 100:
                 right += f" │ {view.graphics.label}"
-        where = f" │ keys: {keys}"
-        width = max(0, self.size.width - 2 - len(right) - len(where)) if self.size.width else 0
-        self.full_text = text.plain + tail.plain
-        room = width - text.cell_len
-        self.cut = bool(width) and tail.cell_len > room
-        if self.cut and more and room > len(more) + 10:
-            tail.truncate(room - len(more) - 2, overflow="crop")
-            tail.append(f"… {more}", "bold yellow")
-        text.append_text(tail)
-        if width:
-            text.truncate(width, pad=True)
-        text.append(where, "bold" if keys == "console" else "bold reverse")
-        text.append(right, "dim")
-        self.update(text)
+        self._lay_out(text, tail, right, keys=keys, more=more)
 
 
 #: The colour of each KVM state, as the SOL session's states have theirs.
